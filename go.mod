@@ -1,0 +1,3 @@
+module github.com/minibit-io/minibit
+
+go 1.26.0
