@@ -1,0 +1,82 @@
+// Package api holds the JSON types of the tracker's /api/v1 endpoints: the state of each swarm
+// and of each of its peers. The tracker writes them; the operator and dashboards read them.
+package api
+
+import "time"
+
+// Paths of the JSON API, relative to the tracker's base URL.
+const (
+	// SwarmsPath lists every swarm (GET, SwarmList).
+	SwarmsPath = "/api/v1/swarms"
+	// SwarmPathPrefix is followed by a swarm's name or hex v1 info-hash (GET, Swarm).
+	SwarmPathPrefix = "/api/v1/swarms/"
+	// TorrentPathPrefix is followed by a swarm's name: PUT stores a .torrent, GET returns it.
+	TorrentPathPrefix = "/api/v1/torrents/"
+)
+
+// SwarmList is the answer to GET /api/v1/swarms.
+type SwarmList struct {
+	Swarms []SwarmSummary `json:"swarms"`
+}
+
+// SwarmSummary is one swarm without its peers.
+type SwarmSummary struct {
+	// InfoHash is the v1 info-hash in lower-case hex: the key peers announce with.
+	InfoHash string `json:"infoHash"`
+	// Name is the name the .torrent was stored under, empty when none was stored.
+	Name string `json:"name,omitempty"`
+	// Length is the file's size in bytes, 0 when the tracker holds no .torrent for the swarm.
+	Length int64 `json:"length,omitempty"`
+	// PieceLength is the size of a piece in bytes, 0 when unknown.
+	PieceLength int64 `json:"pieceLength,omitempty"`
+	// Pieces is the number of pieces, 0 when unknown.
+	Pieces int `json:"pieces,omitempty"`
+	// Seeders counts live peers with nothing left to download.
+	Seeders int `json:"seeders"`
+	// Leechers counts live peers still downloading.
+	Leechers int `json:"leechers"`
+	// Completed counts "completed" events ever received (scrape's "downloaded").
+	Completed int `json:"completed"`
+	// Progress is the fraction (0..1) of all bytes that the live leechers and the peers that
+	// completed hold, over what they would hold complete; 1 when every peer is done.
+	Progress float64 `json:"progress"`
+	// UploadRate and DownloadRate are the swarm's summed rates in bytes per second.
+	UploadRate   float64 `json:"uploadRate"`
+	DownloadRate float64 `json:"downloadRate"`
+	// CreatedAt is when the tracker first heard of the swarm.
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+// Swarm is the answer to GET /api/v1/swarms/{name or info-hash}.
+type Swarm struct {
+	SwarmSummary
+	// Peers are the live peers, sorted by peer id.
+	Peers []Peer `json:"peers"`
+}
+
+// Peer is one live peer of a swarm, as its announces describe it.
+type Peer struct {
+	// PeerID is the 20-byte peer id, hex encoded.
+	PeerID string `json:"peerId"`
+	// Name is the MiniBit "name" announce parameter (a pod or host name), empty for other clients.
+	Name string `json:"name,omitempty"`
+	IP   string `json:"ip"`
+	Port int    `json:"port"`
+	// Left is the byte count the peer still needs, from its last announce.
+	Left int64 `json:"left"`
+	// Uploaded and Downloaded are byte totals from its last announce.
+	Uploaded   int64 `json:"uploaded"`
+	Downloaded int64 `json:"downloaded"`
+	// UploadRate and DownloadRate are bytes per second between its last two announces.
+	UploadRate   float64 `json:"uploadRate"`
+	DownloadRate float64 `json:"downloadRate"`
+	// Progress is 1 - Left/Length (0..1); 0 when the length is unknown and Left > 0.
+	Progress float64 `json:"progress"`
+	// Seeder is true when Left is 0.
+	Seeder bool `json:"seeder"`
+	// StartedAt is the first announce; LastSeen the latest one.
+	StartedAt time.Time `json:"startedAt"`
+	LastSeen  time.Time `json:"lastSeen"`
+	// CompletedAt is when the peer sent "completed", nil before that or for initial seeders.
+	CompletedAt *time.Time `json:"completedAt,omitempty"`
+}
