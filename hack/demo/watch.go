@@ -1,0 +1,120 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/minibit-io/minibit/internal/tracker/api"
+)
+
+// watch shows every leecher's progress, as the tracker's JSON API reports it, until done closes.
+// On a terminal it redraws one line per peer; otherwise it prints a one-line digest every 2 s.
+func watch(ctx context.Context, tracker string, leechers []*leecher, done <-chan struct{}) {
+	tty := isTerminal(os.Stdout)
+	period := 2 * time.Second
+	if tty {
+		period = 250 * time.Millisecond
+	}
+	ticker := time.NewTicker(period)
+	defer ticker.Stop()
+	client := &http.Client{Timeout: 2 * time.Second}
+	start := time.Now()
+	drawn := 0
+	for {
+		select {
+		case <-done:
+			return
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+		progress := fetchProgress(ctx, client, tracker)
+		if tty {
+			drawn = redraw(drawn, leechers, progress, time.Since(start))
+		} else {
+			fmt.Println(digest(leechers, progress, time.Since(start)))
+		}
+	}
+}
+
+func fetchProgress(ctx context.Context, client *http.Client, tracker string) map[string]api.Peer {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, tracker+api.SwarmPathPrefix+swarmName, nil)
+	if err != nil {
+		return nil
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil
+	}
+	defer func() { _ = resp.Body.Close() }()
+	var swarm api.Swarm
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&swarm) != nil {
+		return nil
+	}
+	byName := make(map[string]api.Peer, len(swarm.Peers))
+	for _, p := range swarm.Peers {
+		byName[p.Name] = p
+	}
+	return byName
+}
+
+func redraw(drawn int, leechers []*leecher, progress map[string]api.Peer, elapsed time.Duration) int {
+	if drawn > 0 {
+		fmt.Printf("\x1b[%dA", drawn)
+	}
+	fmt.Printf("\x1b[2K%s\n", digest(leechers, progress, elapsed))
+	for _, l := range leechers {
+		fmt.Printf("\x1b[2K%s\n", peerLine(l, progress[l.name]))
+	}
+	return len(leechers) + 1
+}
+
+func peerLine(l *leecher, p api.Peer) string {
+	frac := p.Progress
+	state := "leeching"
+	switch {
+	case l.err != nil:
+		state = "failed"
+	case !l.ended.IsZero():
+		frac, state = 1, "done "+l.ended.Sub(l.started).Round(10*time.Millisecond).String()
+	}
+	const width = 30
+	filled := int(frac * width)
+	bar := strings.Repeat("#", filled) + strings.Repeat(".", width-filled)
+	return fmt.Sprintf("%-11s [%s] %5.1f%%  down %8s/s  up %8s/s  %s",
+		l.name, bar, frac*100, humanBytes(p.DownloadRate), humanBytes(p.UploadRate), state)
+}
+
+func digest(leechers []*leecher, progress map[string]api.Peer, elapsed time.Duration) string {
+	done, sum := 0, 0.0
+	for _, l := range leechers {
+		if !l.ended.IsZero() && l.err == nil {
+			done++
+			sum++
+			continue
+		}
+		sum += progress[l.name].Progress
+	}
+	return fmt.Sprintf("t=%-7s done %d/%d  mean progress %5.1f%%",
+		elapsed.Round(100*time.Millisecond), done, len(leechers), 100*sum/float64(len(leechers)))
+}
+
+func humanBytes(v float64) string {
+	units := []string{"B", "KiB", "MiB", "GiB"}
+	i := 0
+	for v >= 1024 && i < len(units)-1 {
+		v /= 1024
+		i++
+	}
+	return fmt.Sprintf("%.1f%s", v, units[i])
+}
+
+func isTerminal(f *os.File) bool {
+	info, err := f.Stat()
+	return err == nil && info.Mode()&os.ModeCharDevice != 0
+}
