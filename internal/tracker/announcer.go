@@ -1,0 +1,223 @@
+package tracker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/minibit-io/minibit/internal/backoff"
+)
+
+// This file is the design note's heartbeat: one peer's announce loop. It announces "started",
+// then every interval (the tracker's, the note's 30 s by default), "completed" once when told,
+// and "stopped" on shutdown. Each announce is retried with backoff.Default; when every attempt
+// fails the loop logs, counts and waits for the next heartbeat: a dead tracker is not fatal, the
+// swarm goes on with the peers it knows.
+
+// Defaults of AnnouncerConfig.
+const (
+	// DefaultStopTimeout bounds the "stopped" announce on shutdown.
+	DefaultStopTimeout = 5 * time.Second
+	// DefaultPeerBuffer is how many peer batches wait for the consumer before new ones are
+	// dropped (the next heartbeat brings more).
+	DefaultPeerBuffer = 16
+)
+
+// AnnouncerConfig configures an Announcer; zero fields take defaults.
+type AnnouncerConfig struct {
+	// Client talks to the tracker (required).
+	Client *Client
+	// InfoHash, PeerID, Port and Name identify the peer, as in AnnounceRequest.
+	InfoHash, PeerID [20]byte
+	Port             int
+	Name             string
+	// NumWant is the sample size asked for; 0 lets the tracker choose (the note's 5).
+	NumWant int
+	// Stats reads the peer's byte totals at each announce (required).
+	Stats func() (uploaded, downloaded, left int64)
+	// Interval is the heartbeat until the tracker names one; 0 is DefaultInterval (30 s).
+	Interval time.Duration
+	// Retry is the policy of each announce; the zero value is backoff.Default.
+	Retry backoff.Policy
+	// StopTimeout bounds the "stopped" announce; 0 is DefaultStopTimeout.
+	StopTimeout time.Duration
+	// PeerBuffer is the capacity of Peers(); 0 is DefaultPeerBuffer.
+	PeerBuffer int
+	// Logger receives the loop's logs; nil logs nothing.
+	Logger *slog.Logger
+}
+
+// Announcer runs one peer's heartbeat loop with the tracker. Run drives it; Completed and the
+// counters may be called from any goroutine.
+type Announcer struct {
+	cfg       AnnouncerConfig
+	log       *slog.Logger
+	peers     chan []netip.AddrPort
+	completed chan struct{} // capacity 1: Completed's signal to Run
+	once      sync.Once     // Completed signals once
+
+	failures, retries, dropped atomic.Int64
+
+	// Owned by Run's goroutine.
+	started         bool          // a "started" announce succeeded
+	completePending bool          // Completed was called and no "completed" succeeded yet
+	interval        time.Duration // the heartbeat: the tracker's, or cfg.Interval before it answers
+}
+
+// NewAnnouncer checks cfg and returns an Announcer; call Run to start it.
+func NewAnnouncer(cfg AnnouncerConfig) (*Announcer, error) {
+	switch {
+	case cfg.Client == nil:
+		return nil, errors.New("tracker: announcer needs a Client")
+	case cfg.Stats == nil:
+		return nil, errors.New("tracker: announcer needs Stats")
+	case cfg.Port < 1 || cfg.Port > 65535:
+		return nil, fmt.Errorf("tracker: announcer port %d out of range", cfg.Port)
+	}
+	setDefault(&cfg.Interval, DefaultInterval)
+	setDefault(&cfg.StopTimeout, DefaultStopTimeout)
+	setDefault(&cfg.PeerBuffer, DefaultPeerBuffer)
+	if cfg.Retry == (backoff.Policy{}) {
+		cfg.Retry = backoff.Default
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Announcer{
+		cfg: cfg, log: log.With("infoHash", fmt.Sprintf("%x", cfg.InfoHash)),
+		peers: make(chan []netip.AddrPort, cfg.PeerBuffer), completed: make(chan struct{}, 1),
+		interval: cfg.Interval,
+	}, nil
+}
+
+// Peers delivers the peers of each successful announce. It is bounded: when the consumer lags,
+// new batches are dropped (and counted) until it catches up.
+func (a *Announcer) Peers() <-chan []netip.AddrPort { return a.peers }
+
+// Completed asks for an immediate "completed" announce; calls after the first do nothing.
+func (a *Announcer) Completed() {
+	a.once.Do(func() { a.completed <- struct{}{} })
+}
+
+// Failures counts heartbeats whose every attempt failed.
+func (a *Announcer) Failures() int64 { return a.failures.Load() }
+
+// Retries counts announce attempts after the first of each heartbeat.
+func (a *Announcer) Retries() int64 { return a.retries.Load() }
+
+// Dropped counts peer batches dropped because Peers() was full.
+func (a *Announcer) Dropped() int64 { return a.dropped.Load() }
+
+// Run announces "started" at once, then every interval, and "completed" when Completed is
+// called, until ctx ends; then it announces "stopped" (within StopTimeout) and returns nil.
+func (a *Announcer) Run(ctx context.Context) error {
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			a.stop()
+			return nil
+		case <-a.completed:
+			a.completePending = true
+		case <-timer.C:
+		}
+		a.heartbeat(ctx)
+		timer.Reset(a.interval)
+	}
+}
+
+// heartbeat sends the pending event (started, then completed) or a plain announce. After a
+// successful "started" with "completed" pending, it sends that at once too.
+func (a *Announcer) heartbeat(ctx context.Context) {
+	for {
+		event := a.nextEvent()
+		resp, err := a.announce(ctx, event, a.cfg.Retry)
+		if err != nil {
+			if ctx.Err() == nil {
+				a.failures.Add(1)
+				a.log.Warn("Tracker unreachable; keeping the known peers until the next heartbeat",
+					"event", event, "next", a.interval, "err", err)
+			}
+			return
+		}
+		a.started = a.started || event == "started"
+		a.completePending = a.completePending && event != "completed"
+		if resp.Interval > 0 {
+			a.interval = resp.Interval
+		}
+		a.deliver(resp.Peers)
+		if event != "started" || !a.completePending {
+			return
+		}
+	}
+}
+
+// nextEvent is the event the next announce carries.
+func (a *Announcer) nextEvent() string {
+	switch {
+	case !a.started:
+		return "started"
+	case a.completePending:
+		return "completed"
+	default:
+		return ""
+	}
+}
+
+// announce sends one announce with the peer's current totals, retried per policy; a failure
+// reason from the tracker is not retried.
+func (a *Announcer) announce(ctx context.Context, event string, policy backoff.Policy) (AnnounceResponse, error) {
+	uploaded, downloaded, left := a.cfg.Stats()
+	req := AnnounceRequest{
+		InfoHash: a.cfg.InfoHash, PeerID: a.cfg.PeerID, Port: a.cfg.Port, Name: a.cfg.Name,
+		Uploaded: uploaded, Downloaded: downloaded, Left: left, Event: event, NumWant: a.cfg.NumWant,
+	}
+	var resp AnnounceResponse
+	attempt := 0
+	err := backoff.Retry(ctx, policy, func(ctx context.Context) error {
+		if attempt++; attempt > 1 {
+			a.retries.Add(1)
+		}
+		var err error
+		resp, err = a.cfg.Client.Announce(ctx, req)
+		if _, refused := errors.AsType[*FailureError](err); refused {
+			return backoff.Permanent(err)
+		}
+		return err
+	})
+	return resp, err
+}
+
+// deliver hands peers to the consumer without blocking the heartbeat.
+func (a *Announcer) deliver(peers []netip.AddrPort) {
+	if len(peers) == 0 {
+		return
+	}
+	select {
+	case a.peers <- peers:
+	default:
+		a.dropped.Add(1)
+		a.log.Debug("Peer consumer lags; dropped a batch", "peers", len(peers))
+	}
+}
+
+// stop announces "stopped" within StopTimeout, if the tracker ever heard "started".
+func (a *Announcer) stop() {
+	if !a.started {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.StopTimeout)
+	defer cancel()
+	if _, err := a.announce(ctx, "stopped", a.cfg.Retry); err != nil {
+		a.log.Warn("Could not tell the tracker we stopped; it will drop us after its peer TTL", "err", err)
+		return
+	}
+	a.log.Info("Told the tracker we stopped")
+}

@@ -1,0 +1,226 @@
+package tracker
+
+import (
+	"errors"
+	"math/rand/v2"
+	"net/netip"
+	"sync"
+	"time"
+)
+
+// Errors of the registry; the announce handler turns them into failure reasons.
+var (
+	errTooManySwarms = errors.New("tracker is full: too many swarms")
+	errSwarmFull     = errors.New("swarm is full: too many peers")
+)
+
+// registry is the tracker's phone book: swarms by v1 info-hash, each with its peers by peer id.
+// Its mutex mu owns every swarm, peer and stored torrent reachable from it, and rng.
+type registry struct {
+	mu      sync.Mutex
+	swarms  map[[20]byte]*swarm
+	byName  map[string]*swarm // swarms that hold a stored torrent, by the torrent's name
+	peers   int               // live peers of all swarms
+	seeders int               // those with nothing left
+	stored  int64             // bytes of all stored torrents
+	rng     *rand.Rand
+
+	maxSwarms, maxPeersPerSwarm int
+	maxStored                   int64
+	peerTTL                     time.Duration
+}
+
+// swarm is the set of peers sharing one torrent.
+type swarm struct {
+	infoHash  [20]byte
+	createdAt time.Time
+	peers     map[[20]byte]*peer
+	// order holds the same peers densely so that sampling picks by index; peer.slot is the
+	// peer's index in it. Sampling reorders it freely.
+	order     []*peer
+	seeders   int
+	completed int            // "completed" events ever received
+	torrent   *storedTorrent // nil when no .torrent was stored for this swarm
+}
+
+// peer is one peer as its announces describe it.
+type peer struct {
+	id                       [20]byte
+	name                     string
+	addr                     netip.AddrPort
+	uploaded, downloaded     int64
+	left                     int64
+	uploadRate, downloadRate float64 // bytes per second between the last two announces
+	startedAt, lastSeen      time.Time
+	completedAt              time.Time // zero until the peer sends "completed"
+	slot                     int       // index in swarm.order
+}
+
+func newRegistry(cfg Config) *registry {
+	return &registry{
+		swarms:           make(map[[20]byte]*swarm),
+		byName:           make(map[string]*swarm),
+		rng:              newRand(cfg.Seed),
+		maxSwarms:        cfg.MaxSwarms,
+		maxPeersPerSwarm: cfg.MaxPeersPerSwarm,
+		maxStored:        cfg.MaxStoredBytes,
+		peerTTL:          cfg.PeerTTL,
+	}
+}
+
+// newRand is the registry's random source: seeded by seed, or at random when seed is 0.
+func newRand(seed uint64) *rand.Rand {
+	if seed == 0 {
+		seed = rand.Uint64()
+	}
+	return rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+}
+
+// announceParams is one parsed announce request.
+type announceParams struct {
+	infoHash, peerID           [20]byte
+	addr                       netip.AddrPort // the connection's IP with the announced port
+	uploaded, downloaded, left int64
+	event                      string // "", "started", "completed" or "stopped"
+	numWant                    int
+	name                       string
+	compact, noPeerID          bool
+}
+
+// announceResult is the registry's answer to one announce.
+type announceResult struct {
+	complete, incomplete int
+	peers                []peerEntry // the sample; appended to the caller's slice
+}
+
+// peerEntry is one sampled peer as the response lists it.
+type peerEntry struct {
+	id   [20]byte
+	addr netip.AddrPort
+}
+
+// announce records a at time now and samples other live peers into dst.
+func (r *registry) announce(a *announceParams, now time.Time, dst []peerEntry) (announceResult, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := r.swarms[a.infoHash]
+	if a.event == "stopped" {
+		if s != nil {
+			if p := s.peers[a.peerID]; p != nil {
+				r.removePeer(s, p)
+			}
+			return s.result(), nil
+		}
+		return announceResult{}, nil
+	}
+	if s == nil {
+		var err error
+		if s, err = r.addSwarm(a.infoHash, now); err != nil {
+			return announceResult{}, err
+		}
+	}
+	p, err := r.upsertPeer(s, a, now)
+	if err != nil {
+		return announceResult{}, err
+	}
+	res := s.result()
+	res.peers = r.sample(s, p, a.numWant, now, dst)
+	return res, nil
+}
+
+// result is the swarm's counts; the caller adds the sample.
+func (s *swarm) result() announceResult {
+	return announceResult{complete: s.seeders, incomplete: len(s.order) - s.seeders}
+}
+
+// addSwarm creates the swarm of infoHash, within maxSwarms.
+func (r *registry) addSwarm(infoHash [20]byte, now time.Time) (*swarm, error) {
+	if len(r.swarms) >= r.maxSwarms {
+		return nil, errTooManySwarms
+	}
+	s := &swarm{infoHash: infoHash, createdAt: now, peers: make(map[[20]byte]*peer)}
+	r.swarms[infoHash] = s
+	return s, nil
+}
+
+// upsertPeer records an announce of a peer that did not stop: a new peer joins (within
+// maxPeersPerSwarm), a known one gets its totals, rates and seeder state updated.
+func (r *registry) upsertPeer(s *swarm, a *announceParams, now time.Time) (*peer, error) {
+	p := s.peers[a.peerID]
+	if p == nil {
+		if len(s.order) >= r.maxPeersPerSwarm {
+			return nil, errSwarmFull
+		}
+		p = &peer{id: a.peerID, startedAt: now, lastSeen: now, left: a.left, slot: len(s.order)}
+		s.peers[a.peerID] = p
+		s.order = append(s.order, p)
+		r.peers++
+		if a.left == 0 {
+			s.seeders++
+			r.seeders++
+		}
+	} else {
+		p.updateRates(a, now)
+		r.setLeft(s, p, a.left)
+	}
+	p.addr, p.name = a.addr, a.name
+	p.uploaded, p.downloaded, p.left, p.lastSeen = a.uploaded, a.downloaded, a.left, now
+	if a.event == "completed" && p.completedAt.IsZero() {
+		p.completedAt = now
+		s.completed++
+	}
+	return p, nil
+}
+
+// setLeft moves p between leechers and seeders when its left count crosses zero: the
+// leecher-to-seeder transition (or back, when a peer finds its copy damaged).
+func (r *registry) setLeft(s *swarm, p *peer, left int64) {
+	wasSeeder, isSeeder := p.left == 0, left == 0
+	switch {
+	case !wasSeeder && isSeeder:
+		s.seeders++
+		r.seeders++
+	case wasSeeder && !isSeeder:
+		s.seeders--
+		r.seeders--
+	}
+	p.left = left
+}
+
+// updateRates sets the peer's rates from the byte totals of its previous and this announce.
+// Totals that went down (a restarted client) give a rate of 0.
+func (p *peer) updateRates(a *announceParams, now time.Time) {
+	dt := now.Sub(p.lastSeen).Seconds()
+	if dt <= 0 {
+		return
+	}
+	p.uploadRate = max(0, float64(a.uploaded-p.uploaded)/dt)
+	p.downloadRate = max(0, float64(a.downloaded-p.downloaded)/dt)
+}
+
+// removePeer drops p from s and from the totals.
+func (r *registry) removePeer(s *swarm, p *peer) {
+	last := len(s.order) - 1
+	moved := s.order[last]
+	s.order[p.slot], moved.slot = moved, p.slot
+	s.order[last] = nil
+	s.order = s.order[:last]
+	delete(s.peers, p.id)
+	r.peers--
+	if p.left == 0 {
+		s.seeders--
+		r.seeders--
+	}
+}
+
+// alive reports whether p announced within the peer TTL before now.
+func (r *registry) alive(p *peer, now time.Time) bool {
+	return now.Sub(p.lastSeen) < r.peerTTL
+}
+
+// counts is the number of swarms, live peers and seeders, for metrics.
+func (r *registry) counts() (swarms, peers, seeders int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.swarms), r.peers, r.seeders
+}
