@@ -1,0 +1,115 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/minibit-io/minibit/internal/generate"
+	"github.com/minibit-io/minibit/internal/peer"
+)
+
+// sizeFlag is a byte count flag that accepts "4MiB" style sizes.
+type sizeFlag int64
+
+func (s *sizeFlag) String() string { return fmt.Sprint(int64(*s)) }
+
+func (s *sizeFlag) Set(v string) error {
+	n, err := generate.ParseSize(v)
+	if err != nil {
+		return err
+	}
+	*s = sizeFlag(n)
+	return nil
+}
+
+// common are the flags of seed and get.
+type common struct {
+	listen, name, metricsAddr     string
+	tracker, swarm, torrent       string
+	timeout, chokeInterval        time.Duration
+	numWant, maxPeers             int
+	unchokeSlots, optimisticSlots int
+	choker                        string
+	uploadRate, downloadRate      sizeFlag
+	logFormat                     string
+	logLevel                      slog.Level
+}
+
+func addCommon(fs *flag.FlagSet) *common {
+	c := &common{}
+	d := peer.DefaultConfig()
+	host, _ := os.Hostname()
+	fs.StringVar(&c.listen, "listen", peer.DefaultListenAddr, "address to accept peer connections on")
+	fs.StringVar(&c.name, "name", host, "this peer's name, sent to the tracker (a pod or host name)")
+	fs.StringVar(&c.metricsAddr, "metrics-addr", ":9090", "address of /metrics and /healthz; empty turns them off")
+	fs.StringVar(&c.tracker, "tracker", "", "tracker base URL, such as http://tracker:8080")
+	fs.StringVar(&c.swarm, "swarm", "", "swarm name: the .torrent is published (seed) or fetched (get) under it")
+	fs.StringVar(&c.torrent, "torrent", "", "path of the .torrent file (instead of --swarm)")
+	fs.DurationVar(&c.timeout, "timeout", d.Timeout, "timeout of every dial, handshake, write and tracker request (the note's 10 s)")
+	fs.IntVar(&c.numWant, "numwant", d.NumWant, "peers to ask the tracker for (the note's 5)")
+	fs.IntVar(&c.maxPeers, "max-peers", d.MaxPeers, "most connections at once")
+	fs.IntVar(&c.unchokeSlots, "unchoke-slots", d.Choker.RegularSlots, "peers uploaded to for their rate (the note's 4)")
+	fs.IntVar(&c.optimisticSlots, "optimistic-slots", d.Choker.OptimisticSlots, "peers uploaded to at random (the note's 1)")
+	fs.DurationVar(&c.chokeInterval, "choke-interval", d.ChokeInterval, "how often the choker decides (the note's 10 s)")
+	fs.StringVar(&c.choker, "choker", string(d.Choker.Strategy), "choking strategy: tit-for-tat or rarity")
+	fs.Var(&c.uploadRate, "upload-rate", "upload cap in bytes/s, such as 4MiB; 0 is unlimited")
+	fs.Var(&c.downloadRate, "download-rate", "download cap in bytes/s, such as 4MiB; 0 is unlimited")
+	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
+	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn or error")
+	return c
+}
+
+// check validates the common flags after parsing.
+func (c *common) check() error {
+	if c.logFormat != "text" && c.logFormat != "json" {
+		return usagef("--log-format must be text or json, got %q", c.logFormat)
+	}
+	if _, err := peer.ParseStrategy(c.choker); err != nil {
+		return usagef("--choker: %v", err)
+	}
+	if c.torrent == "" && (c.tracker == "" || c.swarm == "") {
+		return usagef("give --torrent, or --tracker and --swarm")
+	}
+	if c.timeout <= 0 || c.chokeInterval <= 0 || c.numWant < 1 || c.maxPeers < 1 {
+		return usagef("--timeout, --choke-interval, --numwant and --max-peers must be positive")
+	}
+	if c.unchokeSlots < 0 || c.optimisticSlots < 0 {
+		return usagef("--unchoke-slots and --optimistic-slots must not be negative")
+	}
+	return nil
+}
+
+// logger builds the logger the flags ask for and makes it the default.
+func (c *common) logger() *slog.Logger {
+	opts := &slog.HandlerOptions{Level: c.logLevel}
+	var h slog.Handler = slog.NewTextHandler(os.Stderr, opts)
+	if c.logFormat == "json" {
+		h = slog.NewJSONHandler(os.Stderr, opts)
+	}
+	log := slog.New(h)
+	slog.SetDefault(log)
+	return log
+}
+
+// config is the session configuration of the flags (without torrent and path).
+func (c *common) config(log *slog.Logger) peer.Config {
+	cfg := peer.DefaultConfig()
+	cfg.ListenAddr = c.listen
+	cfg.Name = c.name
+	cfg.TrackerURL = c.tracker
+	cfg.Timeout = c.timeout
+	cfg.NumWant = c.numWant
+	cfg.MaxPeers = c.maxPeers
+	cfg.Choker.Strategy = peer.Strategy(c.choker)
+	cfg.Choker.RegularSlots = c.unchokeSlots
+	cfg.Choker.OptimisticSlots = c.optimisticSlots
+	cfg.ChokeInterval = c.chokeInterval
+	cfg.UploadRate = int64(c.uploadRate)
+	cfg.DownloadRate = int64(c.downloadRate)
+	cfg.Progress = os.Stderr
+	cfg.Logger = log
+	return cfg
+}

@@ -1,0 +1,59 @@
+// Command peer is one MiniBit peer: it generates demo files, creates .torrent files, seeds a
+// file, or downloads one from the swarm (fetching the .torrent from the tracker by name), with
+// /metrics and /healthz for Kubernetes.
+//
+//	peer generate --size 64MiB --seed 1 --out FILE
+//	peer create --piece-size 256KiB --announce URL --name NAME --out FILE.torrent FILE
+//	peer seed --file FILE [--torrent F.torrent | --tracker URL --swarm NAME] [--url URL]
+//	peer get --dir DIR [--torrent F.torrent | --tracker URL --swarm NAME] [--exit-on-complete]
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// exitUsage is the exit code of a command line error.
+const exitUsage = 2
+
+// commands maps each subcommand to its function.
+var commands = map[string]func(ctx context.Context, args []string) error{
+	"generate": runGenerate,
+	"create":   runCreate,
+	"seed":     runSeed,
+	"get":      runGet,
+}
+
+func main() {
+	if len(os.Args) < 2 || commands[os.Args[1]] == nil {
+		fmt.Fprintln(os.Stderr, "usage: peer generate|create|seed|get [flags]  (peer <command> -h for its flags)")
+		os.Exit(exitUsage)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := commands[os.Args[1]](ctx, os.Args[2:])
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+	case errors.As(err, new(usageError)):
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(exitUsage)
+	default:
+		slog.Error("peer "+os.Args[1]+" failed", "err", err)
+		os.Exit(1)
+	}
+}
+
+// usageError is a bad command line.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error {
+	return usageError{msg: fmt.Sprintf(format, args...)}
+}

@@ -1,0 +1,274 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/minibit-io/minibit/internal/backoff"
+	"github.com/minibit-io/minibit/internal/generate"
+	"github.com/minibit-io/minibit/internal/metainfo"
+	"github.com/minibit-io/minibit/internal/metrics"
+	"github.com/minibit-io/minibit/internal/peer"
+	"github.com/minibit-io/minibit/internal/tracker"
+)
+
+// parse parses args into fs, refusing leftovers unless positional is the count expected.
+func parse(fs *flag.FlagSet, args []string, positional int) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != positional {
+		return usagef("%s: want %d argument(s), got %v", fs.Name(), positional, fs.Args())
+	}
+	return nil
+}
+
+// runGenerate writes a deterministic file.
+func runGenerate(_ context.Context, args []string) error {
+	fs := flag.NewFlagSet("generate", flag.ContinueOnError)
+	size := sizeFlag(64 << 20)
+	fs.Var(&size, "size", "file size, such as 64MiB")
+	seed := fs.Uint64("seed", 1, "content seed: the same seed and size give the same bytes")
+	out := fs.String("out", "", "path of the file to write (required)")
+	if err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	if *out == "" || size <= 0 {
+		return usagef("generate: --out and a positive --size are required")
+	}
+	if err := os.MkdirAll(filepath.Dir(*out), 0o755); err != nil {
+		return err
+	}
+	return generate.WriteFile(*out, *seed, int64(size))
+}
+
+// runCreate hashes a file into a .torrent.
+func runCreate(_ context.Context, args []string) error {
+	fs := flag.NewFlagSet("create", flag.ContinueOnError)
+	pieceSize := sizeFlag(metainfo.DefaultPieceLength)
+	fs.Var(&pieceSize, "piece-size", "piece (the note's block) size, a power of two")
+	announce := fs.String("announce", "", "tracker announce URL written in the torrent")
+	name := fs.String("name", "", "file name in the torrent (default: the file's base name)")
+	out := fs.String("out", "", "path of the .torrent to write (default: FILE.torrent)")
+	if err := parse(fs, args, 1); err != nil {
+		return err
+	}
+	path := fs.Arg(0)
+	meta, err := metainfo.Create(path, metainfo.CreateOptions{PieceLength: int64(pieceSize), Name: *name, Announce: *announce})
+	if err != nil {
+		return err
+	}
+	if *out == "" {
+		*out = path + ".torrent"
+	}
+	return writeTorrent(meta, *out)
+}
+
+func writeTorrent(meta *metainfo.MetaInfo, path string) error {
+	data, err := meta.Encode()
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, data, 0o644)
+}
+
+// runSeed serves a file: from a .torrent, or creating the torrent and publishing it under
+// --swarm. The file may first be generated (--generate-size) or downloaded (--url).
+func runSeed(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("seed", flag.ContinueOnError)
+	c := addCommon(fs)
+	file := fs.String("file", "", "the file to seed (required)")
+	pieceSize := sizeFlag(metainfo.DefaultPieceLength)
+	fs.Var(&pieceSize, "piece-size", "piece size of the torrent created with --swarm")
+	genSize := sizeFlag(0)
+	fs.Var(&genSize, "generate-size", "first write a deterministic file of this size when --file is absent")
+	genSeed := fs.Uint64("generate-seed", 1, "content seed of --generate-size")
+	url := fs.String("url", "", "first download the file from this HTTP(S) URL when --file is absent")
+	urlSHA := fs.String("url-sha256", "", "expected SHA-256 (hex) of the --url download")
+	if err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	if err := c.check(); err != nil {
+		return err
+	}
+	if *file == "" {
+		return usagef("seed: --file is required")
+	}
+	log := c.logger()
+	if err := prepareFile(ctx, log, *file, *url, *urlSHA, int64(genSize), *genSeed, c.timeout); err != nil {
+		return err
+	}
+	meta, trusted, err := seedTorrent(ctx, log, c, *file, int64(pieceSize))
+	if err != nil {
+		return err
+	}
+	cfg := c.config(log)
+	cfg.Torrent, cfg.Path, cfg.Seed, cfg.Trusted = meta, *file, true, trusted
+	return runSession(ctx, log, c, cfg)
+}
+
+// prepareFile makes sure the file to seed exists: downloaded from url or generated.
+func prepareFile(ctx context.Context, log *slog.Logger, file, url, urlSHA string, genSize int64, genSeed uint64, timeout time.Duration) error {
+	if _, err := os.Stat(file); err == nil {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+		return err
+	}
+	switch {
+	case url != "":
+		log.Info("Downloading the file to seed", "url", url, "file", file)
+		return download(ctx, log, url, urlSHA, file, timeout)
+	case genSize > 0:
+		log.Info("Generating the file to seed", "file", file, "bytes", genSize, "seed", genSeed)
+		return generate.WriteFile(file, genSeed, genSize)
+	}
+	return fmt.Errorf("seed: %s does not exist (give --url or --generate-size to make it)", file)
+}
+
+// seedTorrent returns the torrent to seed and whether the file needs no verification: loaded
+// from --torrent (verified), or created from the file and published under --swarm (trusted).
+func seedTorrent(ctx context.Context, log *slog.Logger, c *common, file string, pieceSize int64) (*metainfo.MetaInfo, bool, error) {
+	if c.torrent != "" {
+		meta, err := metainfo.Load(c.torrent)
+		if c.tracker == "" && err == nil {
+			c.tracker = meta.Announce
+		}
+		return meta, false, err
+	}
+	start := time.Now()
+	meta, err := metainfo.Create(file, metainfo.CreateOptions{
+		PieceLength: pieceSize, Name: filepath.Base(file), Announce: c.tracker + "/announce",
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	log.Info("Torrent created", "pieces", meta.NumPieces(), "seconds", time.Since(start).Seconds(),
+		"infoHash", fmt.Sprintf("%x", meta.InfoHashV1()))
+	data, err := meta.Encode()
+	if err != nil {
+		return nil, false, err
+	}
+	client := trackerClient(c)
+	err = backoff.Retry(ctx, backoff.Default, func(ctx context.Context) error {
+		err := client.PublishTorrent(ctx, c.swarm, data)
+		if errors.Is(err, tracker.ErrConflict) {
+			return backoff.Permanent(err)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("publish the torrent as %q: %w", c.swarm, err)
+	}
+	log.Info("Torrent published", "swarm", c.swarm, "tracker", c.tracker)
+	return meta, true, nil
+}
+
+func trackerClient(c *common) *tracker.Client {
+	cl := tracker.NewClient(c.tracker)
+	cl.HTTP.Timeout = c.timeout
+	return cl
+}
+
+// runGet downloads the swarm's file into --dir.
+func runGet(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("get", flag.ContinueOnError)
+	c := addCommon(fs)
+	dir := fs.String("dir", "", "directory to download into (required)")
+	exit := fs.Bool("exit-on-complete", false, "exit (code 0) once the verified file is in place instead of seeding")
+	if err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	if err := c.check(); err != nil {
+		return err
+	}
+	if *dir == "" {
+		return usagef("get: --dir is required")
+	}
+	log := c.logger()
+	meta, err := getTorrent(ctx, log, c)
+	if err != nil {
+		return err
+	}
+	cfg := c.config(log)
+	cfg.Torrent, cfg.Path, cfg.ExitOnComplete = meta, filepath.Join(*dir, meta.Info.Name), *exit
+	return runSession(ctx, log, c, cfg)
+}
+
+// fetchPolicy waits for a swarm's .torrent to be published: the note's backoff, capped at
+// 30 s, retried until the context ends.
+var fetchPolicy = backoff.Policy{Initial: time.Second, Max: 30 * time.Second, Multiplier: 2, Attempts: 1 << 30, Jitter: 0.2}
+
+// getTorrent loads --torrent, or fetches the swarm's .torrent from the tracker, retrying until
+// it is published.
+func getTorrent(ctx context.Context, log *slog.Logger, c *common) (*metainfo.MetaInfo, error) {
+	if c.torrent != "" {
+		meta, err := metainfo.Load(c.torrent)
+		if c.tracker == "" && err == nil {
+			c.tracker = meta.Announce
+		}
+		return meta, err
+	}
+	client := trackerClient(c)
+	var meta *metainfo.MetaInfo
+	attempt := 0
+	err := backoff.Retry(ctx, fetchPolicy, func(ctx context.Context) error {
+		attempt++
+		data, err := client.FetchTorrent(ctx, c.swarm)
+		if err != nil {
+			log.Info("Waiting for the swarm's torrent", "swarm", c.swarm, "attempt", attempt, "err", err)
+			return err
+		}
+		meta, err = metainfo.Parse(data)
+		return backoff.Permanent(err)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("fetch the torrent of swarm %q: %w", c.swarm, err)
+	}
+	return meta, nil
+}
+
+// runSession runs the peer with its metrics server until ctx ends (or the download completes
+// with --exit-on-complete).
+func runSession(ctx context.Context, log *slog.Logger, c *common, cfg peer.Config) error {
+	s, err := peer.New(cfg)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	metricsDone := make(chan error, 1)
+	if c.metricsAddr != "" {
+		registry := prometheus.NewRegistry()
+		registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+			metrics.NewPeerCollector(s.MetricsSnapshot, prometheus.Labels{"swarm": cfg.Torrent.Info.Name}))
+		go func() { metricsDone <- metrics.Serve(ctx, c.metricsAddr, registry) }()
+	} else {
+		metricsDone <- nil
+	}
+	runErr := s.Run(ctx)
+	cancel()
+	if err := <-metricsDone; err != nil && runErr == nil {
+		runErr = err
+	}
+	if runErr != nil {
+		return runErr
+	}
+	if cfg.ExitOnComplete {
+		select {
+		case <-s.Done():
+		default:
+			return errors.New("interrupted before the download completed")
+		}
+	}
+	return nil
+}

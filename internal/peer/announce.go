@@ -1,0 +1,100 @@
+package peer
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/minibit-io/minibit/internal/backoff"
+
+	"github.com/minibit-io/minibit/internal/tracker"
+)
+
+// announcer connects the session to the tracker's heartbeat loop (tracker.Announcer): the
+// producer side of the note's producer-consumer pattern, whose peer batches the dialer consumes.
+// A nil *announcer (no tracker configured) does nothing.
+type announcer struct {
+	a      *tracker.Announcer
+	client *tracker.Client
+	req    tracker.AnnounceRequest // identity fields for a direct announce
+}
+
+// newAnnouncer builds the heartbeat loop for s, or returns nil when no tracker is configured.
+func (s *Session) newAnnouncer() (*announcer, error) {
+	if s.cfg.TrackerURL == "" {
+		return nil, nil
+	}
+	client := tracker.NewClient(s.cfg.TrackerURL)
+	client.HTTP.Timeout = s.cfg.Timeout
+	a, err := tracker.NewAnnouncer(tracker.AnnouncerConfig{
+		Client:   client,
+		InfoHash: s.infoHashV1,
+		PeerID:   s.cfg.PeerID,
+		Port:     int(s.Addr().Port()),
+		Name:     s.cfg.Name,
+		NumWant:  s.cfg.NumWant,
+		Stats:    s.announceTotals,
+		Logger:   s.log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("peer: %w", err)
+	}
+	req := tracker.AnnounceRequest{InfoHash: s.infoHashV1, PeerID: s.cfg.PeerID, Port: int(s.Addr().Port()),
+		Name: s.cfg.Name, NumWant: s.cfg.NumWant}
+	return &announcer{a: a, client: client, req: req}, nil
+}
+
+// announceTotals are the byte totals each announce carries.
+func (s *Session) announceTotals() (uploaded, downloaded, left int64) {
+	s.mu.Lock()
+	left = s.bytesLeftLocked()
+	s.mu.Unlock()
+	return s.bytesUp.Load(), s.bytesDown.Load(), left
+}
+
+// run drives the heartbeat until the session ends (then "stopped" is announced) and hands
+// every batch of peers to the dialer.
+func (an *announcer) run(s *Session) {
+	if an == nil {
+		return
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = an.a.Run(s.ctx)
+	}()
+	for {
+		select {
+		case peers := <-an.a.Peers():
+			s.dialer.add(peers)
+			s.trackerRetries.Store(an.a.Retries())
+		case <-done:
+			s.trackerRetries.Store(an.a.Retries())
+			return
+		}
+	}
+}
+
+// completed asks for the "completed" announce.
+func (an *announcer) completed() {
+	if an != nil {
+		an.a.Completed()
+	}
+}
+
+// completedNow announces "completed" at once and waits for the answer (retried with the note's
+// backoff): a peer about to exit (ExitOnComplete) must not lose it to its own shutdown.
+func (an *announcer) completedNow(ctx context.Context, s *Session) {
+	if an == nil {
+		return
+	}
+	req := an.req
+	req.Event = "completed"
+	req.Uploaded, req.Downloaded, req.Left = s.announceTotals()
+	err := backoff.Retry(ctx, backoff.Default, func(ctx context.Context) error {
+		_, err := an.client.Announce(ctx, req)
+		return err
+	})
+	if err != nil {
+		s.log.Warn("Could not announce completed", "err", err)
+	}
+}

@@ -1,0 +1,45 @@
+package peer
+
+import (
+	"time"
+)
+
+// onComplete runs once, when every piece is verified: the .part file is synced and renamed to
+// its final name, the whole file's SHA-256 is logged, Done is closed and the tracker hears
+// "completed". downloaded is false for a seeder that started complete.
+func (s *Session) onComplete(downloaded bool) {
+	s.completeOnce.Do(func() {
+		if err := s.store.finish(); err != nil {
+			s.fail(err)
+			return
+		}
+		s.mu.Lock()
+		s.complete = true
+		for _, c := range s.conns {
+			s.updateInterestLocked(c)
+			if c.has.Count() == s.meta.NumPieces() {
+				s.dialer.seedSeen(c.addr)
+				c.close(errBothSeeds)
+			}
+		}
+		s.mu.Unlock()
+		if !downloaded {
+			s.log.Info("Seeding", "file", s.cfg.Path)
+			close(s.done)
+			return
+		}
+		elapsed := time.Since(s.started)
+		s.completedNanos.Store(int64(elapsed))
+		sum, err := s.store.sha256Hex()
+		if err != nil {
+			s.fail(err)
+			return
+		}
+		s.log.Info("download verified sha256="+sum, "sha256", sum, "file", s.cfg.Path,
+			"bytes", s.meta.Info.Length, "seconds", elapsed.Seconds())
+		close(s.done)
+		if !s.cfg.ExitOnComplete { // Run announces it itself before exiting
+			s.announcer.completed()
+		}
+	})
+}

@@ -1,0 +1,326 @@
+package peer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/minibit-io/minibit/internal/wire"
+)
+
+// Connection defaults: the design note's network timeout (10 s) on every dial, handshake and
+// write; BEP 3's two-minute idle rule with a keep-alive every minute.
+const (
+	// DefaultTimeout bounds a dial, a handshake and every write: the note's network timeout.
+	DefaultTimeout = 10 * time.Second
+	// DefaultIdleTimeout drops a peer from which nothing (not even a keep-alive) came for so long.
+	DefaultIdleTimeout = 2 * time.Minute
+	// DefaultKeepAliveInterval is how often a keep-alive is sent on a connection otherwise silent.
+	DefaultKeepAliveInterval = 60 * time.Second
+	// DefaultMaxPeerRequests bounds the requests a peer may have queued at us; more is a flood
+	// and the connection is closed.
+	DefaultMaxPeerRequests = 500
+	// controlQueueSlack bounds the control messages queued to a peer, beyond one Have per piece:
+	// a peer that does not read them is dropped rather than letting the queue grow.
+	controlQueueSlack = 1024
+)
+
+// errProtocol marks a remote peer breaking the wire protocol; the connection is closed.
+var errProtocol = errors.New("protocol violation")
+
+func protocolError(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", errProtocol, fmt.Sprintf(format, args...))
+}
+
+// conn is one TCP connection to a remote peer, past the handshake. A reader goroutine decodes
+// and validates the peer's messages and hands them to the session; a writer goroutine sends
+// the queued control messages first, then serves the peer's requests one block at a time.
+type conn struct {
+	s           *Session
+	nc          net.Conn
+	key         PeerKey
+	id          [20]byte
+	addr        netip.AddrPort // the remote address (for a dialled peer, its listen address)
+	outgoing    bool
+	fast        bool // both sides set the BEP 6 bit
+	connectedAt time.Time
+	ctx         context.Context // ends when the connection closes
+	cancel      context.CancelFunc
+
+	// Owner: qmu guards the outgoing queue, read by the writer goroutine.
+	qmu      sync.Mutex
+	ctrl     []wire.Message // control messages (have, choke, request, ...) in order
+	uploads  []Block        // the peer's requests still to serve, oldest first
+	maxCtrl  int
+	wake     chan struct{} // capacity 1: tells the writer there is work
+	closed   chan struct{}
+	once     sync.Once
+	closeErr error
+
+	// Owner: the session's mutex s.mu guards every field below.
+	has            wire.Bitfield
+	sawMessage     bool // a message came after the handshake (a bitfield may only come first)
+	wanted         int  // pieces the peer has that we miss: we are interested while > 0
+	amChoking      bool
+	amInterested   bool
+	peerChoking    bool
+	peerInterested bool
+	outstanding    map[Block]time.Time // our requests not yet answered, with when they were sent
+	waitingSince   time.Time           // last block received, or the first request after none
+	snubbed        bool
+	paroled        bool // it sent part of a corrupt piece: it downloads whole pieces alone
+	down, up       *rateMeter
+}
+
+func newConn(s *Session, nc net.Conn, id [20]byte, addr netip.AddrPort, outgoing, fast bool) *conn {
+	ctx, cancel := context.WithCancel(s.ctx)
+	now := time.Now()
+	return &conn{
+		s: s, nc: nc, id: id, addr: addr, outgoing: outgoing, fast: fast,
+		connectedAt: now, ctx: ctx, cancel: cancel,
+		maxCtrl:   s.meta.NumPieces() + controlQueueSlack,
+		wake:      make(chan struct{}, 1),
+		closed:    make(chan struct{}),
+		has:       wire.NewBitfield(s.meta.NumPieces()),
+		amChoking: true, peerChoking: true,
+		outstanding: make(map[Block]time.Time),
+		down:        newRateMeter(s.cfg.RateWindow, now),
+		up:          newRateMeter(s.cfg.RateWindow, now),
+	}
+}
+
+// handshake exchanges BEP 3 handshakes on nc within the timeout. We set the fast bit (BEP 6).
+// The remote may name the swarm by our v1 info-hash or by the truncated v2 info-hash; an
+// incoming connection is answered with the one it used. It returns the remote's handshake.
+func (s *Session) handshake(nc net.Conn, outgoing bool) (wire.Handshake, error) {
+	if err := nc.SetDeadline(time.Now().Add(s.cfg.Timeout)); err != nil {
+		return wire.Handshake{}, err
+	}
+	ours := wire.Handshake{InfoHash: s.infoHashV1, PeerID: s.cfg.PeerID}
+	ours.SetFast()
+	if outgoing {
+		if err := wire.WriteHandshake(nc, ours); err != nil {
+			return wire.Handshake{}, fmt.Errorf("send handshake: %w", err)
+		}
+	}
+	theirs, err := wire.ReadHandshake(nc)
+	if err != nil {
+		return wire.Handshake{}, fmt.Errorf("read handshake: %w", err)
+	}
+	switch {
+	case theirs.InfoHash == s.infoHashV1:
+	case !outgoing && theirs.InfoHash == s.infoHashV2Short:
+		ours.InfoHash = s.infoHashV2Short
+	default:
+		return wire.Handshake{}, protocolError("handshake for another torrent (info-hash %x)", theirs.InfoHash)
+	}
+	if theirs.PeerID == s.cfg.PeerID {
+		return wire.Handshake{}, errSelf
+	}
+	if !outgoing {
+		if err := wire.WriteHandshake(nc, ours); err != nil {
+			return wire.Handshake{}, fmt.Errorf("send handshake: %w", err)
+		}
+	}
+	return theirs, nc.SetDeadline(time.Time{})
+}
+
+// errSelf is a connection to ourselves (our own address came back from the tracker or the
+// static peer list).
+var errSelf = errors.New("connected to ourselves")
+
+// send queues control messages; it closes the connection if the peer stopped reading them.
+func (c *conn) send(msgs ...wire.Message) {
+	c.qmu.Lock()
+	over := len(c.ctrl)+len(msgs) > c.maxCtrl
+	if !over {
+		c.ctrl = append(c.ctrl, msgs...)
+	}
+	c.qmu.Unlock()
+	if over {
+		c.close(fmt.Errorf("peer does not read: more than %d messages queued", c.maxCtrl))
+		return
+	}
+	c.signal()
+}
+
+// queueUpload queues a request of the peer; more than limit queued is a flood.
+func (c *conn) queueUpload(b Block, limit int) error {
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	if len(c.uploads) >= limit {
+		return protocolError("more than %d requests outstanding", limit)
+	}
+	c.uploads = append(c.uploads, b)
+	c.signal()
+	return nil
+}
+
+// cancelUpload removes a queued request; it reports whether it was queued.
+func (c *conn) cancelUpload(b Block) bool {
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	for i, u := range c.uploads {
+		if u == b {
+			c.uploads = append(c.uploads[:i], c.uploads[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
+// dropUploads empties the request queue (we choked the peer) and returns what it held.
+func (c *conn) dropUploads() []Block {
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	dropped := c.uploads
+	c.uploads = nil
+	return dropped
+}
+
+func (c *conn) signal() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// takeWork moves the queued control messages into ctrl and, when there were none, takes the
+// oldest request to serve.
+func (c *conn) takeWork(ctrl []wire.Message) ([]wire.Message, Block, bool) {
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	if len(c.ctrl) > 0 {
+		ctrl = append(ctrl, c.ctrl...)
+		clear(c.ctrl)
+		c.ctrl = c.ctrl[:0]
+		return ctrl, Block{}, false
+	}
+	if len(c.uploads) == 0 {
+		return ctrl, Block{}, false
+	}
+	b := c.uploads[0]
+	c.uploads = c.uploads[1:]
+	return ctrl, b, true
+}
+
+// close closes the connection once, recording why; both goroutines then return.
+func (c *conn) close(err error) {
+	c.once.Do(func() {
+		c.closeErr = err
+		c.cancel()
+		close(c.closed)
+		_ = c.nc.Close()
+	})
+}
+
+// writeLoop sends queued messages and served blocks until the connection closes, and a
+// keep-alive when nothing else went out for a keep-alive interval. Every write has a deadline.
+func (c *conn) writeLoop() {
+	keepAlive := time.NewTicker(c.s.cfg.KeepAliveInterval / 2)
+	defer keepAlive.Stop()
+	lastWrite := time.Now()
+	var ctrl []wire.Message
+	var buf []byte
+	for {
+		select {
+		case <-c.closed:
+			return
+		case now := <-keepAlive.C:
+			if now.Sub(lastWrite) >= c.s.cfg.KeepAliveInterval/2 {
+				if err := c.write(wire.AppendMessage(buf[:0], wire.Message{KeepAlive: true})); err != nil {
+					c.close(err)
+					return
+				}
+				lastWrite = now
+			}
+			continue
+		case <-c.wake:
+		}
+		for {
+			var req Block
+			var serve bool
+			ctrl, req, serve = c.takeWork(ctrl[:0])
+			if len(ctrl) == 0 && !serve {
+				break
+			}
+			buf = buf[:0]
+			for _, m := range ctrl {
+				buf = wire.AppendMessage(buf, m)
+			}
+			clear(ctrl)
+			payload := 0
+			if serve {
+				var err error
+				if buf, payload, err = c.s.appendBlock(c, buf, req); err != nil {
+					c.close(err)
+					return
+				}
+			}
+			if len(buf) == 0 {
+				continue
+			}
+			if err := c.write(buf); err != nil {
+				c.close(err)
+				return
+			}
+			lastWrite = time.Now()
+			if payload > 0 {
+				c.s.uploaded(c, payload)
+			}
+		}
+	}
+}
+
+// write sends p within the timeout.
+func (c *conn) write(p []byte) error {
+	if err := c.nc.SetWriteDeadline(time.Now().Add(c.s.cfg.Timeout)); err != nil {
+		return err
+	}
+	if _, err := c.nc.Write(p); err != nil {
+		return fmt.Errorf("write: %w", err)
+	}
+	return nil
+}
+
+// readLoop reads, validates and dispatches the peer's messages until an error: the peer
+// closed, went silent past the idle timeout, or broke the protocol.
+func (c *conn) readLoop() error {
+	r := wire.NewReader(c.nc, c.s.maxPayload())
+	for {
+		if err := c.nc.SetReadDeadline(time.Now().Add(c.s.cfg.IdleTimeout)); err != nil {
+			return err
+		}
+		m, err := r.Read()
+		if err != nil {
+			return fmt.Errorf("read: %w", err)
+		}
+		if m.KeepAlive {
+			continue
+		}
+		if m.ID == wire.Piece {
+			if err := c.s.downLimit.WaitN(c.ctx, len(m.Payload)); err != nil {
+				return err
+			}
+		}
+		if err := c.s.handleMessage(c, m); err != nil {
+			return err
+		}
+	}
+}
+
+// maxPayload is the largest message payload we accept: a block, or a bitfield of our torrent.
+func (s *Session) maxPayload() int {
+	return max(wire.BlockSize, (s.meta.NumPieces()+7)/8)
+}
+
+// isRoutineClose reports whether err is an ordinary end of a connection, logged at debug level.
+func isRoutineClose(err error) bool {
+	return err == nil || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) ||
+		errors.Is(err, context.Canceled) || errors.Is(err, errBothSeeds) || errors.Is(err, errDuplicate)
+}

@@ -1,0 +1,586 @@
+// Package peer is one MiniBit peer: it downloads a torrent's file from other peers and serves
+// the pieces it has (the design note's concept 2: every peer is client and server). The session
+// ties together the piece picker (rarest first), the choker (tit-for-tat), storage (positional
+// I/O on one file), the connections (BEP 3 wire protocol with the fast extension), the request
+// pipeline, the ban list and the tracker's heartbeat.
+package peer
+
+import (
+	"context"
+	crand "crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/minibit-io/minibit/internal/metainfo"
+	"github.com/minibit-io/minibit/internal/wire"
+)
+
+// Session defaults not owned by a more specific file.
+const (
+	// DefaultListenAddr is BitTorrent's customary port.
+	DefaultListenAddr = ":6881"
+	// DefaultMaxPeers bounds the connections of a session.
+	DefaultMaxPeers = 50
+	// DefaultNumWant is how many peers we ask the tracker for: the note's sample of min(5, others).
+	DefaultNumWant = 5
+	// DefaultChokeInterval is how often the choker decides whom to upload to: the note's 10 s.
+	DefaultChokeInterval = 10 * time.Second
+	// DefaultMaxBufferedBytes bounds the memory of partial pieces (piece buffers) in flight.
+	DefaultMaxBufferedBytes = 64 << 20
+	// DefaultProgressInterval is how often progress is logged when stderr is not a terminal.
+	DefaultProgressInterval = 5 * time.Second
+	// minPieceBuffers is the fewest partial pieces allowed, whatever the piece size.
+	minPieceBuffers = 8
+)
+
+// Config is everything a Session needs. DefaultConfig holds the design note's numbers; the
+// caller sets at least Torrent and Path.
+type Config struct {
+	// Torrent is the swarm's metainfo.
+	Torrent *metainfo.MetaInfo
+	// Path is the file's final path. A download is written to Path+".part" and renamed to Path
+	// only once every piece is verified.
+	Path string
+	// Seed says the file at Path is complete: it must verify (unless Trusted) or New fails.
+	Seed bool
+	// Trusted skips the start-up verification of a seeded file (it was just hashed to create
+	// the torrent).
+	Trusted bool
+	// ListenAddr is where incoming connections are accepted ("127.0.0.1:0" picks a port).
+	ListenAddr string
+	// PeerID is this peer's 20-byte id; the zero value picks a random "-MB0001-..." id.
+	PeerID [20]byte
+	// Name is sent to the tracker with each announce (a pod or host name).
+	Name string
+	// TrackerURL is the tracker's base URL; empty means no tracker (use Peers).
+	TrackerURL string
+	// Peers are addresses dialled at start besides those from the tracker (tests, static swarms).
+	Peers []netip.AddrPort
+	// Timeout bounds every dial, handshake, write and tracker request: the note's 10 s.
+	Timeout time.Duration
+	// IdleTimeout drops a peer that sent nothing for so long; KeepAliveInterval keeps ours alive.
+	IdleTimeout       time.Duration
+	KeepAliveInterval time.Duration
+	// NumWant is how many peers to ask the tracker for (the note: 5).
+	NumWant int
+	// MaxPeers bounds the connections (default 50).
+	MaxPeers int
+	// Choker configures who is uploaded to; ChokeInterval is how often it decides (the note: 10 s).
+	Choker        ChokerConfig
+	ChokeInterval time.Duration
+	// RateWindow is the sliding window over which transfer rates are measured (20 s).
+	RateWindow time.Duration
+	// UploadRate and DownloadRate cap this peer's total transfer in bytes/s; 0 is no cap.
+	UploadRate, DownloadRate int64
+	// RequestQueueTime, MinRequestDepth and MaxRequestDepth size each connection's request
+	// pipeline (3 s of its rate, 4 to 256 blocks); RequestTimeout snubs a silent peer (10 s).
+	RequestQueueTime time.Duration
+	MinRequestDepth  int
+	MaxRequestDepth  int
+	RequestTimeout   time.Duration
+	// MaxPeerRequests is how many requests a peer may queue at us before it counts as a flood.
+	MaxPeerRequests int
+	// MaxBufferedBytes bounds the piece buffers of partial pieces.
+	MaxBufferedBytes int64
+	// StrikesToBan is how many failed pieces a peer may take part in before its ban (3).
+	StrikesToBan int
+	// ExitOnComplete makes Run return once the verified file is in place.
+	ExitOnComplete bool
+	// Progress, when set, receives a progress bar (a terminal) or the logger gets a progress line
+	// every ProgressInterval (otherwise).
+	Progress         io.Writer
+	ProgressInterval time.Duration
+	// Logger receives the session's structured logs; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// DefaultConfig returns a Config with the design note's numbers and no torrent.
+func DefaultConfig() Config {
+	return Config{
+		ListenAddr:        DefaultListenAddr,
+		Timeout:           DefaultTimeout,
+		IdleTimeout:       DefaultIdleTimeout,
+		KeepAliveInterval: DefaultKeepAliveInterval,
+		NumWant:           DefaultNumWant,
+		MaxPeers:          DefaultMaxPeers,
+		Choker:            DefaultChokerConfig(),
+		ChokeInterval:     DefaultChokeInterval,
+		RateWindow:        DefaultRateWindow,
+		RequestQueueTime:  DefaultRequestQueueTime,
+		MinRequestDepth:   DefaultMinRequestDepth,
+		MaxRequestDepth:   DefaultMaxRequestDepth,
+		RequestTimeout:    DefaultRequestTimeout,
+		MaxPeerRequests:   DefaultMaxPeerRequests,
+		MaxBufferedBytes:  DefaultMaxBufferedBytes,
+		StrikesToBan:      DefaultStrikesToBan,
+		ProgressInterval:  DefaultProgressInterval,
+	}
+}
+
+// withDefaults fills every zero knob from DefaultConfig.
+func (c Config) withDefaults() Config {
+	d := DefaultConfig()
+	setDuration := func(v *time.Duration, def time.Duration) {
+		if *v <= 0 {
+			*v = def
+		}
+	}
+	setInt := func(v *int, def int) {
+		if *v <= 0 {
+			*v = def
+		}
+	}
+	if c.ListenAddr == "" {
+		c.ListenAddr = d.ListenAddr
+	}
+	setDuration(&c.Timeout, d.Timeout)
+	setDuration(&c.IdleTimeout, d.IdleTimeout)
+	setDuration(&c.KeepAliveInterval, d.KeepAliveInterval)
+	setDuration(&c.ChokeInterval, d.ChokeInterval)
+	setDuration(&c.RateWindow, d.RateWindow)
+	setDuration(&c.RequestQueueTime, d.RequestQueueTime)
+	setDuration(&c.RequestTimeout, d.RequestTimeout)
+	setDuration(&c.ProgressInterval, d.ProgressInterval)
+	setInt(&c.NumWant, d.NumWant)
+	setInt(&c.MaxPeers, d.MaxPeers)
+	setInt(&c.MinRequestDepth, d.MinRequestDepth)
+	setInt(&c.MaxRequestDepth, d.MaxRequestDepth)
+	setInt(&c.MaxPeerRequests, d.MaxPeerRequests)
+	setInt(&c.StrikesToBan, d.StrikesToBan)
+	if c.MaxBufferedBytes <= 0 {
+		c.MaxBufferedBytes = d.MaxBufferedBytes
+	}
+	if c.Choker == (ChokerConfig{}) {
+		c.Choker = d.Choker
+	}
+	if c.PeerID == [20]byte{} {
+		c.PeerID = NewPeerID()
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}
+
+// NewPeerID returns a random peer id in Azureus style: "-MB0001-" and 12 random bytes.
+func NewPeerID() [20]byte {
+	var id [20]byte
+	copy(id[:], "-MB0001-")
+	_, _ = crand.Read(id[8:])
+	return id
+}
+
+// Session is one peer in one swarm. Create it with New, then call Run.
+type Session struct {
+	cfg             Config
+	meta            *metainfo.MetaInfo
+	log             *slog.Logger
+	store           *storage
+	bans            *banList
+	upLimit         *rateLimiter
+	downLimit       *rateLimiter
+	infoHashV1      [20]byte
+	infoHashV2Short [20]byte // the v2 info-hash truncated to 20 bytes (BEP 52 handshakes)
+	pipeline        pipelineConfig
+	ln              net.Listener
+	started         time.Time
+	done            chan struct{} // closed when the verified file is under its final name
+	ctx             context.Context
+	cancel          context.CancelCauseFunc
+	wg              sync.WaitGroup // connection and helper goroutines
+	completeOnce    sync.Once
+	closeOnce       sync.Once
+
+	// Counters, updated atomically from any goroutine.
+	bytesUp, bytesDown          atomic.Int64
+	hashFailures                atomic.Int64
+	requestTimeouts             atomic.Int64
+	dialRetries, trackerRetries atomic.Int64
+	completedNanos              atomic.Int64 // time to complete, 0 until then
+
+	// Owner: mu guards everything below, including the picker, the choker and the fields of
+	// every conn marked as the session's.
+	mu       sync.Mutex
+	picker   *Picker
+	choker   *Choker
+	have     wire.Bitfield // our verified pieces
+	conns    map[PeerKey]*conn
+	byID     map[[20]byte]*conn
+	nextKey  PeerKey
+	pending  int // connections in their handshake, counted against MaxPeers
+	pieces   map[int]*pieceBuffer
+	buffers  bufferPool
+	scratch  []Block
+	mask     wire.Bitfield // scratch for Pick when the piece buffers are taken or peers on parole
+	paroled  int           // connections on parole
+	upMeter  *rateMeter
+	dnMeter  *rateMeter
+	complete bool
+
+	dialer    *dialer    // owns its own mutex (lock order: mu, then the dialer's)
+	announcer *announcer // nil without a tracker
+}
+
+// New opens the file (verifying what it holds) and listens on cfg.ListenAddr. Run starts the
+// session; a Session that is not run should be closed with Close.
+func New(cfg Config) (*Session, error) {
+	if cfg.Torrent == nil {
+		return nil, errors.New("peer: no torrent")
+	}
+	if cfg.Path == "" {
+		return nil, errors.New("peer: no file path")
+	}
+	cfg = cfg.withDefaults()
+	if err := cfg.Choker.Validate(); err != nil {
+		return nil, fmt.Errorf("peer: %w", err)
+	}
+	meta := cfg.Torrent
+	store, have, err := openStorage(meta, cfg.Path, cfg.Seed, cfg.Trusted)
+	if err != nil {
+		return nil, fmt.Errorf("peer: %w", err)
+	}
+	ln, err := net.Listen("tcp", cfg.ListenAddr)
+	if err != nil {
+		_ = store.Close()
+		return nil, fmt.Errorf("peer: listen on %s: %w", cfg.ListenAddr, err)
+	}
+	s := newSession(cfg, store, ln)
+	if s.announcer, err = s.newAnnouncer(); err != nil {
+		_ = store.Close()
+		_ = ln.Close()
+		return nil, err
+	}
+	for i, ok := range have {
+		if ok {
+			s.picker.MarkHave(i)
+			s.have.Set(i)
+		}
+	}
+	s.log.Info("Session ready", "file", cfg.Path, "listen", ln.Addr().String(),
+		"pieces", s.picker.HaveCount(), "total", meta.NumPieces(), "pieceLength", meta.Info.PieceLength)
+	return s, nil
+}
+
+func newSession(cfg Config, store *storage, ln net.Listener) *Session {
+	meta := cfg.Torrent
+	now := time.Now()
+	seed := rand.Uint64()
+	rng := rand.New(rand.NewPCG(seed, seed>>1|1))
+	v2 := meta.InfoHashV2()
+	s := &Session{
+		cfg:        cfg,
+		meta:       meta,
+		log:        cfg.Logger.With("torrent", meta.Info.Name),
+		store:      store,
+		bans:       newBanList(cfg.StrikesToBan, DefaultMaxBans),
+		upLimit:    newRateLimiter(cfg.UploadRate),
+		downLimit:  newRateLimiter(cfg.DownloadRate),
+		infoHashV1: meta.InfoHashV1(),
+		pipeline: pipelineConfig{
+			QueueTime: cfg.RequestQueueTime, MinDepth: cfg.MinRequestDepth, MaxDepth: cfg.MaxRequestDepth,
+		},
+		ln:      ln,
+		started: now,
+		done:    make(chan struct{}),
+		picker:  NewPicker(meta.NumPieces(), meta.PieceLen, rng),
+		choker:  NewChoker(cfg.Choker, rng),
+		have:    wire.NewBitfield(meta.NumPieces()),
+		conns:   make(map[PeerKey]*conn),
+		byID:    make(map[[20]byte]*conn),
+		pieces:  make(map[int]*pieceBuffer),
+		buffers: newBufferPool(int(meta.Info.PieceLength), bufferCount(cfg.MaxBufferedBytes, meta.Info.PieceLength)),
+		upMeter: newRateMeter(cfg.RateWindow, now),
+		dnMeter: newRateMeter(cfg.RateWindow, now),
+	}
+	copy(s.infoHashV2Short[:], v2[:20])
+	s.ctx, s.cancel = context.WithCancelCause(context.Background())
+	s.dialer = newDialer(s)
+	return s
+}
+
+// bufferCount is how many piece buffers fit in maxBytes, at least minPieceBuffers.
+func bufferCount(maxBytes, pieceLength int64) int {
+	return max(int(maxBytes/pieceLength), minPieceBuffers)
+}
+
+// Addr is the address the session accepts connections on.
+func (s *Session) Addr() netip.AddrPort {
+	if a, ok := s.ln.Addr().(*net.TCPAddr); ok {
+		return a.AddrPort()
+	}
+	return netip.AddrPort{}
+}
+
+// PeerID is this session's peer id.
+func (s *Session) PeerID() [20]byte { return s.cfg.PeerID }
+
+// Done is closed when the verified file is in place under its final name (at once for a seeder).
+func (s *Session) Done() <-chan struct{} { return s.done }
+
+// Run accepts and dials peers, trades pieces and announces to the tracker until ctx ends (or,
+// with ExitOnComplete, until the file is complete). It returns nil on such an end, or the error
+// that stopped the session (a disk error, for example). Run closes the session when it returns.
+func (s *Session) Run(ctx context.Context) error {
+	defer s.Close()
+	stop := context.AfterFunc(ctx, func() { s.cancel(nil) })
+	defer stop()
+	if s.picker.Complete() {
+		s.onComplete(false)
+	}
+	s.goRun(s.acceptLoop)
+	s.goRun(s.tickLoop)
+	s.goRun(s.dialer.run)
+	s.goRun(func() { s.announcer.run(s) })
+	if s.cfg.Progress != nil {
+		s.goRun(func() { s.reportProgress(s.cfg.Progress) })
+	}
+	if s.cfg.ExitOnComplete {
+		select {
+		case <-s.done:
+			s.announcer.completedNow(s.ctx, s)
+			s.cancel(nil)
+		case <-s.ctx.Done():
+		}
+	}
+	<-s.ctx.Done()
+	s.shutdown()
+	if err := context.Cause(s.ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
+}
+
+// fail stops the session with err (Run returns it).
+func (s *Session) fail(err error) {
+	s.log.Error("Session failed", "err", err)
+	s.cancel(err)
+}
+
+// goRun runs f in a goroutine that shutdown waits for.
+func (s *Session) goRun(f func()) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		f()
+	}()
+}
+
+// shutdown closes the listener and every connection, tells the tracker we stopped and waits
+// for the session's goroutines.
+func (s *Session) shutdown() {
+	_ = s.ln.Close()
+	s.mu.Lock()
+	for _, c := range s.conns {
+		c.close(nil)
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+}
+
+// Close releases the file and the listener. Run calls it; call it only for a Session never run.
+func (s *Session) Close() error {
+	var err error
+	s.closeOnce.Do(func() {
+		s.cancel(nil)
+		_ = s.ln.Close()
+		err = s.store.Close()
+	})
+	return err
+}
+
+// acceptLoop accepts incoming connections until the listener closes.
+func (s *Session) acceptLoop() {
+	for {
+		nc, err := s.ln.Accept()
+		if err != nil {
+			if s.ctx.Err() == nil && !errors.Is(err, net.ErrClosed) {
+				s.log.Warn("Accept failed", "err", err)
+				continue
+			}
+			return
+		}
+		s.goRun(func() { s.runConn(nc, false, netip.AddrPort{}) })
+	}
+}
+
+// tickLoop runs the periodic work: request timeouts every second, choking rounds every
+// ChokeInterval.
+func (s *Session) tickLoop() {
+	second := time.NewTicker(time.Second)
+	defer second.Stop()
+	choke := time.NewTicker(s.cfg.ChokeInterval)
+	defer choke.Stop()
+	s.chokeRound(time.Now())
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case now := <-second.C:
+			s.checkRequestTimeouts(now)
+		case now := <-choke.C:
+			s.chokeRound(now)
+		}
+	}
+}
+
+// runConn runs one connection from handshake to close. addr is the dialled address for an
+// outgoing connection, zero for an incoming one.
+func (s *Session) runConn(nc net.Conn, outgoing bool, addr netip.AddrPort) error {
+	defer nc.Close()
+	if !outgoing {
+		addr = remoteAddrPort(nc)
+	}
+	if s.bans.Banned(addr, [20]byte{}) {
+		return errBanned
+	}
+	if !s.reserveSlot() {
+		return errTooManyPeers
+	}
+	hs, err := s.handshake(nc, outgoing)
+	if err != nil {
+		s.releaseSlot()
+		s.log.Debug("Handshake failed", "peer", addr, "outgoing", outgoing, "err", err)
+		return err
+	}
+	c := newConn(s, nc, hs.PeerID, addr, outgoing, hs.Fast())
+	if err := s.register(c); err != nil {
+		return err
+	}
+	s.log.Debug("Peer connected", "peer", addr, "outgoing", outgoing, "fast", c.fast)
+	s.goRun(c.writeLoop)
+	err = c.readLoop()
+	c.close(err)
+	s.unregister(c)
+	if err := c.closeErr; !isRoutineClose(err) {
+		s.log.Info("Peer disconnected", "peer", addr, "err", err)
+	} else {
+		s.log.Debug("Peer disconnected", "peer", addr, "err", err)
+	}
+	return nil
+}
+
+// Errors that refuse a connection.
+var (
+	errBanned       = errors.New("peer is banned")
+	errTooManyPeers = errors.New("too many peers")
+	errDuplicate    = errors.New("already connected to this peer")
+)
+
+func remoteAddrPort(nc net.Conn) netip.AddrPort {
+	if a, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
+		return a.AddrPort()
+	}
+	return netip.AddrPort{}
+}
+
+// reserveSlot counts a connection in its handshake against MaxPeers.
+func (s *Session) reserveSlot() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.conns)+s.pending >= s.cfg.MaxPeers {
+		return false
+	}
+	s.pending++
+	return true
+}
+
+func (s *Session) releaseSlot() {
+	s.mu.Lock()
+	s.pending--
+	s.mu.Unlock()
+}
+
+// register adds a connection past its handshake, unless the peer is banned or already
+// connected. Between two connections to the same peer (both dialled at once) both sides keep
+// the one dialled by the peer with the smaller id. It queues our bitfield.
+func (s *Session) register(c *conn) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pending--
+	if s.bans.Banned(c.addr, c.id) {
+		return errBanned
+	}
+	if old, ok := s.byID[c.id]; ok {
+		weDialledIt := bytes20Less(s.cfg.PeerID, c.id)
+		if c.outgoing != weDialledIt || old.outgoing == c.outgoing {
+			return errDuplicate
+		}
+		old.close(errDuplicate)
+		s.removeLocked(old)
+	}
+	s.nextKey++
+	c.key = s.nextKey
+	s.conns[c.key] = c
+	s.byID[c.id] = c
+	if c.outgoing {
+		s.dialer.connected(c.addr, c.id)
+	}
+	c.send(s.bitfieldMessage(c.fast))
+	return nil
+}
+
+func bytes20Less(a, b [20]byte) bool {
+	for i := range a {
+		if a[i] != b[i] {
+			return a[i] < b[i]
+		}
+	}
+	return false
+}
+
+// bitfieldMessage is our first message: HaveAll or HaveNone when both sides speak the fast
+// extension and they say it all, else our bitfield.
+func (s *Session) bitfieldMessage(fast bool) wire.Message {
+	switch n := s.picker.HaveCount(); {
+	case fast && n == s.meta.NumPieces():
+		return wire.Message{ID: wire.HaveAll}
+	case fast && n == 0:
+		return wire.Message{ID: wire.HaveNone}
+	default:
+		return wire.Message{ID: wire.BitfieldMsg, Payload: append([]byte(nil), s.have...)}
+	}
+}
+
+// unregister removes a closed connection and gives its requests back to the picker.
+func (s *Session) unregister(c *conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.conns[c.key] != c {
+		return
+	}
+	s.removeLocked(c)
+	s.fillAllLocked()
+}
+
+// removeLocked forgets c: its pieces leave the availability, its requests go back to the picker.
+func (s *Session) removeLocked(c *conn) {
+	delete(s.conns, c.key)
+	if s.byID[c.id] == c {
+		delete(s.byID, c.id)
+	}
+	s.picker.PeerLost(c.has)
+	if c.paroled {
+		s.paroled--
+		for _, pb := range s.pieces {
+			if pb.owner == c.key {
+				pb.owner = 0
+			}
+		}
+	}
+	for b := range c.outstanding {
+		s.releasedLocked(b)
+	}
+	clear(c.outstanding)
+	s.picker.PeerGone(c.key)
+	if c.outgoing {
+		s.dialer.disconnected(c.addr)
+	}
+}

@@ -1,0 +1,107 @@
+package peer
+
+import (
+	"time"
+
+	"github.com/minibit-io/minibit/internal/metrics"
+)
+
+// Stats is a reading of a session's state (the design note's concept 8: progress, speeds,
+// network health).
+type Stats struct {
+	// PiecesHave and PiecesTotal are the verified pieces and the torrent's piece count.
+	PiecesHave, PiecesTotal int
+	// BytesLeft is what remains to download.
+	BytesLeft int64
+	// BytesUploaded and BytesDownloaded count piece payload since the start.
+	BytesUploaded, BytesDownloaded int64
+	// UploadRate and DownloadRate are bytes/s over the rate window (Config.RateWindow).
+	UploadRate, DownloadRate float64
+	// PeersConnected counts connections past the handshake; PeersUnchoked those we upload to,
+	// PeersChoked the others; PeersInterested those that want our pieces; PeersSnubbed those
+	// that stopped answering our requests.
+	PeersConnected, PeersUnchoked, PeersChoked, PeersInterested, PeersSnubbed int
+	// HashFailures counts pieces that failed verification; Bans the peers banned for them.
+	HashFailures, Bans int64
+	// RequestTimeouts counts requests given back because the peer did not answer in time.
+	RequestTimeouts int64
+	// DialRetries and TrackerRetries count retried dials and tracker announces.
+	DialRetries, TrackerRetries int64
+	// Complete reports the verified file in place; TimeToComplete is how long the download took
+	// (0 for a seeder that started complete, or before completion).
+	Complete       bool
+	TimeToComplete time.Duration
+}
+
+// Stats returns the session's current state.
+func (s *Session) Stats() Stats {
+	now := time.Now()
+	st := Stats{
+		PiecesTotal:     s.meta.NumPieces(),
+		BytesUploaded:   s.bytesUp.Load(),
+		BytesDownloaded: s.bytesDown.Load(),
+		HashFailures:    s.hashFailures.Load(),
+		Bans:            s.bans.Total(),
+		RequestTimeouts: s.requestTimeouts.Load(),
+		DialRetries:     s.dialRetries.Load(),
+		TrackerRetries:  s.trackerRetries.Load(),
+		TimeToComplete:  time.Duration(s.completedNanos.Load()),
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st.PiecesHave = s.picker.HaveCount()
+	st.BytesLeft = s.bytesLeftLocked()
+	st.UploadRate = s.upMeter.Rate(now)
+	st.DownloadRate = s.dnMeter.Rate(now)
+	st.Complete = s.complete
+	st.PeersConnected = len(s.conns)
+	for _, c := range s.conns {
+		if c.amChoking {
+			st.PeersChoked++
+		} else {
+			st.PeersUnchoked++
+		}
+		if c.peerInterested {
+			st.PeersInterested++
+		}
+		if c.snubbed {
+			st.PeersSnubbed++
+		}
+	}
+	return st
+}
+
+// bytesLeftLocked is the size of the pieces we miss.
+func (s *Session) bytesLeftLocked() int64 {
+	n := s.meta.NumPieces()
+	have := s.picker.HaveCount()
+	left := int64(n-have) * s.meta.Info.PieceLength
+	if last := n - 1; last >= 0 && !s.picker.Have(last) {
+		left -= s.meta.Info.PieceLength - int64(s.meta.PieceLen(last))
+	}
+	return left
+}
+
+// MetricsSnapshot reads the session for its Prometheus collector (metrics.NewPeerCollector).
+func (s *Session) MetricsSnapshot() metrics.PeerSnapshot {
+	st := s.Stats()
+	return metrics.PeerSnapshot{
+		PiecesHave:        st.PiecesHave,
+		PiecesTotal:       st.PiecesTotal,
+		BytesUploaded:     st.BytesUploaded,
+		BytesDownloaded:   st.BytesDownloaded,
+		UploadRate:        st.UploadRate,
+		DownloadRate:      st.DownloadRate,
+		PeersConnected:    st.PeersConnected,
+		PeersUnchoked:     st.PeersUnchoked,
+		PeersChoked:       st.PeersChoked,
+		PeersInterested:   st.PeersInterested,
+		PeersSnubbed:      st.PeersSnubbed,
+		HashFailures:      st.HashFailures,
+		Bans:              st.Bans,
+		TrackerRetries:    st.TrackerRetries,
+		DialRetries:       st.DialRetries,
+		RequestTimeouts:   st.RequestTimeouts,
+		SecondsToComplete: st.TimeToComplete.Seconds(),
+	}
+}

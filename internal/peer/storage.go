@@ -1,0 +1,222 @@
+package peer
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
+
+	"github.com/minibit-io/minibit/internal/metainfo"
+)
+
+// partSuffix marks a file still being downloaded: the final name only ever holds a file whose
+// every piece was verified.
+const partSuffix = ".part"
+
+// file is what storage needs of an *os.File; tests put a faulty disk behind it.
+type file interface {
+	io.ReaderAt
+	io.WriterAt
+	Sync() error
+	Close() error
+}
+
+// storage is the torrent's single file on disk, read and written with positional I/O
+// (pread/pwrite), so that any number of connections use it at once without a shared offset.
+// A download lives in <path>.part and is renamed to <path> once complete and synced.
+//
+// Owner: ReadAt and WriteAt are safe for concurrent use (positional I/O); finish is called once,
+// by the session, after the last piece is written.
+type storage struct {
+	meta   *metainfo.MetaInfo
+	path   string // the final name
+	file   file
+	inPart bool // the file is still <path>.part
+}
+
+// openStorage opens the file for meta at path. When seed is true the file must exist complete
+// under its final name; it is verified piece by piece unless trusted (it was just hashed to
+// create the torrent). Otherwise a download is resumed from <path>.part (or from a final file
+// that fails verification, moved back to .part), keeping only the pieces that verify. It returns
+// the storage and the verified pieces.
+func openStorage(meta *metainfo.MetaInfo, path string, seed, trusted bool) (*storage, []bool, error) {
+	part := path + partSuffix
+	if seed {
+		return openSeed(meta, path, trusted)
+	}
+	if _, err := os.Stat(path); err == nil {
+		st, have, err := openSeed(meta, path, false)
+		if err == nil {
+			return st, have, nil
+		}
+		if errors.Is(err, errIncomplete) {
+			// A final file that does not verify came from somewhere else: move it back to .part
+			// and keep what is good in it.
+			if err := os.Rename(path, part); err != nil {
+				return nil, nil, fmt.Errorf("storage: move unverified %s to %s: %w", path, part, err)
+			}
+		} else {
+			return nil, nil, err
+		}
+	}
+	return openPart(meta, path)
+}
+
+// errIncomplete says that a file under its final name does not hold every piece.
+var errIncomplete = errors.New("file does not match the torrent")
+
+func openSeed(meta *metainfo.MetaInfo, path string, trusted bool) (*storage, []bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("storage: open file to seed: %w", err)
+	}
+	st := &storage{meta: meta, path: path, file: f}
+	info, err := f.Stat()
+	if err != nil {
+		_ = f.Close()
+		return nil, nil, fmt.Errorf("storage: %w", err)
+	}
+	if info.Size() != meta.Info.Length {
+		_ = f.Close()
+		return nil, nil, fmt.Errorf("storage: %s is %d bytes, the torrent says %d: %w",
+			path, info.Size(), meta.Info.Length, errIncomplete)
+	}
+	have := make([]bool, meta.NumPieces())
+	if trusted {
+		for i := range have {
+			have[i] = true
+		}
+		return st, have, nil
+	}
+	good, err := st.verifyAll(have)
+	if err != nil {
+		_ = f.Close()
+		return nil, nil, err
+	}
+	if good != len(have) {
+		_ = f.Close()
+		return nil, nil, fmt.Errorf("storage: %s: %d of %d pieces fail verification: %w",
+			path, len(have)-good, len(have), errIncomplete)
+	}
+	return st, have, nil
+}
+
+func openPart(meta *metainfo.MetaInfo, path string) (*storage, []bool, error) {
+	part := path + partSuffix
+	if err := os.MkdirAll(filepath.Dir(part), 0o755); err != nil {
+		return nil, nil, fmt.Errorf("storage: %w", err)
+	}
+	_, statErr := os.Stat(part)
+	existed := statErr == nil
+	f, err := os.OpenFile(part, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, nil, fmt.Errorf("storage: open %s: %w", part, err)
+	}
+	// Truncate sizes the file without writing it (sparse): disk space is taken piece by piece.
+	if err := f.Truncate(meta.Info.Length); err != nil {
+		_ = f.Close()
+		return nil, nil, fmt.Errorf("storage: size %s to %d bytes: %w", part, meta.Info.Length, diskError(err))
+	}
+	st := &storage{meta: meta, path: path, file: f, inPart: true}
+	have := make([]bool, meta.NumPieces())
+	if existed {
+		if _, err := st.verifyAll(have); err != nil {
+			_ = f.Close()
+			return nil, nil, err
+		}
+	}
+	return st, have, nil
+}
+
+// verifyAll reads the file piece by piece (one piece buffer, whatever the file size), sets
+// have[i] for each piece that verifies and returns their count.
+func (st *storage) verifyAll(have []bool) (int, error) {
+	buf := make([]byte, st.meta.Info.PieceLength)
+	good := 0
+	for i := range have {
+		data := buf[:st.meta.PieceLen(i)]
+		if _, err := st.file.ReadAt(data, st.meta.PieceOffset(i)); err != nil {
+			return 0, fmt.Errorf("storage: read piece %d of %s: %w", i, st.path, err)
+		}
+		if st.meta.VerifyPiece(i, data) {
+			have[i] = true
+			good++
+		}
+	}
+	return good, nil
+}
+
+// ReadAt reads len(p) bytes of the file at off.
+func (st *storage) ReadAt(p []byte, off int64) error {
+	if _, err := st.file.ReadAt(p, off); err != nil {
+		return fmt.Errorf("storage: read %d bytes at %d: %w", len(p), off, err)
+	}
+	return nil
+}
+
+// WritePiece writes the verified piece i. A full disk is reported as such; what was written
+// before stays on disk and is found again by the next start.
+func (st *storage) WritePiece(i int, data []byte) error {
+	if !st.inPart {
+		return fmt.Errorf("storage: write piece %d: the file is complete", i)
+	}
+	if _, err := st.file.WriteAt(data, st.meta.PieceOffset(i)); err != nil {
+		return fmt.Errorf("storage: write piece %d to %s: %w", i, st.path+partSuffix, diskError(err))
+	}
+	return nil
+}
+
+// ErrDiskFull wraps a write that failed for lack of space (ENOSPC, EDQUOT).
+var ErrDiskFull = errors.New("disk full")
+
+// diskError names a full disk clearly and keeps the original error.
+func diskError(err error) error {
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		return fmt.Errorf("%w: %w", ErrDiskFull, err)
+	}
+	return err
+}
+
+// finish syncs the complete .part file to disk and renames it to its final name (then syncs
+// the directory, so the rename survives a crash). Reads through st keep working across the
+// rename: the open descriptor does not change.
+func (st *storage) finish() error {
+	if !st.inPart {
+		return nil
+	}
+	if err := st.file.Sync(); err != nil {
+		return fmt.Errorf("storage: sync %s: %w", st.path+partSuffix, diskError(err))
+	}
+	if err := os.Rename(st.path+partSuffix, st.path); err != nil {
+		return fmt.Errorf("storage: rename to %s: %w", st.path, err)
+	}
+	st.inPart = false
+	if dir, err := os.Open(filepath.Dir(st.path)); err == nil {
+		_ = dir.Sync()
+		_ = dir.Close()
+	}
+	return nil
+}
+
+// sha256Hex reads the whole file back and returns its SHA-256 in hex.
+func (st *storage) sha256Hex() (string, error) {
+	h := sha256.New()
+	if _, err := io.Copy(h, io.NewSectionReader(st.file, 0, st.meta.Info.Length)); err != nil {
+		return "", fmt.Errorf("storage: hash %s: %w", st.path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// Close closes the file.
+func (st *storage) Close() error { return st.file.Close() }
+
+// fileExists reports whether path names an existing file.
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return !errors.Is(err, fs.ErrNotExist)
+}
