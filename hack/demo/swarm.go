@@ -96,7 +96,7 @@ func (s *swarm) generate(ctx context.Context) (string, error) {
 }
 
 func (s *swarm) startSeeder(ctx context.Context, source string) error {
-	args := append([]string{"seed", "--file", source}, s.peerArgs("seeder")...)
+	args := append([]string{"seed", "--file", source, "--piece-size", s.cfg.pieceSize}, s.peerArgs("seeder")...)
 	_, err := s.start(ctx, "seeder", "peer", args...)
 	return err
 }
@@ -127,7 +127,6 @@ func (s *swarm) peerArgs(name string) []string {
 	args := []string{
 		"--tracker", s.tracker, "--swarm", swarmName, "--name", name,
 		"--listen", "127.0.0.1:" + strconv.Itoa(port), "--metrics-addr", "",
-		"--piece-size", s.cfg.pieceSize,
 	}
 	return append(args, strings.Fields(s.cfg.extra)...)
 }
