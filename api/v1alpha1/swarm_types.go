@@ -1,0 +1,548 @@
+/*
+Copyright 2026 The MiniBit Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package v1alpha1
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// SwarmSpec is what the user asks for: one file, pushed from seeders to peers by a BitTorrent
+// swarm that a tracker coordinates.
+type SwarmSpec struct {
+	// Source is where the seeders get the file: exactly one of generate, http or
+	// persistentVolumeClaim. It cannot change while the swarm runs.
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="source cannot change while the swarm runs: create a new Swarm"
+	Source Source `json:"source"`
+
+	// Peers is how many leecher pods download the file.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=1000
+	Peers int32 `json:"peers"`
+
+	// Seeders is how many pods hold the whole file from the start and serve it.
+	// +kubebuilder:default=1
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100
+	// +optional
+	Seeders int32 `json:"seeders,omitempty"`
+
+	// PieceSize is the size of one piece (the design note's block): a power of two from 16Ki
+	// to 16Mi. It cannot change while the swarm runs.
+	// +kubebuilder:default="256Ki"
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="pieceSize cannot change while the swarm runs: create a new Swarm"
+	// +kubebuilder:validation:XValidation:rule="isQuantity(string(self)) && quantity(string(self)).isInteger() && quantity(string(self)).asInteger() in [16384, 32768, 65536, 131072, 262144, 524288, 1048576, 2097152, 4194304, 8388608, 16777216]",message="pieceSize must be a power of two from 16Ki to 16Mi, such as 256Ki"
+	// +optional
+	PieceSize *resource.Quantity `json:"pieceSize,omitempty"`
+
+	// Choking is how each peer chooses whom it uploads to (the design note's tit-for-tat).
+	// +kubebuilder:default={}
+	// +optional
+	Choking Choking `json:"choking,omitempty"`
+
+	// UploadRate caps each peer's upload in bytes per second; unset means no cap.
+	// +kubebuilder:validation:XValidation:rule="isQuantity(string(self)) && quantity(string(self)).isGreaterThan(quantity('0'))",message="uploadRate must be a positive number of bytes per second, such as 4Mi"
+	// +optional
+	UploadRate *resource.Quantity `json:"uploadRate,omitempty"`
+
+	// DownloadRate caps each peer's download in bytes per second; unset means no cap.
+	// +kubebuilder:validation:XValidation:rule="isQuantity(string(self)) && quantity(string(self)).isGreaterThan(quantity('0'))",message="downloadRate must be a positive number of bytes per second, such as 4Mi"
+	// +optional
+	DownloadRate *resource.Quantity `json:"downloadRate,omitempty"`
+
+	// Tracker tunes the tracker: announce interval, dead-peer timeout and sample size.
+	// +kubebuilder:default={}
+	// +optional
+	Tracker TrackerSettings `json:"tracker,omitempty"`
+
+	// Network tunes each peer's connections.
+	// +kubebuilder:default={}
+	// +optional
+	Network NetworkSettings `json:"network,omitempty"`
+
+	// FailurePolicy is what happens when pods fail or disappear.
+	// +kubebuilder:default={}
+	// +optional
+	FailurePolicy FailurePolicy `json:"failurePolicy,omitempty"`
+
+	// Completion is what peers do once they hold the whole file, and when the finished swarm
+	// is cleaned up.
+	// +kubebuilder:default={}
+	// +optional
+	Completion Completion `json:"completion,omitempty"`
+
+	// Storage is where each peer keeps its copy: an emptyDir unless a volume is named. It
+	// cannot change while the swarm runs.
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="storage cannot change while the swarm runs: create a new Swarm"
+	// +optional
+	Storage Storage `json:"storage,omitempty"`
+
+	// Pod overrides the image, resources and placement of every pod of the swarm.
+	// +optional
+	Pod PodOverrides `json:"pod,omitempty"`
+
+	// Chaos, when set, is a drill that deletes a random peer pod every interval, up to a count,
+	// so that fault tolerance can be watched. Off when unset.
+	// +optional
+	Chaos *Chaos `json:"chaos,omitempty"`
+}
+
+// Source says where the seeders get the file. Exactly one field is set.
+// +kubebuilder:validation:XValidation:rule="(has(self.generate) ? 1 : 0) + (has(self.http) ? 1 : 0) + (has(self.persistentVolumeClaim) ? 1 : 0) == 1",message="source must set exactly one of generate, http or persistentVolumeClaim"
+type Source struct {
+	// Generate makes deterministic content from a seed number: for demos, drills and benchmarks.
+	// +optional
+	Generate *GenerateSource `json:"generate,omitempty"`
+	// HTTP downloads the file from a URL, optionally checking its SHA-256.
+	// +optional
+	HTTP *HTTPSource `json:"http,omitempty"`
+	// PersistentVolumeClaim reads the file from a claim that already holds it.
+	// +optional
+	PersistentVolumeClaim *PVCSource `json:"persistentVolumeClaim,omitempty"`
+}
+
+// GenerateSource is deterministic content: the same size and seed give the same bytes.
+type GenerateSource struct {
+	// Size of the file, such as 64Mi.
+	// +kubebuilder:validation:XValidation:rule="isQuantity(string(self)) && quantity(string(self)).isInteger() && quantity(string(self)).asInteger() > 0",message="generate.size must be a positive whole number of bytes, such as 64Mi"
+	Size resource.Quantity `json:"size"`
+	// Seed picks the content; the same seed gives the same file.
+	// +kubebuilder:default=1
+	// +optional
+	Seed int64 `json:"seed,omitempty"`
+}
+
+// HTTPSource is a file the seeders download before they seed it.
+type HTTPSource struct {
+	// URL of the file (http or https).
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="self.startsWith('http://') || self.startsWith('https://')",message="http.url must start with http:// or https://"
+	URL string `json:"url"`
+	// SHA256 is the file's expected SHA-256 in lower-case hex; the seeder refuses other content.
+	// +kubebuilder:validation:Pattern=`^[0-9a-f]{64}$`
+	// +optional
+	SHA256 string `json:"sha256,omitempty"`
+}
+
+// PVCSource is a file inside an existing PersistentVolumeClaim, mounted read-only by the
+// seeders.
+type PVCSource struct {
+	// ClaimName is the claim's name, in the Swarm's namespace.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	ClaimName string `json:"claimName"`
+	// Path of the file inside the volume, relative, without "..".
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=1024
+	// +kubebuilder:validation:XValidation:rule="!self.startsWith('/') && !self.split('/').exists(p, p == '..')",message="persistentVolumeClaim.path must be relative and must not contain '..'"
+	Path string `json:"path"`
+}
+
+// ChokingStrategy is how a peer ranks the peers it may upload to.
+// +kubebuilder:validation:Enum=TitForTat;Rarity
+type ChokingStrategy string
+
+const (
+	// ChokingTitForTat unchokes the peers that upload the most to this one.
+	ChokingTitForTat ChokingStrategy = "TitForTat"
+	// ChokingRarity unchokes the peers holding the rarest pieces (the design note's adaptation).
+	ChokingRarity ChokingStrategy = "Rarity"
+)
+
+// Choking is the design note's tit-for-tat: regular slots, optimistic slots, and how often the
+// choice is made again.
+type Choking struct {
+	// UnchokeSlots is how many peers each peer uploads to at once.
+	// +kubebuilder:default=4
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=64
+	// +optional
+	UnchokeSlots int32 `json:"unchokeSlots,omitempty"`
+	// OptimisticSlots is how many more peers are unchoked at random, to discover better partners.
+	// +kubebuilder:default=1
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=16
+	// +optional
+	OptimisticSlots *int32 `json:"optimisticSlots,omitempty"`
+	// Interval is how often the choice is made again.
+	// +kubebuilder:default="10s"
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1s')",message="choking.interval must be at least 1s"
+	// +optional
+	Interval *metav1.Duration `json:"interval,omitempty"`
+	// Strategy ranks the candidates: TitForTat (by what they give) or Rarity (by the rarity of
+	// what they hold).
+	// +kubebuilder:default=TitForTat
+	// +optional
+	Strategy ChokingStrategy `json:"strategy,omitempty"`
+}
+
+// TrackerSettings tunes the tracker (the design note's phone book).
+type TrackerSettings struct {
+	// AnnounceInterval is how often peers announce to the tracker (the note's heartbeat).
+	// +kubebuilder:default="30s"
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1s')",message="tracker.announceInterval must be at least 1s"
+	// +optional
+	AnnounceInterval *metav1.Duration `json:"announceInterval,omitempty"`
+	// PeerTTL is how long the tracker keeps a peer it no longer hears from.
+	// +kubebuilder:default="5m"
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1s')",message="tracker.peerTTL must be at least 1s"
+	// +optional
+	PeerTTL *metav1.Duration `json:"peerTTL,omitempty"`
+	// NumWant is how many other peers the tracker returns to a peer at most.
+	// +kubebuilder:default=5
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=50
+	// +optional
+	NumWant int32 `json:"numWant,omitempty"`
+}
+
+// NetworkSettings tunes each peer's connections.
+type NetworkSettings struct {
+	// Timeout bounds every network operation of a peer.
+	// +kubebuilder:default="10s"
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('100ms')",message="network.timeout must be at least 100ms"
+	// +optional
+	Timeout *metav1.Duration `json:"timeout,omitempty"`
+	// MaxPeers is how many connections a peer keeps at most.
+	// +kubebuilder:default=50
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=1000
+	// +optional
+	MaxPeers int32 `json:"maxPeers,omitempty"`
+}
+
+// FailureAction is what the controller does with a peer pod that failed or was deleted.
+// +kubebuilder:validation:Enum=Replace;Ignore
+type FailureAction string
+
+const (
+	// FailureActionReplace creates a new pod of the same name, after a backoff.
+	FailureActionReplace FailureAction = "Replace"
+	// FailureActionIgnore leaves the failed or deleted pod as it is; the swarm goes on without it.
+	FailureActionIgnore FailureAction = "Ignore"
+)
+
+// FailurePolicy is what happens when pods fail or disappear, and how many failures the swarm
+// tolerates before it is Failed. The tracker and the seeders are always replaced.
+type FailurePolicy struct {
+	// PeerAction is what happens to a peer pod that failed or was deleted.
+	// +kubebuilder:default=Replace
+	// +optional
+	PeerAction FailureAction `json:"peerAction,omitempty"`
+	// MaxPeerFailures is how many peer failures the swarm tolerates; one more makes it Failed.
+	// Pods deleted by the chaos drill do not count.
+	// +kubebuilder:default=10
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	MaxPeerFailures *int32 `json:"maxPeerFailures,omitempty"`
+	// MaxSeederFailures is the same for the seeders.
+	// +kubebuilder:default=3
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	MaxSeederFailures *int32 `json:"maxSeederFailures,omitempty"`
+	// MaxTrackerFailures is the same for the tracker.
+	// +kubebuilder:default=3
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	MaxTrackerFailures *int32 `json:"maxTrackerFailures,omitempty"`
+	// Backoff spaces the replacements of a pod that keeps failing: the first waits initial,
+	// each next one twice as long, never more than max.
+	// +kubebuilder:default={}
+	// +optional
+	Backoff Backoff `json:"backoff,omitempty"`
+}
+
+// Backoff is an exponential backoff: initial, then twice as long each time, capped at max.
+// +kubebuilder:validation:XValidation:rule="!has(self.initial) || !has(self.max) || duration(self.initial) <= duration(self.max)",message="backoff.initial must not exceed backoff.max"
+type Backoff struct {
+	// Initial is the wait before the first replacement (the design note's 1 s).
+	// +kubebuilder:default="1s"
+	// +optional
+	Initial *metav1.Duration `json:"initial,omitempty"`
+	// Max caps every wait.
+	// +kubebuilder:default="5m"
+	// +optional
+	Max *metav1.Duration `json:"max,omitempty"`
+}
+
+// CompletionMode is what a peer does once it holds the whole file.
+// +kubebuilder:validation:Enum=KeepSeeding;Exit
+type CompletionMode string
+
+const (
+	// CompletionKeepSeeding keeps the peer serving the file to others (BitTorrent's way).
+	CompletionKeepSeeding CompletionMode = "KeepSeeding"
+	// CompletionExit stops the peer; its pod ends Succeeded.
+	CompletionExit CompletionMode = "Exit"
+)
+
+// Completion is what peers do when done and when the finished swarm is cleaned up.
+type Completion struct {
+	// Mode is KeepSeeding (the default) or Exit.
+	// +kubebuilder:default=KeepSeeding
+	// +optional
+	Mode CompletionMode `json:"mode,omitempty"`
+	// TTLSecondsAfterFinished deletes the Swarm (and so its pods) this long after it Completed
+	// or Failed, as Jobs do. Unset keeps it.
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	TTLSecondsAfterFinished *int32 `json:"ttlSecondsAfterFinished,omitempty"`
+}
+
+// Storage is where each peer keeps its copy, mounted at /data. Each pod writes into its own
+// sub-directory (named after the pod) of a volume the user names, so many pods can share one.
+type Storage struct {
+	// SizeLimit bounds the default emptyDir.
+	// +optional
+	SizeLimit *resource.Quantity `json:"sizeLimit,omitempty"`
+	// Volume replaces the emptyDir: for example a hostPath, or a claim.
+	// +optional
+	Volume *corev1.VolumeSource `json:"volume,omitempty"`
+}
+
+// PodOverrides change every pod of the swarm.
+type PodOverrides struct {
+	// Image holds /tracker and /peer; the manager's --image when unset.
+	// +optional
+	Image string `json:"image,omitempty"`
+	// ImagePullPolicy of every container; the manager's default when unset.
+	// +optional
+	ImagePullPolicy corev1.PullPolicy `json:"imagePullPolicy,omitempty"`
+	// Resources of the peer and seeder containers.
+	// +optional
+	Resources *corev1.ResourceRequirements `json:"resources,omitempty"`
+	// TrackerResources of the tracker container.
+	// +optional
+	TrackerResources *corev1.ResourceRequirements `json:"trackerResources,omitempty"`
+	// NodeSelector of every pod.
+	// +optional
+	NodeSelector map[string]string `json:"nodeSelector,omitempty"`
+	// Tolerations of every pod.
+	// +optional
+	Tolerations []corev1.Toleration `json:"tolerations,omitempty"`
+}
+
+// Chaos is a drill: it deletes a random peer pod every interval until it has deleted count.
+type Chaos struct {
+	// Interval between two deletions; the first comes one interval after the swarm starts.
+	// +kubebuilder:default="30s"
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1s')",message="chaos.interval must be at least 1s"
+	// +optional
+	Interval *metav1.Duration `json:"interval,omitempty"`
+	// Count is how many pods the drill deletes in all.
+	// +kubebuilder:default=3
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=1000
+	// +optional
+	Count int32 `json:"count,omitempty"`
+}
+
+// SwarmPhase is where a swarm is in its life.
+// +kubebuilder:validation:Enum=Pending;Distributing;Completed;Failed
+type SwarmPhase string
+
+const (
+	// PhasePending means: pods are starting and the tracker does not know the file yet.
+	PhasePending SwarmPhase = "Pending"
+	// PhaseDistributing means: the seeder published the file; peers are downloading.
+	PhaseDistributing SwarmPhase = "Distributing"
+	// PhaseCompleted means: every peer holds the whole file.
+	PhaseCompleted SwarmPhase = "Completed"
+	// PhaseFailed means: more pods failed than the failure policy tolerates.
+	PhaseFailed SwarmPhase = "Failed"
+)
+
+// Condition types of a Swarm.
+const (
+	// ConditionTrackerReady means: the tracker's JSON API answered the last poll.
+	ConditionTrackerReady = "TrackerReady"
+	// ConditionProgressing means: the swarm is starting or distributing.
+	ConditionProgressing = "Progressing"
+	// ConditionComplete means: every peer holds the whole file.
+	ConditionComplete = "Complete"
+	// ConditionDegraded means: some pods failed, disappeared or wait for a replacement, or the
+	// tracker does not answer.
+	ConditionDegraded = "Degraded"
+	// ConditionFailed means: a failure limit was exceeded.
+	ConditionFailed = "Failed"
+)
+
+// PeerProgress is one peer's share of the file.
+type PeerProgress struct {
+	// Name of the peer's pod.
+	Name string `json:"name"`
+	// ProgressPercent is the part of the file it holds, 0 to 100, rounded down.
+	ProgressPercent int32 `json:"progressPercent"`
+}
+
+// DisruptionReason is why a pod went away.
+// +kubebuilder:validation:Enum=Failed;Deleted;Chaos
+type DisruptionReason string
+
+const (
+	// DisruptionFailed means: the pod ended in phase Failed.
+	DisruptionFailed DisruptionReason = "Failed"
+	// DisruptionDeleted means: the pod disappeared (deleted by someone, evicted).
+	DisruptionDeleted DisruptionReason = "Deleted"
+	// DisruptionChaos means: the chaos drill deleted the pod.
+	DisruptionChaos DisruptionReason = "Chaos"
+)
+
+// Disruption is a pod that failed or went away and has not been replaced yet. Each is counted
+// once; under Replace it is removed when its replacement is created.
+type Disruption struct {
+	// Pod is the pod's name.
+	Pod string `json:"pod"`
+	// UID of the pod that failed, empty when it vanished before the controller saw it end.
+	// +optional
+	UID string `json:"uid,omitempty"`
+	// Reason is Failed, Deleted or Chaos.
+	Reason DisruptionReason `json:"reason"`
+	// Attempt of the pod that went away (0 for the first pod of that name).
+	Attempt int32 `json:"attempt"`
+	// Time the controller recorded it.
+	Time metav1.Time `json:"time"`
+}
+
+// Launched is how far pod creation got: pods below these marks existed once, so a missing one
+// was deleted rather than never created.
+type Launched struct {
+	// Tracker is true once the tracker pod was created.
+	// +optional
+	Tracker bool `json:"tracker,omitempty"`
+	// Seeders is how many seeder pods (from index 0) were created.
+	// +optional
+	Seeders int32 `json:"seeders,omitempty"`
+	// Peers is how many peer pods (from index 0) were created.
+	// +optional
+	Peers int32 `json:"peers,omitempty"`
+}
+
+// ChaosStatus is what the chaos drill did.
+type ChaosStatus struct {
+	// Deleted is how many pods it deleted.
+	Deleted int32 `json:"deleted"`
+	// LastDeletionTime is when it deleted the last one.
+	// +optional
+	LastDeletionTime *metav1.Time `json:"lastDeletionTime,omitempty"`
+}
+
+// SwarmStatus is what the swarm has done, as the controller and the tracker see it.
+type SwarmStatus struct {
+	// Phase is Pending, Distributing, Completed or Failed.
+	// +optional
+	Phase SwarmPhase `json:"phase,omitempty"`
+	// ObservedGeneration is the generation of the spec this status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// Desired is how many peers the swarm should have.
+	// +optional
+	Desired int32 `json:"desired,omitempty"`
+	// Running is how many peer pods run.
+	// +optional
+	Running int32 `json:"running,omitempty"`
+	// Completed is how many peers hold the whole file.
+	// +optional
+	Completed int32 `json:"completed,omitempty"`
+	// Failed is how many peer failures were counted (not the chaos drill's deletions).
+	// +optional
+	Failed int32 `json:"failed,omitempty"`
+	// SeederFailures and TrackerFailures are the same for the seeders and the tracker.
+	// +optional
+	SeederFailures int32 `json:"seederFailures,omitempty"`
+	// +optional
+	TrackerFailures int32 `json:"trackerFailures,omitempty"`
+	// Restarts is how many replacement pods were created, all roles together.
+	// +optional
+	Restarts int32 `json:"restarts,omitempty"`
+
+	// ProgressPercent is the part of all pieces that all peers hold, 0 to 100, rounded down.
+	// +optional
+	ProgressPercent int32 `json:"progressPercent,omitempty"`
+	// SlowestPeers are the peers with the least progress (at most 10), slowest first.
+	// +kubebuilder:validation:MaxItems=10
+	// +listType=atomic
+	// +optional
+	SlowestPeers []PeerProgress `json:"slowestPeers,omitempty"`
+	// InfoHash is the file's v1 info-hash in hex, once the seeder has published it.
+	// +optional
+	InfoHash string `json:"infoHash,omitempty"`
+	// Pieces is the file's piece count, once known.
+	// +optional
+	Pieces int32 `json:"pieces,omitempty"`
+
+	// StartTime is when the controller first acted on the swarm.
+	// +optional
+	StartTime *metav1.Time `json:"startTime,omitempty"`
+	// CompletionTime is when the swarm Completed or Failed.
+	// +optional
+	CompletionTime *metav1.Time `json:"completionTime,omitempty"`
+
+	// Conditions are TrackerReady, Progressing, Complete, Degraded and Failed.
+	// +listType=map
+	// +listMapKey=type
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// Launched records how far pod creation got.
+	// +optional
+	Launched Launched `json:"launched,omitempty"`
+	// Disruptions are the pods that failed or went away and were not replaced yet.
+	// +kubebuilder:validation:MaxItems=1101
+	// +listType=atomic
+	// +optional
+	Disruptions []Disruption `json:"disruptions,omitempty"`
+	// Chaos is what the chaos drill did.
+	// +optional
+	Chaos *ChaosStatus `json:"chaos,omitempty"`
+	// Selector selects the peer pods (for the scale subresource).
+	// +optional
+	Selector string `json:"selector,omitempty"`
+}
+
+// Swarm pushes one file to many pods with BitTorrent: a tracker, seeders that hold the file,
+// and peers that download it from each other.
+// +kubebuilder:object:root=true
+// +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 50",message="a Swarm's name must be at most 50 characters: its pods are named <name>-peer-<i> and its tracker Service <name>-tracker"
+// +kubebuilder:subresource:status
+// +kubebuilder:subresource:scale:specpath=.spec.peers,statuspath=.status.running,selectorpath=.status.selector
+// +kubebuilder:resource:shortName=sw,categories=minibit
+// +kubebuilder:printcolumn:name="Peers",type=integer,JSONPath=`.spec.peers`
+// +kubebuilder:printcolumn:name="Complete",type=integer,JSONPath=`.status.completed`
+// +kubebuilder:printcolumn:name="Progress",type=integer,JSONPath=`.status.progressPercent`,description="Percent of all pieces held by all peers"
+// +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
+// +kubebuilder:printcolumn:name="Failed",type=integer,JSONPath=`.status.failed`,priority=1
+// +kubebuilder:printcolumn:name="Restarts",type=integer,JSONPath=`.status.restarts`,priority=1
+// +kubebuilder:printcolumn:name="InfoHash",type=string,JSONPath=`.status.infoHash`,priority=1
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type Swarm struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   SwarmSpec   `json:"spec"`
+	Status SwarmStatus `json:"status,omitempty"`
+}
+
+// SwarmList is a list of Swarms.
+// +kubebuilder:object:root=true
+type SwarmList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []Swarm `json:"items"`
+}

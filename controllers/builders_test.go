@@ -1,0 +1,156 @@
+package controllers
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+
+	minibitv1alpha1 "github.com/minibit-io/minibit/api/v1alpha1"
+)
+
+func TestBuildPodArgs(t *testing.T) {
+	tests := []struct {
+		name  string
+		swarm *minibitv1alpha1.Swarm
+		role  Role
+		want  []string
+		never []string
+	}{{
+		name:  "peer with the engine's defaults",
+		swarm: makeSwarm("demo", "ns").Obj(),
+		role:  RolePeer,
+		want: []string{"get", "--dir=/data", "--tracker=http://demo-tracker.ns.svc:8080", "--swarm=demo", "--name=$(POD_NAME)",
+			"--listen=:6881", "--metrics-addr=:9090", "--piece-size=256KiB", "--unchoke-slots=4", "--optimistic-slots=1",
+			"--choke-interval=10s", "--choker=tit-for-tat", "--timeout=10s", "--numwant=5", "--max-peers=50"},
+		never: []string{"--exit-on-complete", "--upload-rate", "--download-rate"},
+	}, {
+		name:  "peer that exits when done, with rate limits and 1Mi pieces",
+		swarm: makeSwarm("demo", "ns").ExitOnComplete().RateLimits("1Mi", "2Mi").PieceSize("1Mi").Obj(),
+		role:  RolePeer,
+		want:  []string{"--exit-on-complete", "--upload-rate=1048576", "--download-rate=2097152", "--piece-size=1MiB"},
+	}, {
+		name:  "seeder of generated content",
+		swarm: makeSwarm("demo", "ns").Obj(),
+		role:  RoleSeeder,
+		want:  []string{"seed", "--file=/data/demo.bin", "--generate-size=1MiB", "--generate-seed=7"},
+		never: []string{"--url", "--exit-on-complete"},
+	}, {
+		name:  "seeder of an HTTP file with its checksum",
+		swarm: makeSwarm("demo", "ns").HTTP("https://host/path/disk.img?x=1", strings.Repeat("a", 64)).Obj(),
+		role:  RoleSeeder,
+		want:  []string{"--file=/data/disk.img", "--url=https://host/path/disk.img?x=1", "--url-sha256=" + strings.Repeat("a", 64)},
+		never: []string{"--generate-size"},
+	}, {
+		name:  "seeder of a file in a claim",
+		swarm: makeSwarm("demo", "ns").PVC("images", "v1/disk.img").Obj(),
+		role:  RoleSeeder,
+		want:  []string{"--file=/source/v1/disk.img"},
+		never: []string{"--generate-size", "--url"},
+	}, {
+		name:  "tracker",
+		swarm: makeSwarm("demo", "ns").Obj(),
+		role:  RoleTracker,
+		want:  []string{"--listen=:8080", "--interval=30s", "--peer-ttl=5m0s", "--numwant=5"},
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pod := buildPod(tt.swarm, PodDefaults{}, tt.role, 2, 0)
+			args := pod.Spec.Containers[0].Args
+			for _, w := range tt.want {
+				if !slices.Contains(args, w) {
+					t.Errorf("args lack %q: %q", w, args)
+				}
+			}
+			for _, n := range tt.never {
+				if slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, n) }) {
+					t.Errorf("args hold %q: %q", n, args)
+				}
+			}
+		})
+	}
+}
+
+func TestBuildPodIdentityAndSafety(t *testing.T) {
+	swarm := makeSwarm("demo", "ns").UID("uid-1").Obj()
+	swarm.Spec.Pod.Image = "registry/minibit:v1"
+	for _, role := range []Role{RoleTracker, RoleSeeder, RolePeer} {
+		pod := buildPod(swarm, PodDefaults{Image: "ignored:dev"}, role, 4, 2)
+		wantName := map[Role]string{RoleTracker: "demo-tracker", RoleSeeder: "demo-seeder-4", RolePeer: "demo-peer-4"}[role]
+		if pod.Name != wantName || pod.Namespace != "ns" {
+			t.Errorf("%s: name %s/%s, want ns/%s", role, pod.Namespace, pod.Name, wantName)
+		}
+		owner := pod.OwnerReferences[0]
+		if owner.UID != "uid-1" || !*owner.Controller || owner.Kind != "Swarm" {
+			t.Errorf("%s: owner %+v", role, owner)
+		}
+		if got, _ := slotOf(pod.Labels); got.role != role || (role != RoleTracker && got.index != 4) {
+			t.Errorf("%s: slot from labels %+v", role, got)
+		}
+		if attemptOf(pod.Labels) != 2 {
+			t.Errorf("%s: attempt %d, want 2", role, attemptOf(pod.Labels))
+		}
+		c := pod.Spec.Containers[0]
+		if c.Image != "registry/minibit:v1" {
+			t.Errorf("%s: image %s, want the Swarm's override", role, c.Image)
+		}
+		if !*c.SecurityContext.ReadOnlyRootFilesystem || *c.SecurityContext.AllowPrivilegeEscalation ||
+			!*pod.Spec.SecurityContext.RunAsNonRoot || pod.Spec.RestartPolicy != corev1.RestartPolicyNever {
+			t.Errorf("%s: not a non-root, read-only, never-restarted pod", role)
+		}
+		if c.ReadinessProbe == nil || c.LivenessProbe == nil {
+			t.Errorf("%s: no probes", role)
+		}
+	}
+}
+
+func TestBuildPodStorage(t *testing.T) {
+	swarm := makeSwarm("demo", "ns").Obj()
+	pod := buildPeerPod(swarm, PodDefaults{}, 0, 0)
+	if v := volumeNamed(pod, "data"); v == nil || v.EmptyDir == nil {
+		t.Fatalf("default data volume is not an emptyDir: %+v", v)
+	}
+	swarm.Spec.Storage.Volume = &corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/var/cache/minibit"}}
+	pod = buildPeerPod(swarm, PodDefaults{}, 0, 0)
+	if v := volumeNamed(pod, "data"); v == nil || v.HostPath == nil {
+		t.Fatalf("data volume is not the user's hostPath: %+v", v)
+	}
+	for _, m := range pod.Spec.Containers[0].VolumeMounts {
+		if m.Name == "data" && m.SubPathExpr != "$(POD_NAME)" {
+			t.Errorf("a shared volume is mounted without a per-pod sub-path: %+v", m)
+		}
+	}
+}
+
+func volumeNamed(pod *corev1.Pod, name string) *corev1.VolumeSource {
+	for _, v := range pod.Spec.Volumes {
+		if v.Name == name {
+			return &v.VolumeSource
+		}
+	}
+	return nil
+}
+
+func TestFormatSize(t *testing.T) {
+	for n, want := range map[int64]string{262144: "256KiB", 64 << 20: "64MiB", 3 << 30: "3GiB", 1000: "1000", 1536: "1536", 1<<20 + 1: "1048577"} {
+		if got := formatSize(n); got != want {
+			t.Errorf("formatSize(%d) = %s, want %s", n, got, want)
+		}
+	}
+}
+
+func TestSlotOfName(t *testing.T) {
+	swarm := makeSwarm("a-peer", "ns").Obj()
+	tests := map[string]slot{"a-peer-tracker": {RoleTracker, 0}, "a-peer-seeder-2": {RoleSeeder, 2}, "a-peer-peer-10": {RolePeer, 10}}
+	for name, want := range tests {
+		if got, ok := slotOfName(swarm, name); !ok || got != want {
+			t.Errorf("slotOfName(%s) = %+v %v, want %+v", name, got, ok, want)
+		}
+	}
+	for _, bad := range []string{"a-peer-peer-", "a-peer-peer-x", "other-peer-1", "a-peer-peer--1"} {
+		if _, ok := slotOfName(swarm, bad); ok {
+			t.Errorf("slotOfName(%s) accepted", bad)
+		}
+	}
+}

@@ -1,0 +1,283 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	minibitv1alpha1 "github.com/minibit-io/minibit/api/v1alpha1"
+	"github.com/minibit-io/minibit/internal/tracker/api"
+)
+
+var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
+// podsOf is an observed set of pods with the given phases, by name.
+func podsOf(phases map[string]corev1.PodPhase) *observed {
+	obs := &observed{pods: map[string]*corev1.Pod{}}
+	for name, phase := range phases {
+		obs.pods[name] = &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name}, Status: corev1.PodStatus{Phase: phase}}
+	}
+	return obs
+}
+
+func TestComputeStatus(t *testing.T) {
+	later := t0.Add(time.Minute)
+	tests := []struct {
+		name          string
+		swarm         *minibitv1alpha1.Swarm
+		pods          map[string]corev1.PodPhase
+		answer        api.Swarm
+		pollErr       error
+		disrupted     []string
+		wantPhase     minibitv1alpha1.SwarmPhase
+		wantCompleted int32
+		wantPercent   int32
+		wantRunning   int32
+		wantSlowest   []string
+		wantReady     metav1.ConditionStatus
+		wantDegraded  string
+	}{{
+		name:        "tracker without the file yet",
+		swarm:       makeSwarm("s", "ns").Peers(2).Obj(),
+		pods:        map[string]corev1.PodPhase{"s-peer-0": corev1.PodRunning, "s-peer-1": corev1.PodPending},
+		pollErr:     ErrSwarmUnknown,
+		wantPhase:   minibitv1alpha1.PhasePending,
+		wantRunning: 1, wantSlowest: []string{"s-peer-0", "s-peer-1"},
+		wantReady: metav1.ConditionTrue, wantDegraded: ReasonAsExpected,
+	}, {
+		name:  "distributing, slowest first, the latest announce of a name wins",
+		swarm: makeSwarm("s", "ns").Peers(3).Obj(),
+		answer: api.Swarm{SwarmSummary: api.SwarmSummary{InfoHash: "ab", Pieces: 8}, Peers: []api.Peer{
+			{Name: "s-peer-0", Progress: 0.9, LastSeen: t0},
+			{Name: "s-peer-0", Progress: 0.25, LastSeen: later}, // the replaced pod's new peer
+			{Name: "s-peer-2", Progress: 0.5, LastSeen: t0},
+			{Name: "s-seeder-0", Seeder: true, Progress: 1, LastSeen: t0}, // seeders are not peers
+		}},
+		wantPhase: minibitv1alpha1.PhaseDistributing, wantPercent: 25, // (0.25 + 0 + 0.5) / 3
+		wantSlowest: []string{"s-peer-1", "s-peer-0", "s-peer-2"},
+		wantReady:   metav1.ConditionTrue, wantDegraded: ReasonAsExpected,
+	}, {
+		name:  "almost done is 99, not 100",
+		swarm: makeSwarm("s", "ns").Peers(2).Obj(),
+		answer: api.Swarm{SwarmSummary: api.SwarmSummary{InfoHash: "ab"}, Peers: []api.Peer{
+			{Name: "s-peer-0", Seeder: true, Progress: 1}, {Name: "s-peer-1", Progress: 0.9999}}},
+		wantPhase: minibitv1alpha1.PhaseDistributing, wantCompleted: 1, wantPercent: 99,
+		wantSlowest: []string{"s-peer-1", "s-peer-0"}, wantReady: metav1.ConditionTrue, wantDegraded: ReasonAsExpected,
+	}, {
+		name:  "complete: seeders in the tracker and pods that exited done",
+		swarm: makeSwarm("s", "ns").Peers(2).ExitOnComplete().Obj(),
+		pods:  map[string]corev1.PodPhase{"s-peer-1": corev1.PodSucceeded},
+		answer: api.Swarm{SwarmSummary: api.SwarmSummary{InfoHash: "ab"}, Peers: []api.Peer{
+			{Name: "s-peer-0", Seeder: true, Progress: 1}}},
+		wantPhase: minibitv1alpha1.PhaseCompleted, wantCompleted: 2, wantPercent: 100,
+		wantSlowest: []string{"s-peer-0", "s-peer-1"}, wantReady: metav1.ConditionTrue, wantDegraded: ReasonAsExpected,
+	}, {
+		name:  "under Ignore the swarm completes without the peers it lost",
+		swarm: makeSwarm("s", "ns").Peers(2).PeerAction(minibitv1alpha1.FailureActionIgnore).Obj(),
+		answer: api.Swarm{SwarmSummary: api.SwarmSummary{InfoHash: "ab"}, Peers: []api.Peer{
+			{Name: "s-peer-0", Seeder: true, Progress: 1}}},
+		disrupted: []string{"s-peer-1"},
+		wantPhase: minibitv1alpha1.PhaseCompleted, wantCompleted: 1, wantPercent: 100,
+		wantSlowest: []string{"s-peer-0"}, wantReady: metav1.ConditionTrue, wantDegraded: ReasonPodsDisrupted,
+	}, {
+		name:      "an unreachable tracker keeps the last progress",
+		swarm:     withStatus(makeSwarm("s", "ns").Peers(2).Obj(), minibitv1alpha1.SwarmStatus{InfoHash: "ab", ProgressPercent: 40, Completed: 1}),
+		pollErr:   errors.New("connection refused"),
+		wantPhase: minibitv1alpha1.PhaseDistributing, wantCompleted: 1, wantPercent: 40,
+		wantReady: metav1.ConditionFalse, wantDegraded: ReasonTrackerUnreachable,
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := newPass(tt.swarm, t0)
+			for _, name := range tt.disrupted {
+				p.status.Disruptions = append(p.status.Disruptions, minibitv1alpha1.Disruption{Pod: name, Reason: minibitv1alpha1.DisruptionDeleted})
+			}
+			computeStatus(p, podsOf(tt.pods), tt.answer, tt.pollErr)
+			s := p.status
+			if s.Phase != tt.wantPhase || s.Completed != tt.wantCompleted || s.ProgressPercent != tt.wantPercent || s.Running != tt.wantRunning {
+				t.Errorf("phase %s completed %d percent %d running %d, want %s %d %d %d",
+					s.Phase, s.Completed, s.ProgressPercent, s.Running, tt.wantPhase, tt.wantCompleted, tt.wantPercent, tt.wantRunning)
+			}
+			var slowest []string
+			for _, pp := range s.SlowestPeers {
+				slowest = append(slowest, pp.Name)
+			}
+			if tt.wantSlowest != nil && !equalStrings(slowest, tt.wantSlowest) {
+				t.Errorf("slowest %v, want %v", slowest, tt.wantSlowest)
+			}
+			if c := meta.FindStatusCondition(s.Conditions, minibitv1alpha1.ConditionTrackerReady); c == nil || c.Status != tt.wantReady {
+				t.Errorf("TrackerReady %+v, want %s", c, tt.wantReady)
+			}
+			if c := meta.FindStatusCondition(s.Conditions, minibitv1alpha1.ConditionDegraded); c == nil || c.Reason != tt.wantDegraded {
+				t.Errorf("Degraded %+v, want reason %s", c, tt.wantDegraded)
+			}
+			if len(s.Conditions) != 5 {
+				t.Errorf("%d conditions, want 5", len(s.Conditions))
+			}
+		})
+	}
+}
+
+func TestComputeStatusIsStable(t *testing.T) {
+	// A second pass over the same state changes nothing: no write, no reconcile storm.
+	swarm := makeSwarm("s", "ns").Peers(3).Obj()
+	answer := api.Swarm{SwarmSummary: api.SwarmSummary{InfoHash: "ab"}, Peers: []api.Peer{{Name: "s-peer-1", Progress: 0.5}}}
+	p := newPass(swarm, t0)
+	computeStatus(p, podsOf(nil), answer, nil)
+	swarm.Status = *p.status
+	p2 := newPass(swarm, t0.Add(time.Minute))
+	computeStatus(p2, podsOf(nil), answer, nil)
+	if !equalStatus(swarm.Status, *p2.status) {
+		t.Errorf("status changed on an identical pass:\n%+v\n%+v", swarm.Status, *p2.status)
+	}
+}
+
+func TestSlowestPeersAreBounded(t *testing.T) {
+	p := newPass(makeSwarm("s", "ns").Peers(1000).Obj(), t0)
+	computeStatus(p, podsOf(nil), api.Swarm{SwarmSummary: api.SwarmSummary{InfoHash: "ab"}}, nil)
+	if n := len(p.status.SlowestPeers); n != MaxSlowestPeers {
+		t.Errorf("%d slowest peers, want %d", n, MaxSlowestPeers)
+	}
+}
+
+func TestExceededLimit(t *testing.T) {
+	tests := []struct {
+		name                  string
+		peer, seeder, tracker int32
+		maxPeer               int32
+		want                  string
+	}{
+		{name: "within", peer: 10, maxPeer: 10},
+		{name: "one peer too many", peer: 2, maxPeer: 1, want: ReasonPeerFailureLimit},
+		{name: "zero tolerated", peer: 1, maxPeer: 0, want: ReasonPeerFailureLimit},
+		{name: "seeders (3 tolerated by default)", seeder: 4, maxPeer: 10, want: ReasonSeederFailureLimit},
+		{name: "tracker first", peer: 20, tracker: 4, maxPeer: 10, want: ReasonTrackerFailureLimit},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := newPass(makeSwarm("s", "ns").MaxPeerFailures(tt.maxPeer).Obj(), t0)
+			p.status.Failed, p.status.SeederFailures, p.status.TrackerFailures = tt.peer, tt.seeder, tt.tracker
+			if got, _ := exceededLimit(p); got != tt.want {
+				t.Errorf("exceededLimit = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestReplacementBackoff(t *testing.T) {
+	p := newPass(makeSwarm("s", "ns").Backoff(time.Second).Obj(), t0)
+	for attempt, want := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second} {
+		if got := p.backoffDelay(int32(attempt)); got != want {
+			t.Errorf("backoffDelay(%d) = %s, want %s", attempt, got, want)
+		}
+	}
+	if got := p.backoffDelay(30); got != DefaultBackoffMax {
+		t.Errorf("backoffDelay(30) = %s, want the cap %s", got, DefaultBackoffMax)
+	}
+	d := &minibitv1alpha1.Disruption{Time: metav1.Time{Time: t0.Add(-time.Second)}, Attempt: 1}
+	if due, wait := p.replacementDue(d); due || wait != time.Second {
+		t.Errorf("replacementDue = %v %s, want false 1s", due, wait)
+	}
+}
+
+func TestPodsToCreate(t *testing.T) {
+	swarm := makeSwarm("s", "ns").Peers(3).Backoff(time.Second).Obj()
+	swarm.Status.Launched = minibitv1alpha1.Launched{Tracker: true, Seeders: 1, Peers: 3}
+	swarm.Status.Disruptions = []minibitv1alpha1.Disruption{
+		{Pod: "s-peer-0", Reason: minibitv1alpha1.DisruptionFailed, Attempt: 0, Time: metav1.Time{Time: t0.Add(-2 * time.Second)}},
+		{Pod: "s-peer-2", Reason: minibitv1alpha1.DisruptionDeleted, Attempt: 3, Time: metav1.Time{Time: t0}},
+	}
+	p := newPass(swarm, t0)
+	// s-peer-1 is missing from the cache but not recorded: not created (a stale cache must not
+	// make a second pod); s-peer-0's backoff has passed; s-peer-2 waits 8 s.
+	todo := p.podsToCreate(podsOf(map[string]corev1.PodPhase{"s-tracker": "", "s-seeder-0": ""}), PodDefaults{})
+	if len(todo) != 1 || todo[0].pod.Name != "s-peer-0" || !todo[0].replace || todo[0].pod.Labels[LabelAttempt] != "1" {
+		t.Fatalf("todo = %+v, want only the replacement of s-peer-0 at attempt 1", todo)
+	}
+	if p.wake != 8*time.Second {
+		t.Errorf("wake in %s, want 8s for s-peer-2", p.wake)
+	}
+	p.noteCreated(podsOf(nil), todo, []bool{true})
+	if p.status.Restarts != 1 || p.disruption("s-peer-0") != nil || p.disruption("s-peer-2") == nil {
+		t.Errorf("after the replacement: restarts %d, disruptions %+v", p.status.Restarts, p.status.Disruptions)
+	}
+}
+
+func TestChaosVictim(t *testing.T) {
+	p := newPass(makeSwarm("s", "ns").Peers(4).Obj(), t0)
+	p.status.Disruptions = []minibitv1alpha1.Disruption{{Pod: "s-peer-1"}}
+	obs := podsOf(map[string]corev1.PodPhase{
+		"s-peer-0": corev1.PodRunning, "s-peer-1": corev1.PodRunning, "s-peer-2": corev1.PodFailed, "s-peer-3": corev1.PodPending,
+		"s-seeder-0": corev1.PodRunning,
+	})
+	var seen []string
+	for i := range 2 {
+		seen = append(seen, chaosVictim(p, obs, func(n int) int {
+			if n != 2 {
+				t.Fatalf("%d candidates, want 2 (active, unrecorded peers)", n)
+			}
+			return i
+		}).Name)
+	}
+	if !equalStrings(seen, []string{"s-peer-0", "s-peer-3"}) {
+		t.Errorf("victims %v", seen)
+	}
+	if chaosVictim(p, podsOf(nil), func(int) int { return 0 }) != nil {
+		t.Error("a victim without pods")
+	}
+}
+
+func TestHTTPProgress(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case api.SwarmPathPrefix + "known":
+			_, _ = w.Write([]byte(`{"infoHash":"ab","pieces":4,"peers":[{"name":"p","progress":0.5}]}`))
+		case api.SwarmPathPrefix + "garbage":
+			_, _ = w.Write([]byte(`{not json`))
+		case api.SwarmPathPrefix + "slow":
+			time.Sleep(500 * time.Millisecond)
+		case api.SwarmPathPrefix + "broken":
+			http.Error(w, "boom", http.StatusInternalServerError)
+		default:
+			http.Error(w, `{"error":"unknown"}`, http.StatusNotFound)
+		}
+	}))
+	defer srv.Close()
+	src := HTTPProgress{Client: &http.Client{Timeout: 100 * time.Millisecond}}
+	ctx := context.Background()
+	sw, err := src.SwarmProgress(ctx, srv.URL+"/", "known")
+	if err != nil || sw.InfoHash != "ab" || sw.Pieces != 4 || len(sw.Peers) != 1 || sw.Peers[0].Progress != 0.5 {
+		t.Errorf("known: %+v %v", sw, err)
+	}
+	if _, err := src.SwarmProgress(ctx, srv.URL, "unknown"); !errors.Is(err, ErrSwarmUnknown) {
+		t.Errorf("unknown: %v, want ErrSwarmUnknown", err)
+	}
+	for _, name := range []string{"garbage", "slow", "broken"} {
+		if _, err := src.SwarmProgress(ctx, srv.URL, name); err == nil || errors.Is(err, ErrSwarmUnknown) {
+			t.Errorf("%s: error %v, want a failure", name, err)
+		}
+	}
+}
+
+func TestProgressCache(t *testing.T) {
+	var c progressCache
+	k := nsName("ns", "s")
+	c.put(k, polled{at: t0, swarm: api.Swarm{SwarmSummary: api.SwarmSummary{InfoHash: "ab"}}})
+	if got, ok := c.get(k, t0.Add(time.Second), 5*time.Second); !ok || got.swarm.InfoHash != "ab" {
+		t.Errorf("fresh entry: %+v %v", got, ok)
+	}
+	if _, ok := c.get(k, t0.Add(5*time.Second), 5*time.Second); ok {
+		t.Error("an entry a period old is still used")
+	}
+	c.forget(k)
+	if _, ok := c.get(k, t0, time.Hour); ok {
+		t.Error("a forgotten entry is still used")
+	}
+}
