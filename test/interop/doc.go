@@ -1,0 +1,6 @@
+// Package interop checks that MiniBit trades pieces with a stock BitTorrent client: libtorrent
+// (Debian's python3-libtorrent, driven by testdata/libtorrent_peer.py) downloads from a MiniBit
+// seeder, over the v1 and the v2 handshake, and seeds to a MiniBit leecher, through the MiniBit
+// tracker; the two clients also trade in a mixed swarm and keep an idle connection alive, all on
+// 127.0.0.1. The package holds only tests and benchmarks: `go test ./test/interop/`.
+package interop
