@@ -79,8 +79,10 @@ func (s *Server) parseAnnounce(r *http.Request) (announceParams, error) {
 	if err := s.parseAnswerOptions(q, &a); err != nil {
 		return a, err
 	}
-	a.name, err = nameParam(q)
-	return a, err
+	if a.name, err = nameParam(q); err != nil {
+		return a, err
+	}
+	return a, parsePieceExtension(q, &a)
 }
 
 // parseTotals reads uploaded, downloaded and left: required, non-negative byte counts.

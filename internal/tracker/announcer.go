@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/minibit-io/minibit/internal/backoff"
+	"github.com/minibit-io/minibit/internal/tracker/api"
 )
 
 // This file is the design note's heartbeat: one peer's announce loop. It announces "started",
@@ -40,6 +41,11 @@ type AnnouncerConfig struct {
 	NumWant int
 	// Stats reads the peer's byte totals at each announce (required).
 	Stats func() (uploaded, downloaded, left int64)
+	// Bitfield, when set, reads the peer's BEP 3 bitfield at each announce while it has bytes
+	// left (the dashboard's piece map; see AnnounceRequest.Bitfield). Nil sends none.
+	Bitfield func() []byte
+	// Health, when set, reads how the peer's connections stand at each announce. Nil sends none.
+	Health func() api.PeerHealth
 	// Interval is the heartbeat until the tracker names one; 0 is DefaultInterval (30 s).
 	Interval time.Duration
 	// Retry is the policy of each announce; the zero value is backoff.Default.
@@ -179,6 +185,7 @@ func (a *Announcer) announce(ctx context.Context, event string, policy backoff.P
 		InfoHash: a.cfg.InfoHash, PeerID: a.cfg.PeerID, Port: a.cfg.Port, Name: a.cfg.Name,
 		Uploaded: uploaded, Downloaded: downloaded, Left: left, Event: event, NumWant: a.cfg.NumWant,
 	}
+	a.addExtensions(&req)
 	var resp AnnounceResponse
 	attempt := 0
 	err := backoff.Retry(ctx, policy, func(ctx context.Context) error {
@@ -193,6 +200,21 @@ func (a *Announcer) announce(ctx context.Context, event string, policy backoff.P
 		return err
 	})
 	return resp, err
+}
+
+// addExtensions adds the MiniBit extensions the config asks for: the bitfield while the peer
+// has bytes left and is not stopping, and its health.
+func (a *Announcer) addExtensions(req *AnnounceRequest) {
+	if req.Event == "stopped" {
+		return
+	}
+	if a.cfg.Bitfield != nil && req.Left > 0 {
+		req.Bitfield = a.cfg.Bitfield()
+	}
+	if a.cfg.Health != nil {
+		h := a.cfg.Health()
+		req.Health = &h
+	}
 }
 
 // deliver hands peers to the consumer without blocking the heartbeat.

@@ -3,6 +3,7 @@ package tracker
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -77,6 +78,11 @@ type AnnounceRequest struct {
 	NumWant int
 	// Name is the MiniBit extension: the pod or host name shown on the JSON API.
 	Name string
+	// Bitfield is the MiniBit extension behind the dashboard's piece map: the peer's BEP 3
+	// bitfield (ceil(pieces/8) bytes, high bit first). Nil sends none; a seeder need not send it.
+	Bitfield []byte
+	// Health is the MiniBit extension that says how the peer's connections stand; nil sends none.
+	Health *api.PeerHealth
 }
 
 // AnnounceResponse is the tracker's answer to an announce.
@@ -148,6 +154,12 @@ func announceQuery(req *AnnounceRequest) string {
 	}
 	if req.Name != "" {
 		b.WriteString("&name=" + url.QueryEscape(req.Name))
+	}
+	if req.Bitfield != nil {
+		b.WriteString("&bitfield=" + base64.RawURLEncoding.EncodeToString(req.Bitfield))
+	}
+	if h := req.Health; h != nil {
+		fmt.Fprintf(&b, "&connected=%d&choked_by=%d&bans=%d&hash_failures=%d", h.Connected, h.ChokedBy, h.Bans, h.HashFailures)
 	}
 	return b.String()
 }

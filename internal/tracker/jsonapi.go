@@ -94,6 +94,7 @@ func (r *registry) swarmView(s *swarm, now time.Time, withPeers bool) api.Swarm 
 		CreatedAt: s.createdAt,
 		Completed: s.completed,
 	}}
+	view.StartedAt, view.LastCompletedAt = timeOrNil(s.firstLeecherAt), timeOrNil(s.lastCompletedAt)
 	var length int64
 	if t := s.torrent; t != nil {
 		view.Name, view.Length, view.PieceLength, view.Pieces = t.name, t.length, t.pieceLength, t.pieces
@@ -107,6 +108,7 @@ func (r *registry) swarmView(s *swarm, now time.Time, withPeers bool) api.Swarm 
 		}
 		live++
 		pv := peerView(p, length)
+		pv.PiecesHave = s.piecesHave(p)
 		if pv.Seeder {
 			view.Seeders++
 		} else {
@@ -124,6 +126,10 @@ func (r *registry) swarmView(s *swarm, now time.Time, withPeers bool) api.Swarm 
 	}
 	view.Progress = swarmProgress(progressSum, tracked, live)
 	if withPeers {
+		view.Availability = s.availability(view.Seeders)
+		if view.Availability != nil {
+			view.AvailabilityPeers = view.Seeders + s.availPeers
+		}
 		if view.Peers == nil {
 			view.Peers = []api.Peer{}
 		}
@@ -164,7 +170,19 @@ func peerView(p *peer, length int64) api.Peer {
 		at := p.completedAt
 		v.CompletedAt = &at
 	}
+	if p.health != nil {
+		h := *p.health
+		v.Health = &h
+	}
 	return v
+}
+
+// timeOrNil is &t, or nil for the zero time.
+func timeOrNil(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
 }
 
 // writeJSON writes v as JSON with the given status.

@@ -1,8 +1,8 @@
 // Package tracker is the design note's "phone book": an HTTP BitTorrent tracker (announce per
 // BEP 3 with compact peers per BEP 23, scrape per BEP 48) that registers the peers of each swarm,
 // answers each with a random sample of the others, drops peers that stop announcing, stores the
-// swarm's .torrent, and shows every swarm on a JSON API; and the client and heartbeat loop that
-// peers use to talk to it.
+// swarm's .torrent, and shows every swarm on a JSON API and a live dashboard (package dashboard);
+// and the client and heartbeat loop that peers use to talk to it.
 package tracker
 
 import (
@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/minibit-io/minibit/internal/dashboard"
 	"github.com/minibit-io/minibit/internal/metrics"
 	"github.com/minibit-io/minibit/internal/tracker/api"
 )
@@ -112,6 +113,7 @@ type Server struct {
 	metrics  *metrics.Tracker
 	gatherer prometheus.Gatherer
 	mux      *http.ServeMux
+	dash     *dashboard.Dashboard
 }
 
 // NewServer returns a tracker configured by cfg (zero fields take the defaults).
@@ -143,16 +145,34 @@ func (s *Server) routes() {
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.gatherer, promhttp.HandlerOpts{}))
+	s.dash = dashboard.New(s, dashboard.Options{Heartbeat: s.cfg.Interval, Logger: s.log, Now: s.cfg.Now})
+	s.dash.Register(s.mux, s.timed)
 }
 
 // handle registers h for pattern and observes its duration under the handler label name.
 func (s *Server) handle(pattern, name string, h http.HandlerFunc) {
+	s.mux.HandleFunc(pattern, s.timed(name, h))
+}
+
+// timed wraps h to observe its duration under the handler label name.
+func (s *Server) timed(name string, h http.HandlerFunc) http.HandlerFunc {
 	observer := s.metrics.RequestDuration.WithLabelValues(name)
-	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+	return func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		h(w, r)
 		observer.Observe(time.Since(start).Seconds())
-	})
+	}
+}
+
+// Swarms lists every swarm without its peers, as GET /api/v1/swarms does (for the dashboard).
+func (s *Server) Swarms() api.SwarmList {
+	return s.reg.swarmList(s.cfg.Now())
+}
+
+// Swarm returns a swarm with its live peers and piece availability by stored name or hex v1
+// info-hash, as GET /api/v1/swarms/{key} does (for the dashboard).
+func (s *Server) Swarm(key string) (api.Swarm, bool) {
+	return s.reg.swarmByKey(key, s.cfg.Now(), true)
 }
 
 // ServeHTTP implements http.Handler.
@@ -166,8 +186,11 @@ func (s *Server) counts() metrics.TrackerCounts {
 	return metrics.TrackerCounts{Swarms: swarms, Peers: peers, Seeders: seeders, Leechers: peers - seeders}
 }
 
-// Run drops dead peers and empty swarms (see cleanup.go) until ctx ends; it returns nil then.
+// Run drops dead peers and empty swarms (see cleanup.go) until ctx ends; then it ends the
+// dashboard's event streams (so that a graceful HTTP shutdown does not wait for viewers) and
+// returns nil.
 func (s *Server) Run(ctx context.Context) error {
 	s.runReaper(ctx)
+	s.dash.Close()
 	return nil
 }

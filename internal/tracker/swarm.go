@@ -6,6 +6,9 @@ import (
 	"net/netip"
 	"sync"
 	"time"
+
+	"github.com/minibit-io/minibit/internal/tracker/api"
+	"github.com/minibit-io/minibit/internal/wire"
 )
 
 // Errors of the registry; the announce handler turns them into failure reasons.
@@ -39,8 +42,15 @@ type swarm struct {
 	// peer's index in it. Sampling reorders it freely.
 	order     []*peer
 	seeders   int
-	completed int            // "completed" events ever received
-	torrent   *storedTorrent // nil when no .torrent was stored for this swarm
+	completed int // "completed" events ever received
+	// firstLeecherAt is the first announce of a peer with bytes left; lastCompletedAt the latest
+	// "completed" event. Both are zero until then.
+	firstLeecherAt, lastCompletedAt time.Time
+	torrent                         *storedTorrent // nil when no .torrent was stored for this swarm
+	// avail counts, per piece, the leechers' bitfields that hold it (pieces.go); nil until the
+	// first bitfield. availPeers counts the peers with a bitfield.
+	avail      []int32
+	availPeers int
 }
 
 // peer is one peer as its announces describe it.
@@ -52,8 +62,10 @@ type peer struct {
 	left                     int64
 	uploadRate, downloadRate float64 // bytes per second between the last two announces
 	startedAt, lastSeen      time.Time
-	completedAt              time.Time // zero until the peer sends "completed"
-	slot                     int       // index in swarm.order
+	completedAt              time.Time       // zero until the peer sends "completed"
+	slot                     int             // index in swarm.order
+	bitfield                 wire.Bitfield   // its last bitfield while a leecher; nil when none
+	health                   *api.PeerHealth // its last health report; nil when none
 }
 
 func newRegistry(cfg Config) *registry {
@@ -85,6 +97,8 @@ type announceParams struct {
 	numWant                    int
 	name                       string
 	compact, noPeerID          bool
+	bitfield                   []byte          // the "bitfield" extension, unchecked; nil when absent
+	health                     *api.PeerHealth // the health extension; nil when absent
 }
 
 // announceResult is the registry's answer to one announce.
@@ -119,10 +133,15 @@ func (r *registry) announce(a *announceParams, now time.Time, dst []peerEntry) (
 			return announceResult{}, err
 		}
 	}
+	bf, err := s.checkBitfield(a.bitfield)
+	if err != nil {
+		return announceResult{}, err
+	}
 	p, err := r.upsertPeer(s, a, now)
 	if err != nil {
 		return announceResult{}, err
 	}
+	s.recordPieces(p, bf, a.health)
 	res := s.result()
 	res.peers = r.sample(s, p, a.numWant, now, dst)
 	return res, nil
@@ -152,6 +171,9 @@ func (r *registry) upsertPeer(s *swarm, a *announceParams, now time.Time) (*peer
 			return nil, errSwarmFull
 		}
 		p = &peer{id: a.peerID, startedAt: now, lastSeen: now, left: a.left, slot: len(s.order)}
+		if a.left > 0 && s.firstLeecherAt.IsZero() {
+			s.firstLeecherAt = now
+		}
 		s.peers[a.peerID] = p
 		s.order = append(s.order, p)
 		r.peers++
@@ -168,6 +190,7 @@ func (r *registry) upsertPeer(s *swarm, a *announceParams, now time.Time) (*peer
 	if a.event == "completed" && p.completedAt.IsZero() {
 		p.completedAt = now
 		s.completed++
+		s.lastCompletedAt = now
 	}
 	return p, nil
 }
@@ -206,6 +229,7 @@ func (r *registry) removePeer(s *swarm, p *peer) {
 	s.order[last] = nil
 	s.order = s.order[:last]
 	delete(s.peers, p.id)
+	s.setBitfield(p, nil)
 	r.peers--
 	if p.left == 0 {
 		s.seeders--

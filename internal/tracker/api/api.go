@@ -45,6 +45,11 @@ type SwarmSummary struct {
 	DownloadRate float64 `json:"downloadRate"`
 	// CreatedAt is when the tracker first heard of the swarm.
 	CreatedAt time.Time `json:"createdAt"`
+	// StartedAt is the first announce of a peer with bytes left (the download's start), nil
+	// until one came.
+	StartedAt *time.Time `json:"startedAt,omitempty"`
+	// LastCompletedAt is the latest "completed" event, nil before the first.
+	LastCompletedAt *time.Time `json:"lastCompletedAt,omitempty"`
 }
 
 // Swarm is the answer to GET /api/v1/swarms/{name or info-hash}.
@@ -52,6 +57,13 @@ type Swarm struct {
 	SwarmSummary
 	// Peers are the live peers, sorted by peer id.
 	Peers []Peer `json:"peers"`
+	// Availability is, for each piece, how many peers hold it: the seeders, plus the leechers
+	// that sent their bitfield (the MiniBit "bitfield" announce extension). It is empty when the
+	// tracker holds no .torrent for the swarm (the piece count is unknown then).
+	Availability []int `json:"availability,omitempty"`
+	// AvailabilityPeers counts the peers that Availability is made of; leechers that send no
+	// bitfield (standard clients) are not in it.
+	AvailabilityPeers int `json:"availabilityPeers,omitempty"`
 }
 
 // Peer is one live peer of a swarm, as its announces describe it.
@@ -79,4 +91,23 @@ type Peer struct {
 	LastSeen  time.Time `json:"lastSeen"`
 	// CompletedAt is when the peer sent "completed", nil before that or for initial seeders.
 	CompletedAt *time.Time `json:"completedAt,omitempty"`
+	// PiecesHave counts the pieces in the peer's last bitfield (all pieces for a seeder); nil
+	// when the peer sent none or the piece count is unknown.
+	PiecesHave *int `json:"piecesHave,omitempty"`
+	// Health is what the peer said of its connections (the MiniBit "connected", "choked_by",
+	// "bans" and "hash_failures" announce extension); nil for standard clients.
+	Health *PeerHealth `json:"health,omitempty"`
+}
+
+// PeerHealth is a peer's own view of its connections, as its last announce reported it. The
+// tracker cannot see these itself: choking and bans happen between peers.
+type PeerHealth struct {
+	// Connected counts the peer's connections past the handshake.
+	Connected int `json:"connected"`
+	// ChokedBy counts those of them that choke the peer (refuse to upload to it).
+	ChokedBy int `json:"chokedBy"`
+	// Bans counts the peers this peer banned for sending corrupt data.
+	Bans int64 `json:"bans"`
+	// HashFailures counts the pieces that failed verification at this peer.
+	HashFailures int64 `json:"hashFailures"`
 }
