@@ -21,16 +21,19 @@ func main() {
 	cfg := parseFlags()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	summary, err := run(ctx, cfg)
-	if summary != nil {
+	err := run(ctx, cfg, func(summary *summary) error {
 		printSummary(os.Stdout, summary)
 		if cfg.jsonPath != "" {
-			if werr := writeJSON(cfg.jsonPath, summary); werr != nil {
-				fmt.Fprintln(os.Stderr, "demo:", werr)
-				os.Exit(1)
+			if err := writeJSON(cfg.jsonPath, summary); err != nil {
+				return err
 			}
 		}
-	}
+		if cfg.hold {
+			fmt.Println("\nThe swarm stays up for the dashboard; Ctrl-C stops it.")
+			<-ctx.Done()
+		}
+		return nil
+	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)
@@ -48,6 +51,7 @@ type config struct {
 	keep      bool
 	timeout   time.Duration
 	extra     string
+	hold      bool
 }
 
 func parseFlags() config {
@@ -62,28 +66,37 @@ func parseFlags() config {
 	flag.BoolVar(&c.keep, "keep", false, "keep the work directory")
 	flag.DurationVar(&c.timeout, "timeout", 10*time.Minute, "give up after this long")
 	flag.StringVar(&c.extra, "peer-flags", "", "extra flags passed to every peer, space separated (e.g. \"--upload-rate 4MiB\")")
+	flag.BoolVar(&c.hold, "hold", false, "keep the tracker and peers running after the summary, until Ctrl-C (to look at the dashboard)")
 	flag.Parse()
 	return c
 }
 
-func run(ctx context.Context, cfg config) (*summary, error) {
+// run runs the swarm, hands its summary to report while the processes still run, then stops
+// them. It fails when the swarm could not run or not every leecher holds a verified copy.
+func run(ctx context.Context, cfg config, report func(*summary) error) error {
 	if cfg.peers < 1 {
-		return nil, errors.New("--peers must be at least 1")
+		return errors.New("--peers must be at least 1")
 	}
 	bin, err := filepath.Abs(cfg.bin)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	work, cleanup, err := workDir(cfg)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer cleanup()
-	ctx, cancel := context.WithTimeout(ctx, cfg.timeout)
+	swarmCtx, cancel := context.WithTimeout(ctx, cfg.timeout)
 	defer cancel()
 	sw := &swarm{cfg: cfg, bin: bin, work: work}
 	defer sw.stopAll()
-	return sw.run(ctx)
+	summary, err := sw.run(swarmCtx)
+	if summary != nil {
+		if rerr := report(summary); rerr != nil {
+			return rerr
+		}
+	}
+	return err
 }
 
 func workDir(cfg config) (string, func(), error) {

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/minibit-io/minibit/internal/tracker/api"
 )
 
 const (
@@ -46,6 +48,7 @@ func (s *swarm) run(ctx context.Context) (*summary, error) {
 		return nil, err
 	}
 	fmt.Printf("tracker   %s  (JSON API %s/api/v1/swarms/%s)\n", s.tracker, s.tracker, swarmName)
+	fmt.Printf("dashboard %s/  (open it in a browser; --hold keeps the swarm up after it completes)\n", s.tracker)
 	source, err := s.generate(ctx)
 	if err != nil {
 		return nil, err
@@ -57,6 +60,10 @@ func (s *swarm) run(ctx context.Context) (*summary, error) {
 	fmt.Printf("source    %s  %s  sha256 %s\n", source, s.cfg.size, want)
 	if err := s.startSeeder(ctx, source); err != nil {
 		return nil, err
+	}
+	// The clock starts once the seeder has hashed the file and published its .torrent.
+	if err := waitHTTP(ctx, s.tracker+api.TorrentPathPrefix+swarmName, 5*time.Minute); err != nil {
+		return nil, fmt.Errorf("the seeder did not publish the torrent: %w (log: %s/seeder.log)", err, s.work)
 	}
 	leechers, start := s.startLeechers(ctx)
 	done := make(chan struct{})

@@ -7,6 +7,7 @@ import (
 	"github.com/minibit-io/minibit/internal/backoff"
 
 	"github.com/minibit-io/minibit/internal/tracker"
+	"github.com/minibit-io/minibit/internal/tracker/api"
 )
 
 // announcer connects the session to the tracker's heartbeat loop (tracker.Announcer): the
@@ -33,6 +34,8 @@ func (s *Session) newAnnouncer() (*announcer, error) {
 		Name:     s.cfg.Name,
 		NumWant:  s.cfg.NumWant,
 		Stats:    s.announceTotals,
+		Bitfield: s.haveBitfield,
+		Health:   s.announceHealth,
 		Logger:   s.log,
 	})
 	if err != nil {
@@ -49,6 +52,28 @@ func (s *Session) announceTotals() (uploaded, downloaded, left int64) {
 	left = s.bytesLeftLocked()
 	s.mu.Unlock()
 	return s.bytesUp.Load(), s.bytesDown.Load(), left
+}
+
+// haveBitfield is a copy of our verified pieces, sent with announces (a MiniBit extension) so
+// that the tracker's dashboard can draw how the pieces are spread.
+func (s *Session) haveBitfield() []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]byte(nil), s.have...)
+}
+
+// announceHealth is what this peer reports of its connections with each announce.
+func (s *Session) announceHealth() api.PeerHealth {
+	h := api.PeerHealth{Bans: s.bans.Total(), HashFailures: s.hashFailures.Load()}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h.Connected = len(s.conns)
+	for _, c := range s.conns {
+		if c.peerChoking {
+			h.ChokedBy++
+		}
+	}
+	return h
 }
 
 // run drives the heartbeat until the session ends (then "stopped" is announced) and hands
