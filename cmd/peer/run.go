@@ -170,6 +170,7 @@ func seedTorrent(ctx context.Context, log *slog.Logger, c *common, file string, 
 		return nil, false, fmt.Errorf("publish the torrent as %q: %w", c.swarm, err)
 	}
 	log.Info("Torrent published", "swarm", c.swarm, "tracker", c.tracker)
+	go client.KeepPublished(ctx, c.swarm, data, tracker.DefaultInterval, log)
 	return meta, true, nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -376,3 +377,21 @@ func (c *Client) httpClient() *http.Client {
 
 // defaultHTTPClient serves clients without their own: the note's 10 s timeout.
 var defaultHTTPClient = &http.Client{Timeout: DefaultTimeout}
+
+// KeepPublished stores torrent under name again every interval until ctx ends, so that a
+// tracker restarted without its state (a replaced pod) learns the swarm's name again. A PUT of
+// the same torrent is idempotent; failures are logged and retried at the next interval.
+func (c *Client) KeepPublished(ctx context.Context, name string, torrent []byte, interval time.Duration, log *slog.Logger) {
+	ticker := time.NewTicker(interval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+		if err := c.PublishTorrent(ctx, name, torrent); err != nil && ctx.Err() == nil {
+			log.Warn("Could not publish the torrent again", "swarm", name, "err", err)
+		}
+	}
+}

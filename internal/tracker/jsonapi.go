@@ -76,7 +76,7 @@ func (r *registry) swarmByKey(key string, now time.Time, withPeers bool) (api.Sw
 	defer r.mu.Unlock()
 	s := r.byName[key]
 	if h, err := hex.DecodeString(key); err == nil && len(h) == 20 {
-		if byHash := r.swarms[[20]byte(h)]; byHash != nil {
+		if byHash := r.lookup([20]byte(h)); byHash != nil {
 			s = byHash
 		}
 	}

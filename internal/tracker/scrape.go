@@ -60,8 +60,8 @@ func (r *registry) scrape(hashes [][20]byte) []scrapeEntry {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var entries []scrapeEntry
-	add := func(s *swarm) {
-		e := scrapeEntry{infoHash: s.infoHash, complete: s.seeders,
+	add := func(key [20]byte, s *swarm) {
+		e := scrapeEntry{infoHash: key, complete: s.seeders,
 			incomplete: len(s.order) - s.seeders, completed: s.completed}
 		if s.torrent != nil {
 			e.name = s.torrent.name
@@ -70,12 +70,12 @@ func (r *registry) scrape(hashes [][20]byte) []scrapeEntry {
 	}
 	if len(hashes) == 0 {
 		for _, s := range r.swarms {
-			add(s)
+			add(s.infoHash, s)
 		}
 	}
 	for _, h := range hashes {
-		if s := r.swarms[h]; s != nil {
-			add(s)
+		if s := r.lookup(h); s != nil {
+			add(h, s)
 		}
 	}
 	return entries

@@ -6,12 +6,14 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -230,4 +232,71 @@ func httpGet(t *testing.T, url string) string {
 		t.Fatalf("GET %s: HTTP %d", url, resp.StatusCode)
 	}
 	return string(body)
+}
+
+// A v2-aware client (libtorrent) announces a hybrid torrent under its v1 info-hash and under
+// its truncated v2 info-hash: once the torrent is stored, both reach the same swarm.
+func TestHybridTorrentIsOneSwarmUnderBothHashes(t *testing.T) {
+	ctx := context.Background()
+	_, client, hs := startTracker(t, Config{})
+	m, torrent := makeTorrent(t, 300<<10, 1, hs.URL+"/announce")
+	if err := client.PublishTorrent(ctx, "demo", torrent); err != nil {
+		t.Fatalf("publish: %v", err)
+	}
+	v1, v2 := m.InfoHashV1(), m.InfoHashV2()
+	alias := [20]byte(v2[:20])
+
+	if _, err := client.Announce(ctx, AnnounceRequest{InfoHash: v1, PeerID: id20('S'), Port: 7001, Event: "started"}); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := client.Announce(ctx, AnnounceRequest{InfoHash: alias, PeerID: id20('L'), Port: 7002,
+		Left: m.Info.Length, Event: "started", NumWant: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertPeers(t, resp.Peers, "127.0.0.1:7001")
+
+	stats, err := client.Scrape(ctx, alias)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := stats[alias]; got.Complete != 1 || got.Incomplete != 1 {
+		t.Fatalf("scrape under the v2 hash: %+v, want 1 seeder and 1 leecher", stats)
+	}
+	list, err := client.Swarms(ctx)
+	if err != nil || len(list.Swarms) != 1 || list.Swarms[0].Leechers != 1 {
+		t.Fatalf("swarm list %+v, %v: want one swarm holding both peers", list, err)
+	}
+}
+
+// A tracker restarted without its state learns a swarm's name again from KeepPublished.
+func TestKeepPublishedRestoresTheTorrentAfterATrackerRestart(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var current atomic.Pointer[Server]
+	current.Store(NewServer(Config{}))
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		current.Load().ServeHTTP(w, r)
+	}))
+	defer hs.Close()
+	client := NewClient(hs.URL)
+	_, torrent := makeTorrent(t, 100<<10, 2, hs.URL+"/announce")
+	go client.KeepPublished(ctx, "demo", torrent, 10*time.Millisecond, slog.New(slog.DiscardHandler))
+
+	// A new, empty tracker behind the same URL: the swarm's name comes back.
+	current.Store(NewServer(Config{}))
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		got, err := client.FetchTorrent(ctx, "demo")
+		if err == nil {
+			if !bytes.Equal(got, torrent) {
+				t.Fatal("the tracker holds other bytes than the published torrent")
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the torrent was not published again: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

@@ -20,12 +20,16 @@ var (
 // registry is the tracker's phone book: swarms by v1 info-hash, each with its peers by peer id.
 // Its mutex mu owns every swarm, peer and stored torrent reachable from it, and rng.
 type registry struct {
-	mu      sync.Mutex
-	swarms  map[[20]byte]*swarm
-	byName  map[string]*swarm // swarms that hold a stored torrent, by the torrent's name
-	peers   int               // live peers of all swarms
-	seeders int               // those with nothing left
-	stored  int64             // bytes of all stored torrents
+	mu     sync.Mutex
+	swarms map[[20]byte]*swarm
+	byName map[string]*swarm // swarms that hold a stored torrent, by the torrent's name
+	// aliases maps the truncated v2 info-hash of each stored hybrid torrent to its v1
+	// info-hash: v2-aware clients (libtorrent) announce a hybrid torrent under both, and both
+	// must reach one swarm.
+	aliases map[[20]byte][20]byte
+	peers   int   // live peers of all swarms
+	seeders int   // those with nothing left
+	stored  int64 // bytes of all stored torrents
 	rng     *rand.Rand
 
 	maxSwarms, maxPeersPerSwarm int
@@ -72,6 +76,7 @@ func newRegistry(cfg Config) *registry {
 	return &registry{
 		swarms:           make(map[[20]byte]*swarm),
 		byName:           make(map[string]*swarm),
+		aliases:          make(map[[20]byte][20]byte),
 		rng:              newRand(cfg.Seed),
 		maxSwarms:        cfg.MaxSwarms,
 		maxPeersPerSwarm: cfg.MaxPeersPerSwarm,
@@ -117,7 +122,7 @@ type peerEntry struct {
 func (r *registry) announce(a *announceParams, now time.Time, dst []peerEntry) (announceResult, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	s := r.swarms[a.infoHash]
+	s := r.lookup(a.infoHash)
 	if a.event == "stopped" {
 		if s != nil {
 			if p := s.peers[a.peerID]; p != nil {
@@ -145,6 +150,15 @@ func (r *registry) announce(a *announceParams, now time.Time, dst []peerEntry) (
 	res := s.result()
 	res.peers = r.sample(s, p, a.numWant, now, dst)
 	return res, nil
+}
+
+// lookup returns the swarm of h, a v1 info-hash or the truncated v2 info-hash of a stored
+// hybrid torrent; nil when there is none.
+func (r *registry) lookup(h [20]byte) *swarm {
+	if v1, ok := r.aliases[h]; ok {
+		h = v1
+	}
+	return r.swarms[h]
 }
 
 // result is the swarm's counts; the caller adds the sample.

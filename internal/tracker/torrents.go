@@ -28,6 +28,7 @@ type storedTorrent struct {
 	length      int64
 	pieceLength int64
 	pieces      int
+	v2Alias     [20]byte // the truncated v2 info-hash, another key of the same swarm
 }
 
 // handleTorrentPut stores the request's .torrent under {name}: 201 when stored, 200 when the
@@ -52,8 +53,9 @@ func (s *Server) handleTorrentPut(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusBadRequest, fmt.Sprintf("not a valid .torrent: %v", err))
 		return
 	}
+	v2 := m.InfoHashV2()
 	t := &storedTorrent{name: name, data: data, length: m.Info.Length,
-		pieceLength: m.Info.PieceLength, pieces: m.NumPieces()}
+		pieceLength: m.Info.PieceLength, pieces: m.NumPieces(), v2Alias: [20]byte(v2[:20])}
 	created, err := s.reg.putTorrent(m.InfoHashV1(), t, s.cfg.Now())
 	if err != nil {
 		writeJSONError(w, torrentErrorStatus(err), err.Error())
@@ -133,6 +135,9 @@ func (r *registry) putTorrent(infoHash [20]byte, t *storedTorrent, now time.Time
 	}
 	s.torrent = t
 	r.byName[t.name] = s
+	if t.v2Alias != ([20]byte{}) {
+		r.aliases[t.v2Alias] = infoHash
+	}
 	r.stored += int64(len(t.data))
 	return true, nil
 }
