@@ -18,10 +18,16 @@ import (
 )
 
 func main() {
-	cfg := parseFlags()
+	if err := mainErr(parseFlags()); err != nil {
+		fmt.Fprintln(os.Stderr, "demo:", err)
+		os.Exit(1)
+	}
+}
+
+func mainErr(cfg config) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	err := run(ctx, cfg, func(summary *summary) error {
+	return run(ctx, cfg, func(summary *summary) error {
 		printSummary(os.Stdout, summary)
 		if cfg.jsonPath != "" {
 			if err := writeJSON(cfg.jsonPath, summary); err != nil {
@@ -34,10 +40,6 @@ func main() {
 		}
 		return nil
 	})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "demo:", err)
-		os.Exit(1)
-	}
 }
 
 type config struct {

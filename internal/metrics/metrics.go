@@ -37,7 +37,7 @@ func Handler(registry prometheus.Gatherer) http.Handler {
 // Serve listens on addr and serves Handler(registry) until ctx is done, then shuts the server
 // down gracefully. It returns nil after a shutdown caused by ctx, or the listen or serve error.
 func Serve(ctx context.Context, addr string, registry prometheus.Gatherer) error {
-	ln, err := net.Listen("tcp", addr)
+	ln, err := new(net.ListenConfig).Listen(ctx, "tcp", addr)
 	if err != nil {
 		return fmt.Errorf("metrics: listen on %s: %w", addr, err)
 	}
