@@ -63,4 +63,8 @@ func TestCommonFlagsRequireASource(t *testing.T) {
 	if _, ok := err.(usageError); !ok {
 		t.Fatalf("unknown --choker: err %v, want a usage error", err)
 	}
+	err = runSeed(context.Background(), []string{"--file", "x", "--torrent", "x.torrent", "--picker", "sequential"})
+	if _, ok := err.(usageError); !ok {
+		t.Fatalf("unknown --picker: err %v, want a usage error", err)
+	}
 }

@@ -32,7 +32,7 @@ type common struct {
 	timeout, chokeInterval        time.Duration
 	numWant, maxPeers             int
 	unchokeSlots, optimisticSlots int
-	choker                        string
+	choker, picker                string
 	uploadRate, downloadRate      sizeFlag
 	logFormat                     string
 	logLevel                      slog.Level
@@ -41,9 +41,8 @@ type common struct {
 func addCommon(fs *flag.FlagSet) *common {
 	c := &common{}
 	d := peer.DefaultConfig()
-	host, _ := os.Hostname()
 	fs.StringVar(&c.listen, "listen", peer.DefaultListenAddr, "address to accept peer connections on")
-	fs.StringVar(&c.name, "name", host, "this peer's name, sent to the tracker (a pod or host name)")
+	fs.StringVar(&c.name, "name", "", "this peer's name, sent to the tracker (a pod name); empty means the host name")
 	fs.StringVar(&c.metricsAddr, "metrics-addr", ":9090", "address of /metrics and /healthz; empty turns them off")
 	fs.StringVar(&c.tracker, "tracker", "", "tracker base URL, such as http://tracker:8080")
 	fs.StringVar(&c.swarm, "swarm", "", "swarm name: the .torrent is published (seed) or fetched (get) under it")
@@ -55,6 +54,7 @@ func addCommon(fs *flag.FlagSet) *common {
 	fs.IntVar(&c.optimisticSlots, "optimistic-slots", d.Choker.OptimisticSlots, "peers uploaded to at random (the note's 1)")
 	fs.DurationVar(&c.chokeInterval, "choke-interval", d.ChokeInterval, "how often the choker decides (the note's 10 s)")
 	fs.StringVar(&c.choker, "choker", string(d.Choker.Strategy), "choking strategy: tit-for-tat or rarity")
+	fs.StringVar(&c.picker, "picker", string(peer.RarestFirst), "piece order: rarest (the note's rarest first) or random")
 	fs.Var(&c.uploadRate, "upload-rate", "upload cap in bytes/s, such as 4MiB; 0 is unlimited")
 	fs.Var(&c.downloadRate, "download-rate", "download cap in bytes/s, such as 4MiB; 0 is unlimited")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
@@ -69,6 +69,9 @@ func (c *common) check() error {
 	}
 	if _, err := peer.ParseStrategy(c.choker); err != nil {
 		return usagef("--choker: %v", err)
+	}
+	if _, err := peer.ParsePieceStrategy(c.picker); err != nil {
+		return usagef("--picker: %v", err)
 	}
 	if c.torrent == "" && (c.tracker == "" || c.swarm == "") {
 		return usagef("give --torrent, or --tracker and --swarm")
@@ -99,6 +102,9 @@ func (c *common) config(log *slog.Logger) peer.Config {
 	cfg := peer.DefaultConfig()
 	cfg.ListenAddr = c.listen
 	cfg.Name = c.name
+	if cfg.Name == "" {
+		cfg.Name, _ = os.Hostname()
+	}
 	cfg.TrackerURL = c.tracker
 	cfg.Timeout = c.timeout
 	cfg.NumWant = c.numWant
@@ -107,6 +113,7 @@ func (c *common) config(log *slog.Logger) peer.Config {
 	cfg.Choker.RegularSlots = c.unchokeSlots
 	cfg.Choker.OptimisticSlots = c.optimisticSlots
 	cfg.ChokeInterval = c.chokeInterval
+	cfg.PieceStrategy = peer.PieceStrategy(c.picker)
 	cfg.UploadRate = int64(c.uploadRate)
 	cfg.DownloadRate = int64(c.downloadRate)
 	cfg.Progress = os.Stderr

@@ -94,6 +94,7 @@ func runSeed(ctx context.Context, args []string) error {
 	genSeed := fs.Uint64("generate-seed", 1, "content seed of --generate-size")
 	url := fs.String("url", "", "first download the file from this HTTP(S) URL when --file is absent")
 	urlSHA := fs.String("url-sha256", "", "expected SHA-256 (hex) of the --url download")
+	superSeed := fs.Bool("super-seed", false, "offer pieces one by one, the least offered first (BEP 16 super-seeding)")
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
@@ -113,6 +114,7 @@ func runSeed(ctx context.Context, args []string) error {
 	}
 	cfg := c.config(log)
 	cfg.Torrent, cfg.Path, cfg.Seed, cfg.Trusted = meta, *file, true, trusted
+	cfg.SuperSeed = *superSeed
 	return runSession(ctx, log, c, cfg)
 }
 

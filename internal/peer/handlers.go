@@ -79,6 +79,7 @@ func (s *Session) onState(c *conn, id wire.ID) error {
 		s.unchokeIfSlotFreeLocked(c)
 	case wire.NotInterested:
 		c.peerInterested = false
+		s.freeSlotLocked(c)
 	}
 	return nil
 }
@@ -100,6 +101,7 @@ func (s *Session) onHave(c *conn, piece int) error {
 		s.updateInterestLocked(c)
 		s.fillLocked(c, time.Now())
 	}
+	s.superSeedLocked(c)
 	return s.closeIfBothSeedsLocked(c)
 }
 
@@ -138,6 +140,7 @@ func (s *Session) onBitfield(c *conn, m wire.Message, first bool) error {
 		}
 	}
 	s.updateInterestLocked(c)
+	s.superSeedLocked(c)
 	return s.closeIfBothSeedsLocked(c)
 }
 

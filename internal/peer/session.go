@@ -92,6 +92,19 @@ type Config struct {
 	MaxBufferedBytes int64
 	// StrikesToBan is how many failed pieces a peer may take part in before its ban (3).
 	StrikesToBan int
+	// PieceStrategy is how the next piece is chosen: RarestFirst (the default) or RandomPiece.
+	PieceStrategy PieceStrategy
+	// NoUpload makes a free-rider: it never unchokes a peer, so it uploads nothing (the swarm
+	// lab's free-riders, and the clients of a client-server download).
+	NoUpload bool
+	// SeedsOnly downloads only from complete peers (with NoUpload: a client-server download).
+	SeedsOnly bool
+	// SuperSeed makes a seeder hide its pieces and offer each peer a few at a time, the least
+	// offered first (BEP 16), so that it uploads about one copy before the swarm holds every piece.
+	SuperSeed bool
+	// NoFileHash skips the whole-file SHA-256 logged at completion ("download verified
+	// sha256=..."): every piece is verified anyway; the swarm lab hashes the copies itself.
+	NoFileHash bool
 	// ExitOnComplete makes Run return once the verified file is in place.
 	ExitOnComplete bool
 	// Progress, when set, receives a progress bar (a terminal) or the logger gets a progress line
@@ -190,6 +203,7 @@ type Session struct {
 	infoHashV1      [20]byte
 	infoHashV2Short [20]byte // the v2 info-hash truncated to 20 bytes (BEP 52 handshakes)
 	pipeline        pipelineConfig
+	verify          *verifier // complete pieces on their way to the hash check
 	ln              net.Listener
 	started         time.Time
 	done            chan struct{} // closed when the verified file is under its final name
@@ -219,11 +233,13 @@ type Session struct {
 	pieces   map[int]*pieceBuffer
 	buffers  bufferPool
 	scratch  []Block
-	mask     wire.Bitfield // scratch for Pick when the piece buffers are taken or peers on parole
-	paroled  int           // connections on parole
+	reqMsgs  []wire.Message // scratch for the requests fillLocked queues at once
+	mask     wire.Bitfield  // scratch for Pick when the piece buffers are taken or peers on parole
+	paroled  int            // connections on parole
 	upMeter  *rateMeter
 	dnMeter  *rateMeter
 	complete bool
+	offers   []int32 // super-seeding: how often each piece was offered (BEP 16)
 
 	dialer    *dialer    // owns its own mutex (lock order: mu, then the dialer's)
 	announcer *announcer // nil without a tracker
@@ -240,6 +256,9 @@ func New(cfg Config) (*Session, error) {
 	}
 	cfg = cfg.withDefaults()
 	if err := cfg.Choker.Validate(); err != nil {
+		return nil, fmt.Errorf("peer: %w", err)
+	}
+	if _, err := ParsePieceStrategy(string(cfg.PieceStrategy)); err != nil {
 		return nil, fmt.Errorf("peer: %w", err)
 	}
 	meta := cfg.Torrent
@@ -296,10 +315,13 @@ func newSession(cfg Config, store *storage, ln net.Listener) *Session {
 		conns:   make(map[PeerKey]*conn),
 		byID:    make(map[[20]byte]*conn),
 		pieces:  make(map[int]*pieceBuffer),
+		offers:  make([]int32, meta.NumPieces()),
 		buffers: newBufferPool(int(meta.Info.PieceLength), bufferCount(cfg.MaxBufferedBytes, meta.Info.PieceLength)),
+		verify:  newVerifier(bufferCount(cfg.MaxBufferedBytes, meta.Info.PieceLength)),
 		upMeter: newRateMeter(cfg.RateWindow, now),
 		dnMeter: newRateMeter(cfg.RateWindow, now),
 	}
+	s.picker.SetStrategy(cfg.PieceStrategy)
 	copy(s.infoHashV2Short[:], v2[:20])
 	s.ctx, s.cancel = context.WithCancelCause(context.Background())
 	s.dialer = newDialer(s)
@@ -337,6 +359,9 @@ func (s *Session) Run(ctx context.Context) error {
 	}
 	s.goRun(s.acceptLoop)
 	s.goRun(s.tickLoop)
+	for range verifyWorkers() {
+		s.goRun(s.verifyLoop)
+	}
 	s.goRun(s.dialer.run)
 	s.goRun(func() { s.announcer.run(s) })
 	if s.cfg.Progress != nil {
@@ -472,6 +497,7 @@ var (
 	errBanned       = errors.New("peer is banned")
 	errTooManyPeers = errors.New("too many peers")
 	errDuplicate    = errors.New("already connected to this peer")
+	errShuttingDown = errors.New("the session is shutting down")
 )
 
 func remoteAddrPort(nc net.Conn) netip.AddrPort {
@@ -505,6 +531,9 @@ func (s *Session) register(c *conn) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.pending--
+	if s.ctx.Err() != nil {
+		return errShuttingDown // shutdown may have closed every connection already
+	}
 	if s.bans.Banned(c.addr, c.id) {
 		return errBanned
 	}
@@ -524,6 +553,7 @@ func (s *Session) register(c *conn) error {
 		s.dialer.connected(c.addr, c.id)
 	}
 	c.send(s.bitfieldMessage(c.fast))
+	s.superSeedLocked(c)
 	return nil
 }
 
@@ -540,6 +570,8 @@ func bytes20Less(a, b [20]byte) bool {
 // extension and they say it all, else our bitfield.
 func (s *Session) bitfieldMessage(fast bool) wire.Message {
 	switch n := s.picker.HaveCount(); {
+	case s.superSeeding():
+		return superSeedBitfield(fast, s.meta.NumPieces())
 	case fast && n == s.meta.NumPieces():
 		return wire.Message{ID: wire.HaveAll}
 	case fast && n == 0:

@@ -7,29 +7,52 @@ import (
 	"github.com/minibit-io/minibit/internal/wire"
 )
 
-// appendBlock serves request b of c: unless c was choked since it asked, it waits for the
-// upload limiter and reads the block from disk (pread) straight into buf, the writer's reused
-// buffer, after a Piece message header. It returns buf and the payload size appended (0 when
-// skipped).
-func (s *Session) appendBlock(c *conn, buf []byte, b Block) ([]byte, int, error) {
+// pieceMessageOverhead is the bytes of a Piece message besides its block: length prefix, id,
+// index and begin.
+const pieceMessageOverhead = 4 + 1 + 8
+
+// appendBlocks serves the requests reqs of c: unless c was choked since it asked, it waits for
+// the upload limiter and reads each block from disk (pread) straight into buf, the writer's
+// reused buffer, after its Piece message header. It returns buf and the payload bytes appended
+// (0 when skipped).
+func (s *Session) appendBlocks(c *conn, buf []byte, reqs []Block) ([]byte, int, error) {
+	if len(reqs) == 0 {
+		return buf, 0, nil
+	}
 	s.mu.Lock()
 	serve := !c.amChoking
 	s.mu.Unlock()
 	if !serve {
 		return buf, 0, nil
 	}
-	if err := s.upLimit.WaitN(c.ctx, b.Length); err != nil {
+	total := 0
+	for _, b := range reqs {
+		total += b.Length
+	}
+	if err := s.upLimit.WaitN(c.ctx, total); err != nil {
 		return buf, 0, err
 	}
-	start := len(buf)
-	buf = wire.AppendPieceHeader(buf, uint32(b.Piece), uint32(b.Begin), b.Length)
-	headerEnd := len(buf)
-	buf = slices.Grow(buf, b.Length)[:headerEnd+b.Length]
-	if err := s.store.ReadAt(buf[headerEnd:], s.meta.PieceOffset(b.Piece)+int64(b.Begin)); err != nil {
-		s.fail(err)
-		return buf[:start], 0, err
+	buf = slices.Grow(buf, total+len(reqs)*pieceMessageOverhead)
+	for _, b := range reqs {
+		start := len(buf)
+		buf = wire.AppendPieceHeader(buf, uint32(b.Piece), uint32(b.Begin), b.Length)
+		headerEnd := len(buf)
+		buf = slices.Grow(buf, b.Length)[:headerEnd+b.Length]
+		if err := s.store.ReadAt(buf[headerEnd:], s.meta.PieceOffset(b.Piece)+int64(b.Begin)); err != nil {
+			s.fail(err)
+			return buf[:start], 0, err
+		}
 	}
-	return buf, b.Length, nil
+	return buf, total, nil
+}
+
+// uploadBatch is how many blocks the writer serves per write: maxUploadBatch, or fewer when
+// the upload cap's bucket is small, so that a capped link sends smoothly.
+func (s *Session) uploadBatch() int {
+	if s.upLimit == nil {
+		return maxUploadBatch
+	}
+	return min(max(s.upLimit.lim.Burst()/blockLength, 1), maxUploadBatch)
 }
 
 // uploaded counts n payload bytes sent to c.
@@ -59,6 +82,9 @@ func (s *Session) chokeRound(now time.Time) {
 		})
 	}
 	unchoke := s.choker.Round(now, cands, s.complete)
+	if s.cfg.NoUpload {
+		clear(unchoke) // a free-rider serves nobody
+	}
 	for _, c := range s.conns {
 		if unchoke[c.key] {
 			s.unchokeLocked(c)
@@ -71,7 +97,7 @@ func (s *Session) chokeRound(now time.Time) {
 // unchokeIfSlotFreeLocked unchokes a newly interested peer at once when fewer peers than the
 // choker's slots are unchoked, rather than have it wait for the next round.
 func (s *Session) unchokeIfSlotFreeLocked(c *conn) {
-	if !c.amChoking {
+	if !c.amChoking || s.cfg.NoUpload {
 		return
 	}
 	unchoked := 0
@@ -85,10 +111,28 @@ func (s *Session) unchokeIfSlotFreeLocked(c *conn) {
 	}
 }
 
+// freeSlotLocked chokes c, which lost interest, and hands its upload slot to an interested peer
+// now rather than at the next round: a slot held by a peer that wants nothing more would
+// otherwise idle for up to a choke interval.
+func (s *Session) freeSlotLocked(c *conn) {
+	if c.amChoking {
+		return
+	}
+	s.chokeLocked(c)
+	for _, other := range s.conns {
+		if other.peerInterested && other.amChoking {
+			s.unchokeIfSlotFreeLocked(other)
+			return
+		}
+	}
+}
+
 func (s *Session) unchokeLocked(c *conn) {
 	if c.amChoking {
 		c.amChoking = false
 		c.send(wire.Message{ID: wire.Unchoke})
+		s.offersCountedLocked(c, 1)
+		s.superSeedLocked(c)
 	}
 }
 
@@ -99,6 +143,7 @@ func (s *Session) chokeLocked(c *conn) {
 		return
 	}
 	c.amChoking = true
+	s.offersCountedLocked(c, -1)
 	msgs := []wire.Message{{ID: wire.Choke}}
 	for _, b := range c.dropUploads() {
 		if c.fast {

@@ -1,0 +1,134 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func TestTStarOfTheReferenceScenario(t *testing.T) {
+	spec := referenceSpec()
+	got := tStar(spec, int(spec.Size/spec.PieceSize))
+	if want := 16 * (1 + 5.0/256); math.Abs(got-want) > 1e-9 {
+		t.Errorf("T* = %v, want %v (16 s x (1 + 5/256))", got, want)
+	}
+	if got := fluidBound(spec); math.Abs(got-16) > 1e-9 {
+		t.Errorf("fluid bound = %v, want 16 s", got)
+	}
+	spec.ClientServer = true
+	if got := tStar(spec, 256); math.Abs(got-50*16) > 1e-9 {
+		t.Errorf("client-server bound = %v, want N F / u_s = 800 s", got)
+	}
+	spec.UploadCap = 0
+	if got := tStar(spec, 256); got != 0 {
+		t.Errorf("uncapped T* = %v, want 0 (no bound)", got)
+	}
+}
+
+// Free-riders add no capacity to the fluid bound; fast peers add theirs.
+func TestFluidBoundCountsOnlyUploaders(t *testing.T) {
+	spec := swarmSpec{Leechers: 4, Size: 8, UploadCap: 1, FreeRiders: 2}
+	if got := fluidBound(spec); got != 4*8/3.0 {
+		t.Errorf("fluid bound with 2 free-riders = %v, want N F / (u_s + 2u) = %v", got, 4*8/3.0)
+	}
+	spec = swarmSpec{Leechers: 4, Size: 8, UploadCap: 1, FastPeers: 2, FastCap: 4}
+	if got := fluidBound(spec); got != 8 {
+		t.Errorf("fluid bound with 2 fast peers = %v, want max(F/u_s, N F/11) = 8", got)
+	}
+}
+
+func TestComputeFigures(t *testing.T) {
+	spec := swarmSpec{Leechers: 2, Size: 100, PieceSize: 50, UploadCap: 10, Timeout: time.Minute}
+	rec := &runRecord{
+		Peers: []peerRecord{
+			{Role: "seeder", CapBps: 10, Up: 150},
+			{Role: "leecher", CapBps: 10, DoneS: 10, Down: 110, Up: 50, Verified: true},
+			{Role: "leecher", CapBps: 10, DoneS: 20, Down: 100, Up: 10, Verified: true},
+		},
+		SeederUpAtAllExist: 105,
+		AllVerified:        true,
+	}
+	fg := computeFigures(spec, 2, rec)
+	check := func(name string, got, want float64) {
+		t.Helper()
+		if math.Abs(got-want) > 1e-9 {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
+	check("makespan", fg.MakespanS, 20)
+	check("median", fg.MedianS, 15)
+	check("tail", fg.TailRatio, 20.0/15)
+	check("utilization", fg.UploadUtilization, 210.0/(30*20))
+	check("seeder/F", fg.SeederUploadOverF, 1.05)
+	check("dup", fg.EndgameDupRatio, 10.0/200)
+	check("goodput", fg.GoodputBps, 200.0/20)
+	if !fg.AllVerified || fg.Completed != 2 {
+		t.Errorf("verified %v, completed %d", fg.AllVerified, fg.Completed)
+	}
+}
+
+func TestMedianFigures(t *testing.T) {
+	runs := []figures{{MakespanS: 3, AllVerified: true}, {MakespanS: 1, AllVerified: true, CPUBound: true}, {MakespanS: 2, AllVerified: false}}
+	m := medianFigures(runs)
+	if m.MakespanS != 2 || m.AllVerified || !m.CPUBound {
+		t.Errorf("medians %+v: want makespan 2, not all verified, CPU-bound", m)
+	}
+	if s := spread(runs); s != [2]float64{1, 3} {
+		t.Errorf("spread %v, want [1 3]", s)
+	}
+	if i := medianIndex(runs); runs[i].MakespanS != 2 {
+		t.Errorf("median run %d has makespan %v", i, runs[i].MakespanS)
+	}
+}
+
+// A small swarm runs end to end on the real engine: every copy verified, the JSON has the
+// issue's fields, the plots are written.
+func TestSmallScenarioEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a swarm")
+	}
+	spec := swarmSpec{Leechers: 3, Size: 1 << 20, PieceSize: 64 << 10, UploadCap: 8 << 20, FreeRiders: 1,
+		SuperSeed: true, SeederLeaves: true, Timeout: time.Minute}
+	sc := scenario{Name: "small", Reps: 1, Primary: "a", Variants: []variant{{"a", spec}, {"b", plainSeeder(spec)}}}
+	out := t.TempDir()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	res, err := runScenario(context.Background(), sc, t.TempDir(), out, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := writeResult(out, res); err != nil {
+		t.Fatal(err)
+	}
+	if !res.AllVerified || res.Completed != 3 || res.MakespanS <= 0 {
+		t.Fatalf("figures %+v: want 3 verified copies", res.figures)
+	}
+	data, err := os.ReadFile(filepath.Join(out, "small.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fields map[string]any
+	if err := json.Unmarshal(data, &fields); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"scenario", "peers", "size_bytes", "piece_size", "upload_cap_bytes_per_s", "makespan_s",
+		"t_star_s", "makespan_over_t_star", "median_s", "tail_ratio", "upload_utilization", "seeder_upload_over_f",
+		"endgame_dup_ratio", "goodput_bytes_per_s", "all_verified", "cpu_bound", "variants"} {
+		if _, ok := fields[k]; !ok {
+			t.Errorf("the JSON lacks %q", k)
+		}
+	}
+	for _, f := range []string{"small.md", "small-a.svg", "small-compare.svg"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Errorf("missing %s: %v", f, err)
+		}
+	}
+	if err := writeTable(out); err != nil {
+		t.Fatal(err)
+	}
+}

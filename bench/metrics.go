@@ -1,0 +1,183 @@
+package main
+
+import (
+	"math"
+	"slices"
+)
+
+// figures are the issue's numbers for one run (or, in a summary, their medians).
+type figures struct {
+	MakespanS         float64 `json:"makespan_s"`
+	TStarS            float64 `json:"t_star_s"`
+	FluidBoundS       float64 `json:"fluid_bound_s"`
+	MakespanOverTStar float64 `json:"makespan_over_t_star"`
+	MedianS           float64 `json:"median_s"`
+	TailRatio         float64 `json:"tail_ratio"`
+	UploadUtilization float64 `json:"upload_utilization"`
+	SeederUploadOverF float64 `json:"seeder_upload_over_f"`
+	EndgameDupRatio   float64 `json:"endgame_dup_ratio"`
+	GoodputBps        float64 `json:"goodput_bytes_per_s"`
+	// By role: median completion of compliant leechers, of fast ones and of free-riders (0: none).
+	CompliantMedianS float64 `json:"compliant_median_s"`
+	FastMedianS      float64 `json:"fast_median_s,omitempty"`
+	FreeRiderMedianS float64 `json:"free_rider_median_s,omitempty"`
+	Completed        int     `json:"completed"`
+	SelfCores        float64 `json:"cpu_self_cores"`
+	MachineBusy      float64 `json:"cpu_machine_busy"`
+	AllVerified      bool    `json:"all_verified"`
+	CPUBound         bool    `json:"cpu_bound"`
+	TimedOut         bool    `json:"timed_out,omitempty"`
+}
+
+// cpuBoundBusy: a run during which the machine's cores were busier than this (by the lab or
+// anyone else) was limited by the CPU rather than by the caps.
+const cpuBoundBusy = 0.9
+
+// tStar is the issue's lower bound on the makespan. For a swarm with equal caps u:
+// (F/u)(1 + floor(log2 N)/M), piece-based broadcast; with unequal caps the fluid bound times the
+// same piece factor. For client-server: N F / u_s. Uncapped runs have no bound (0).
+func tStar(spec swarmSpec, numPieces int) float64 {
+	if spec.UploadCap <= 0 {
+		return 0
+	}
+	f, n := float64(spec.Size), float64(spec.Leechers)
+	if spec.ClientServer {
+		return n * f / float64(spec.seederCap())
+	}
+	pieceFactor := 1 + math.Floor(math.Log2(n))/float64(numPieces)
+	if spec.FastPeers == 0 && spec.FreeRiders == 0 && spec.seederCap() == spec.UploadCap {
+		return f / float64(spec.UploadCap) * pieceFactor
+	}
+	return fluidBound(spec) * pieceFactor
+}
+
+// fluidBound is Kurose and Ross's bound on the makespan: max(F/u_s, N F/(u_s + sum u_i)); for
+// client-server, N F/u_s. Free-riders add no capacity.
+func fluidBound(spec swarmSpec) float64 {
+	if spec.UploadCap <= 0 {
+		return 0
+	}
+	f, n, us := float64(spec.Size), float64(spec.Leechers), float64(spec.seederCap())
+	if spec.ClientServer {
+		return n * f / us
+	}
+	sum := us
+	for i := range spec.Leechers {
+		if spec.leecherRole(i) != "free-rider" {
+			sum += float64(spec.leecherCap(i))
+		}
+	}
+	return max(f/us, n*f/sum)
+}
+
+// computeFigures turns one run's record into its figures.
+func computeFigures(spec swarmSpec, numPieces int, rec *runRecord) figures {
+	fg := figures{TStarS: tStar(spec, numPieces), FluidBoundS: fluidBound(spec), AllVerified: rec.AllVerified,
+		TimedOut: rec.TimedOut, SelfCores: rec.CPU.SelfCores, MachineBusy: rec.CPU.MachineBusy}
+	var all, compliant, fast, riders []float64
+	var down, up, capSum float64
+	for _, p := range rec.Peers {
+		up += float64(p.Up)
+		capSum += float64(p.CapBps)
+		if p.Role == "seeder" || p.Killed {
+			continue
+		}
+		if p.DoneS > 0 {
+			all = append(all, p.DoneS)
+			down += float64(p.Down)
+			switch p.Role {
+			case "free-rider":
+				riders = append(riders, p.DoneS)
+			case "fast":
+				fast = append(fast, p.DoneS)
+			default:
+				compliant = append(compliant, p.DoneS)
+			}
+		}
+	}
+	fg.Completed = len(all)
+	if len(all) == 0 {
+		return fg
+	}
+	fg.MakespanS = slices.Max(all)
+	if rec.TimedOut {
+		fg.MakespanS = spec.Timeout.Seconds()
+	}
+	fg.MedianS = median(all)
+	fg.CompliantMedianS, fg.FastMedianS, fg.FreeRiderMedianS = median(compliant), median(fast), median(riders)
+	fg.TailRatio = fg.MakespanS / fg.MedianS
+	if fg.TStarS > 0 {
+		fg.MakespanOverTStar = fg.MakespanS / fg.TStarS
+	}
+	if capSum > 0 {
+		fg.UploadUtilization = up / (capSum * fg.MakespanS)
+	}
+	size := float64(spec.Size)
+	if rec.SeederUpAtAllExist >= 0 {
+		fg.SeederUploadOverF = float64(rec.SeederUpAtAllExist) / size
+	}
+	fg.EndgameDupRatio = max(down-float64(len(all))*size, 0) / (float64(len(all)) * size)
+	fg.GoodputBps = float64(len(all)) * size / fg.MakespanS
+	fg.CPUBound = spec.UploadCap <= 0 || fg.MachineBusy >= cpuBoundBusy
+	return fg
+}
+
+// median of xs (0 for none).
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if n := len(s); n%2 == 1 {
+		return s[n/2]
+	} else {
+		return (s[n/2-1] + s[n/2]) / 2
+	}
+}
+
+// medianFigures is the median of every figure over the repetitions; all_verified holds when
+// every run verified, cpu_bound when any run was.
+func medianFigures(runs []figures) figures {
+	pick := func(f func(figures) float64) float64 {
+		xs := make([]float64, len(runs))
+		for i, r := range runs {
+			xs[i] = f(r)
+		}
+		return median(xs)
+	}
+	m := figures{
+		MakespanS:         pick(func(f figures) float64 { return f.MakespanS }),
+		TStarS:            pick(func(f figures) float64 { return f.TStarS }),
+		FluidBoundS:       pick(func(f figures) float64 { return f.FluidBoundS }),
+		MakespanOverTStar: pick(func(f figures) float64 { return f.MakespanOverTStar }),
+		MedianS:           pick(func(f figures) float64 { return f.MedianS }),
+		TailRatio:         pick(func(f figures) float64 { return f.TailRatio }),
+		UploadUtilization: pick(func(f figures) float64 { return f.UploadUtilization }),
+		SeederUploadOverF: pick(func(f figures) float64 { return f.SeederUploadOverF }),
+		EndgameDupRatio:   pick(func(f figures) float64 { return f.EndgameDupRatio }),
+		GoodputBps:        pick(func(f figures) float64 { return f.GoodputBps }),
+		CompliantMedianS:  pick(func(f figures) float64 { return f.CompliantMedianS }),
+		FastMedianS:       pick(func(f figures) float64 { return f.FastMedianS }),
+		FreeRiderMedianS:  pick(func(f figures) float64 { return f.FreeRiderMedianS }),
+		Completed:         int(pick(func(f figures) float64 { return float64(f.Completed) })),
+		SelfCores:         pick(func(f figures) float64 { return f.SelfCores }),
+		MachineBusy:       pick(func(f figures) float64 { return f.MachineBusy }),
+		AllVerified:       true,
+	}
+	for _, r := range runs {
+		m.AllVerified = m.AllVerified && r.AllVerified
+		m.CPUBound = m.CPUBound || r.CPUBound
+		m.TimedOut = m.TimedOut || r.TimedOut
+	}
+	return m
+}
+
+// spread is the smallest and largest makespan over the repetitions.
+func spread(runs []figures) [2]float64 {
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, r := range runs {
+		lo, hi = min(lo, r.MakespanS), max(hi, r.MakespanS)
+	}
+	return [2]float64{lo, hi}
+}

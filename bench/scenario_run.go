@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+)
+
+// variantResult is one variant's medians, spread and repetitions.
+type variantResult struct {
+	Name string `json:"name"`
+	figures
+	Peers              int          `json:"peers"`
+	SizeBytes          int64        `json:"size_bytes"`
+	PieceSize          int64        `json:"piece_size"`
+	UploadCapBytesPerS int64        `json:"upload_cap_bytes_per_s"`
+	MakespanSpreadS    [2]float64   `json:"makespan_spread_s"`
+	Repetitions        []repetition `json:"repetitions"`
+	best               *runRecord   // the repetition plotted (the median makespan's)
+}
+
+// repetition is one run's figures, seed, events and per-peer totals.
+type repetition struct {
+	Seed uint64 `json:"seed"`
+	figures
+	Events []string     `json:"events,omitempty"`
+	Peers  []peerRecord `json:"peers"`
+}
+
+// scenarioResult is what bench/results/<scenario>.json holds: the primary variant's medians at
+// the top, every variant below.
+type scenarioResult struct {
+	Scenario    string `json:"scenario"`
+	Description string `json:"description"`
+	Primary     string `json:"primary_variant"`
+	variantFields
+	Variants []variantResult `json:"variants"`
+	Machine  machine         `json:"machine"`
+	Date     string          `json:"date"`
+}
+
+// variantFields are the primary variant's figures, flattened into the scenario's JSON.
+type variantFields struct {
+	Peers              int   `json:"peers"`
+	SizeBytes          int64 `json:"size_bytes"`
+	PieceSize          int64 `json:"piece_size"`
+	UploadCapBytesPerS int64 `json:"upload_cap_bytes_per_s"`
+	Repetitions        int   `json:"repetitions"`
+	figures
+}
+
+// runScenario runs every variant of sc Reps times.
+func runScenario(ctx context.Context, sc scenario, work, out string, log *slog.Logger) (*scenarioResult, error) {
+	res := &scenarioResult{Scenario: sc.Name, Description: sc.Description, Primary: sc.Name, Machine: describeMachine(),
+		Date: time.Now().UTC().Format(time.RFC3339)}
+	res.Primary = sc.Primary
+	var baseline float64 // the first variant's median makespan: faults are timed against it
+	for _, v := range sc.Variants {
+		vr, err := runVariant(ctx, v, sc.Reps, work, baseline, log.With("scenario", sc.Name, "variant", v.Name))
+		if err != nil {
+			return nil, err
+		}
+		if baseline == 0 {
+			baseline = vr.MakespanS
+		}
+		res.Variants = append(res.Variants, *vr)
+		if v.Name == sc.Primary {
+			res.variantFields = variantFields{Peers: vr.Peers, SizeBytes: vr.SizeBytes, PieceSize: vr.PieceSize,
+				UploadCapBytesPerS: vr.UploadCapBytesPerS, Repetitions: len(vr.Repetitions), figures: vr.figures}
+		}
+		if err := plotVariant(out, sc.Name, vr); err != nil {
+			log.Warn("Plot failed", "variant", v.Name, "err", err)
+		}
+	}
+	if err := plotScenario(out, sc.Name, res.Variants); err != nil {
+		log.Warn("Plot failed", "err", err)
+	}
+	return res, nil
+}
+
+// plotScenario draws the figures that compare a scenario's variants.
+func plotScenario(out, name string, vs []variantResult) error {
+	if len(vs) < 2 {
+		return nil
+	}
+	if name == "client-server" {
+		if err := scalingPlot(out, vs); err != nil {
+			return err
+		}
+	}
+	return compareVariants(out, name, vs)
+}
+
+// runVariant runs one variant reps times, each on a file generated from a different seed.
+func runVariant(ctx context.Context, v variant, reps int, work string, baseline float64, log *slog.Logger) (*variantResult, error) {
+	vr := &variantResult{Name: v.Name, Peers: v.Spec.Leechers, SizeBytes: v.Spec.Size, PieceSize: v.Spec.PieceSize,
+		UploadCapBytesPerS: v.Spec.UploadCap}
+	var runs []figures
+	var recs []*runRecord
+	for rep := range reps {
+		seed := uint64(rep + 1)
+		src, err := makeSource(work, v.Spec.Size, v.Spec.PieceSize, seed)
+		if err != nil {
+			return nil, err
+		}
+		expected := time.Duration(tStar(v.Spec, src.meta.NumPieces()) * float64(time.Second))
+		if baseline > 0 {
+			expected = time.Duration(baseline * float64(time.Second))
+		}
+		rec, err := runSwarm(ctx, v.Spec, src, work, expected)
+		_ = os.Remove(src.path)
+		if err != nil {
+			return nil, err
+		}
+		fg := computeFigures(v.Spec, src.meta.NumPieces(), rec)
+		log.Info("Run done", "rep", rep, "makespan", fg.MakespanS, "tStar", fg.TStarS, "median", fg.MedianS,
+			"utilization", fg.UploadUtilization, "seederF", fg.SeederUploadOverF, "dup", fg.EndgameDupRatio,
+			"verified", fg.AllVerified, "machineBusy", fg.MachineBusy, "events", rec.Events)
+		runs = append(runs, fg)
+		recs = append(recs, rec)
+		vr.Repetitions = append(vr.Repetitions, repetition{Seed: seed, figures: fg, Events: rec.Events, Peers: rec.Peers})
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("interrupted")
+		}
+	}
+	vr.figures = medianFigures(runs)
+	vr.MakespanSpreadS = spread(runs)
+	vr.best = recs[medianIndex(runs)]
+	return vr, nil
+}
+
+// medianIndex is the repetition whose makespan is the median one.
+func medianIndex(runs []figures) int {
+	m := median(func() []float64 {
+		xs := make([]float64, len(runs))
+		for i, r := range runs {
+			xs[i] = r.MakespanS
+		}
+		return xs
+	}())
+	best := 0
+	for i, r := range runs {
+		if abs(r.MakespanS-m) < abs(runs[best].MakespanS-m) {
+			best = i
+		}
+	}
+	return best
+}
+
+func abs(x float64) float64 {
+	if x < 0 {
+		return -x
+	}
+	return x
+}

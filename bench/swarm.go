@@ -1,0 +1,160 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/minibit-io/minibit/internal/generate"
+	"github.com/minibit-io/minibit/internal/metainfo"
+	"github.com/minibit-io/minibit/internal/peer"
+	"github.com/minibit-io/minibit/internal/tracker"
+)
+
+// sampleInterval is how often every peer's counters are read: the 100 ms.
+const sampleInterval = 100 * time.Millisecond
+
+// leecherBufferBytes bounds each leecher's partial pieces in memory (the default 64 MiB times
+// 100 in-process peers would not fit).
+const leecherBufferBytes = 8 << 20
+
+// source is one generated file and its torrent, shared by the runs of a scenario.
+type source struct {
+	path   string
+	meta   *metainfo.MetaInfo
+	sha256 string
+}
+
+// makeSource writes a deterministic file of size bytes under dir and hashes it.
+func makeSource(dir string, size, pieceSize int64, seed uint64) (*source, error) {
+	path := filepath.Join(dir, fmt.Sprintf("source-%d-%d-%d.bin", size, pieceSize, seed))
+	if err := generate.WriteFile(path, seed, size); err != nil {
+		return nil, err
+	}
+	meta, err := metainfo.Create(path, metainfo.CreateOptions{PieceLength: pieceSize})
+	if err != nil {
+		return nil, err
+	}
+	sum, err := fileSHA256(path)
+	if err != nil {
+		return nil, err
+	}
+	return &source{path: path, meta: meta, sha256: sum}, nil
+}
+
+// fileSHA256 returns the SHA-256 of the file at path in hex: the lab's independent check of
+// every copy.
+func fileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// labTracker is an in-process tracker on a loopback port.
+type labTracker struct {
+	url  string
+	srv  *http.Server
+	stop context.CancelFunc
+	once sync.Once
+}
+
+func startTracker() (*labTracker, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	tr := tracker.NewServer(tracker.Config{Interval: time.Second, MinInterval: time.Second})
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { _ = tr.Run(ctx) }()
+	srv := &http.Server{Handler: tr, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return &labTracker{url: "http://" + ln.Addr().String(), srv: srv, stop: cancel}, nil
+}
+
+// kill stops the tracker (experiment 4); the peers keep trading with whom they know.
+func (t *labTracker) kill() {
+	t.once.Do(func() {
+		t.stop()
+		_ = t.srv.Close()
+	})
+}
+
+// labPeer is one running session of a swarm.
+type labPeer struct {
+	index    int // 0 is the seeder
+	role     string
+	path     string
+	capBps   int64
+	sess     *peer.Session
+	cancel   context.CancelFunc
+	errc     chan error
+	doneAt   time.Duration // since the swarm's start; 0 until done
+	killedAt time.Duration // 0 unless killed
+	mu       sync.Mutex    // guards doneAt and killedAt
+	stopOnce sync.Once
+}
+
+func (p *labPeer) done() (time.Duration, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.doneAt, p.doneAt > 0
+}
+
+func (p *labPeer) killed() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.killedAt > 0
+}
+
+// stop ends the session and waits for it (at most a minute); later calls return at once.
+func (p *labPeer) stop() {
+	p.stopOnce.Do(func() {
+		p.cancel()
+		select {
+		case <-p.errc:
+		case <-time.After(time.Minute):
+		}
+	})
+}
+
+// startPeer creates and runs a session; a goroutine records when it completes.
+func startPeer(cfg peer.Config, index int, role string, start time.Time) (*labPeer, error) {
+	s, err := peer.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &labPeer{index: index, role: role, path: cfg.Path, capBps: cfg.UploadRate, sess: s, cancel: cancel, errc: make(chan error, 1)}
+	go func() { p.errc <- s.Run(ctx) }()
+	go func() {
+		select {
+		case <-s.Done():
+			p.mu.Lock()
+			p.doneAt = time.Since(start)
+			p.mu.Unlock()
+		case <-ctx.Done():
+		}
+	}()
+	return p, nil
+}
+
+// discardLogger keeps the sessions quiet: only errors, to stderr.
+func discardLogger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+}
