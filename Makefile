@@ -9,7 +9,7 @@ ENVTEST_ASSETS ?= $(LOCALBIN)/k8s
 # Pinned tool versions (built from the Go module proxy, cached under bin/).
 CONTROLLER_TOOLS_VERSION ?= v0.23.0
 GOLANGCI_LINT_VERSION ?= v2.15.0
-KUSTOMIZE_VERSION ?= v5.8.3
+KUSTOMIZE_VERSION ?= v5.8.2
 
 CONTROLLER_GEN ?= $(GOBIN_TOOLS)/controller-gen
 GOLANGCI_LINT ?= $(GOBIN_TOOLS)/golangci-lint
@@ -62,6 +62,10 @@ test: envtest ## Run every test: unit, loopback swarms, libtorrent interop, envt
 envtest: ## Build kube-apiserver and etcd for envtest from Go modules (cached in bin/k8s).
 	hack/build-k8s.sh $(ENVTEST_ASSETS) etcd kube-apiserver
 
+.PHONY: docs
+docs: build ## Rewrite the README's flag tables from the binaries' own -h.
+	go run ./hack/flagdoc --bin $(LOCALBIN) README.md
+
 ##@ Build
 
 .PHONY: build
@@ -88,3 +92,96 @@ $(GOLANGCI_LINT):
 kustomize: $(KUSTOMIZE) ## Build kustomize.
 $(KUSTOMIZE):
 	GOBIN=$(GOBIN_TOOLS) go install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)
+
+##@ Deployment
+
+# The image as a tarball, built without Docker (hack/image); CONTAINER_TOOL builds the Dockerfile.
+IMAGE_TAR ?= $(LOCALBIN)/minibit-image.tar
+CONTAINER_TOOL ?= docker
+# imagePullPolicy forced on the manager's Deployment; Never on clusters without a registry.
+PULL_POLICY ?=
+# deploy.sh renders config/ with $(KUSTOMIZE) when built (make kustomize), else with kubectl's
+# built-in kustomize: kustomize v5.8.3 needs Go 1.27 and a kube-openapi version the proxy lacks.
+KUBECTL_BIN := $(ENVTEST_ASSETS)/kubectl
+$(KUBECTL_BIN):
+	hack/build-k8s.sh $(ENVTEST_ASSETS) kubectl
+
+.PHONY: image-tar
+image-tar: build ## Build the image IMG as a tarball (bin/minibit-image.tar) without Docker.
+	go run ./hack/image --out $(IMAGE_TAR) --tag $(IMG) $(LOCALBIN)/manager $(LOCALBIN)/tracker $(LOCALBIN)/peer
+
+.PHONY: docker-build
+docker-build: ## Build the image IMG with Docker from the Dockerfile (needs a Docker engine).
+	$(CONTAINER_TOOL) build -t $(IMG) .
+
+.PHONY: deploy
+deploy: $(KUBECTL_BIN) ## Deploy the CRD and the operator (config/default, image IMG) to the cluster of KUBECONFIG.
+	IMG=$(IMG) PULL_POLICY=$(PULL_POLICY) KUSTOMIZE=$(KUSTOMIZE) hack/cluster/deploy.sh apply
+
+.PHONY: undeploy
+undeploy: $(KUBECTL_BIN) ## Remove the operator and the CRD (and so every Swarm) from the cluster of KUBECONFIG.
+	IMG=$(IMG) PULL_POLICY=$(PULL_POLICY) KUSTOMIZE=$(KUSTOMIZE) hack/cluster/deploy.sh delete
+
+.PHONY: build-installer
+build-installer: $(KUBECTL_BIN) ## Write dist/install.yaml: the CRD and the operator with image IMG in one file.
+	mkdir -p dist
+	IMG=$(IMG) KUSTOMIZE=$(KUSTOMIZE) hack/cluster/deploy.sh build > dist/install.yaml
+
+##@ Cluster
+
+# The local cluster (hack/cluster, root, no Docker) writes its kubeconfig here.
+CLUSTER_KUBECONFIG := $(LOCALBIN)/cluster/kubeconfig
+# KIND=1 runs the e2e suite on a kind cluster (needs Docker and kind) instead of the local one.
+KIND ?=
+KIND_CLUSTER ?= minibit
+KIND_KUBECONFIG := $(LOCALBIN)/cluster/kind-kubeconfig
+E2E_KUBECONFIG ?= $(if $(KIND),$(KIND_KUBECONFIG),$(or $(KUBECONFIG),$(CLUSTER_KUBECONFIG)))
+
+.PHONY: cluster-up
+cluster-up: ## Bring up a local single-node cluster (root, no Docker); kubeconfig: bin/cluster/kubeconfig.
+	hack/cluster/up.sh
+
+.PHONY: cluster-down
+cluster-down: ## Tear the local cluster down, leaving nothing behind (logs stay in bin/cluster/logs).
+	hack/cluster/down.sh
+
+.PHONY: cluster-load
+cluster-load: image-tar ## Import the image tarball into the local cluster's containerd.
+	hack/cluster/load.sh $(IMAGE_TAR)
+
+.PHONY: cluster-deploy
+cluster-deploy: cluster-load ## Load the image and deploy the operator to the local cluster.
+	$(MAKE) deploy KUBECONFIG=$(CLUSTER_KUBECONFIG) PULL_POLICY=Never
+
+.PHONY: cluster-demo
+cluster-demo: ## Cluster up, operator deployed, sample Swarm applied and watched until Completed.
+	hack/cluster/demo.sh
+
+.PHONY: test-e2e
+test-e2e: $(KUBECTL_BIN) ## Run the e2e suite (test/e2e) on the cluster of KUBECONFIG (KIND=1: a kind cluster).
+	$(if $(KIND),hack/cluster/kind.sh load $(KIND_CLUSTER) $(IMAGE_TAR))
+	KUBECONFIG=$(E2E_KUBECONFIG) IMG=$(IMG) KUSTOMIZE=$(KUSTOMIZE) \
+		go test -tags e2e -timeout 60m -count=1 ./test/e2e/ -v -ginkgo.v
+
+.PHONY: kind-up
+kind-up: image-tar ## Create a kind cluster and load the image (needs Docker and kind; not run in CI).
+	hack/cluster/kind.sh up $(KIND_CLUSTER) $(IMAGE_TAR)
+
+.PHONY: kind-down
+kind-down: ## Delete the kind cluster.
+	hack/cluster/kind.sh down $(KIND_CLUSTER)
+
+##@ Benchmarks
+
+# The swarm lab (bench/): `make bench` runs every scenario, `make bench SCENARIO=reference` one;
+# BENCH_REPS overrides the repetitions. Results: bench/results/ (JSON, markdown, SVG plots).
+SCENARIO ?=
+BENCH_REPS ?=
+
+.PHONY: bench
+bench: ## Run the swarm lab (real engine, loopback, capped links); SCENARIO=name runs one scenario.
+	go run ./bench $(if $(SCENARIO),-scenario $(SCENARIO)) $(if $(BENCH_REPS),-reps $(BENCH_REPS)) -out bench/results
+
+.PHONY: bench-peer
+bench-peer: ## Measure the peer's raw speed: 1 seeder and 8 leechers of 256 MiB, uncapped, in one process.
+	go test -run '^$$' -bench Swarm -benchtime 1x ./internal/peer/
