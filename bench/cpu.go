@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"os"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -73,6 +72,3 @@ func machineJiffies() (busy, total float64) {
 	}
 	return busy, total
 }
-
-// numCPU is the cores the run may use.
-func numCPU() int { return runtime.GOMAXPROCS(0) }

@@ -146,7 +146,7 @@ func (sw *swarm) noteAllExist(rec *runRecord, atLeechers []bool) {
 	rec.SeederUpAtAllExist = sw.peers[0].sess.Stats().BytesUploaded
 	rec.Events = append(rec.Events, "every piece exists at some leecher")
 	if sw.spec.SeederLeaves {
-		sw.kill(rec, sw.peers[0], time.Since(sw.start))
+		sw.kill(sw.peers[0], time.Since(sw.start))
 		rec.Events = append(rec.Events, "the seeder left")
 	}
 }
@@ -186,7 +186,7 @@ func (sw *swarm) finish(rec *runRecord) {
 }
 
 // kill stops one peer now (a crash, as the others see it: its connections close).
-func (sw *swarm) kill(rec *runRecord, p *labPeer, now time.Duration) {
+func (sw *swarm) kill(p *labPeer, now time.Duration) {
 	p.mu.Lock()
 	p.killedAt = now
 	p.mu.Unlock()
@@ -223,7 +223,7 @@ func (sw *swarm) fire(fs []fault, now time.Duration, rec *runRecord) []fault {
 		case "kill-tracker":
 			sw.tracker.kill()
 		case "kill-third":
-			sw.killThird(rec, now)
+			sw.killThird(now)
 		}
 		rec.Events = append(rec.Events, f.what+" at "+now.Round(100*time.Millisecond).String())
 	}
@@ -231,7 +231,7 @@ func (sw *swarm) fire(fs []fault, now time.Duration, rec *runRecord) []fault {
 }
 
 // killThird stops a third of the leechers not yet done nor killed (every third one).
-func (sw *swarm) killThird(rec *runRecord, now time.Duration) {
+func (sw *swarm) killThird(now time.Duration) {
 	var live []*labPeer
 	for _, p := range sw.peers[1:] {
 		if _, done := p.done(); !done && !p.killed() {
@@ -240,7 +240,7 @@ func (sw *swarm) killThird(rec *runRecord, now time.Duration) {
 	}
 	for i, p := range live {
 		if i%3 == 0 {
-			sw.kill(rec, p, now)
+			sw.kill(p, now)
 		}
 	}
 }

@@ -75,7 +75,7 @@ type labTracker struct {
 }
 
 func startTracker() (*labTracker, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := new(net.ListenConfig).Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
@@ -127,7 +127,7 @@ func (p *labPeer) stop() {
 	p.stopOnce.Do(func() {
 		p.cancel()
 		select {
-		case <-p.errc:
+		case <-p.errc: //nolint:errcheck // the session's end; Run logs its own errors
 		case <-time.After(time.Minute):
 		}
 	})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -56,15 +57,15 @@ func TestDownloadChecksAndRenames(t *testing.T) {
 
 func TestCommonFlagsRequireASource(t *testing.T) {
 	err := runGet(context.Background(), []string{"--dir", t.TempDir()})
-	if _, ok := err.(usageError); !ok {
+	if !errors.As(err, new(usageError)) {
 		t.Fatalf("get without --torrent or --swarm: err %v, want a usage error", err)
 	}
 	err = runSeed(context.Background(), []string{"--file", "x", "--torrent", "x.torrent", "--choker", "fastest"})
-	if _, ok := err.(usageError); !ok {
+	if !errors.As(err, new(usageError)) {
 		t.Fatalf("unknown --choker: err %v, want a usage error", err)
 	}
 	err = runSeed(context.Background(), []string{"--file", "x", "--torrent", "x.torrent", "--picker", "sequential"})
-	if _, ok := err.(usageError); !ok {
+	if !errors.As(err, new(usageError)) {
 		t.Fatalf("unknown --picker: err %v, want a usage error", err)
 	}
 }

@@ -35,9 +35,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: peer generate|create|seed|get [flags]  (peer <command> -h for its flags)")
 		os.Exit(exitUsage)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	err := commands[os.Args[1]](ctx, os.Args[2:])
+	err := run(os.Args[1], os.Args[2:])
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
 	case errors.As(err, new(usageError)):
@@ -47,6 +45,13 @@ func main() {
 		slog.Error("peer "+os.Args[1]+" failed", "err", err)
 		os.Exit(1)
 	}
+}
+
+// run runs one subcommand until it ends or SIGINT/SIGTERM arrives.
+func run(command string, args []string) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return commands[command](ctx, args)
 }
 
 // usageError is a bad command line.

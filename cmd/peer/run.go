@@ -115,7 +115,7 @@ func runSeed(ctx context.Context, args []string) error {
 	cfg := c.config(log)
 	cfg.Torrent, cfg.Path, cfg.Seed, cfg.Trusted = meta, *file, true, trusted
 	cfg.SuperSeed = *superSeed
-	return runSession(ctx, log, c, cfg)
+	return runSession(ctx, c, cfg)
 }
 
 // prepareFile makes sure the file to seed exists: downloaded from url or generated.
@@ -204,7 +204,7 @@ func runGet(ctx context.Context, args []string) error {
 	}
 	cfg := c.config(log)
 	cfg.Torrent, cfg.Path, cfg.ExitOnComplete = meta, filepath.Join(*dir, meta.Info.Name), *exit
-	return runSession(ctx, log, c, cfg)
+	return runSession(ctx, c, cfg)
 }
 
 // fetchPolicy waits for a swarm's .torrent to be published: the note's backoff, capped at
@@ -242,7 +242,7 @@ func getTorrent(ctx context.Context, log *slog.Logger, c *common) (*metainfo.Met
 
 // runSession runs the peer with its metrics server until ctx ends (or the download completes
 // with --exit-on-complete).
-func runSession(ctx context.Context, log *slog.Logger, c *common, cfg peer.Config) error {
+func runSession(ctx context.Context, c *common, cfg peer.Config) error {
 	s, err := peer.New(cfg)
 	if err != nil {
 		return err

@@ -43,7 +43,7 @@ const (
 
 // Candidate is what the Choker knows of one connected peer at a round.
 type Candidate struct {
-	Key          PeerKey
+	Key          ConnKey
 	Interested   bool      // it wants something this peer has; only interested peers take slots
 	DownloadRate float64   // bytes/s it sent this peer over the recent window
 	UploadRate   float64   // bytes/s this peer sent it over the recent window (used when seeding)
@@ -90,7 +90,7 @@ type Choker struct {
 	cfg ChokerConfig
 	rng *rand.Rand
 
-	optimistic  []PeerKey                 // the current optimistic unchokes
+	optimistic  []ConnKey                 // the current optimistic unchokes
 	sincePick   int                       // rounds since the optimistic unchokes were picked
 	roundTimes  [newcomerRounds]time.Time // the times of the last rounds, oldest first
 	roundsSoFar int                       // rounds run, for roundTimes
@@ -116,14 +116,14 @@ func NewChoker(cfg ChokerConfig, rng *rand.Rand) *Choker {
 
 // Round runs one choking round at time now over the connected peers and returns the set of peers
 // to unchoke (all true); every other peer is to be choked. seeding selects the seeding score.
-func (c *Choker) Round(now time.Time, cands []Candidate, seeding bool) map[PeerKey]bool {
+func (c *Choker) Round(now time.Time, cands []Candidate, seeding bool) map[ConnKey]bool {
 	interested := make([]Candidate, 0, len(cands))
 	for _, cand := range cands {
 		if cand.Interested {
 			interested = append(interested, cand)
 		}
 	}
-	unchoke := make(map[PeerKey]bool, c.cfg.RegularSlots+c.cfg.OptimisticSlots)
+	unchoke := make(map[ConnKey]bool, c.cfg.RegularSlots+c.cfg.OptimisticSlots)
 	for _, cand := range c.best(interested, seeding) {
 		unchoke[cand.Key] = true
 	}
@@ -158,11 +158,11 @@ func (c *Choker) best(cands []Candidate, seeding bool) []Candidate {
 // pickOptimistic returns the optimistic unchokes: the current ones while their period lasts and
 // they are still interested and not unchoked already; re-picked at random otherwise, avoiding the
 // previous pick when another peer can take its place (so the slot rotates).
-func (c *Choker) pickOptimistic(now time.Time, interested []Candidate, unchoke map[PeerKey]bool) []PeerKey {
+func (c *Choker) pickOptimistic(now time.Time, interested []Candidate, unchoke map[ConnKey]bool) []ConnKey {
 	c.sincePick++
 	repick := c.sincePick >= c.cfg.OptimisticEvery
 	previous := c.optimistic
-	var kept []PeerKey
+	var kept []ConnKey
 	if !repick {
 		for _, key := range previous {
 			if !unchoke[key] && slices.ContainsFunc(interested, func(cand Candidate) bool { return cand.Key == key }) {

@@ -18,8 +18,8 @@ func chokerFixture(cfg ChokerConfig, seed uint64) *Choker {
 }
 
 // unchokedKeys returns the keys of an unchoke set, sorted.
-func unchokedKeys(set map[PeerKey]bool) []PeerKey {
-	var keys []PeerKey
+func unchokedKeys(set map[ConnKey]bool) []ConnKey {
+	var keys []ConnKey
 	for k, ok := range set {
 		if ok {
 			keys = append(keys, k)
@@ -30,8 +30,8 @@ func unchokedKeys(set map[PeerKey]bool) []PeerKey {
 }
 
 // optimisticOf returns the unchoked keys not in regular.
-func optimisticOf(set map[PeerKey]bool, regular []PeerKey) []PeerKey {
-	return slices.DeleteFunc(unchokedKeys(set), func(k PeerKey) bool { return slices.Contains(regular, k) })
+func optimisticOf(set map[ConnKey]bool, regular []ConnKey) []ConnKey {
+	return slices.DeleteFunc(unchokedKeys(set), func(k ConnKey) bool { return slices.Contains(regular, k) })
 }
 
 func TestChokerRegularSlotsGoToTheBestScores(t *testing.T) {
@@ -41,7 +41,7 @@ func TestChokerRegularSlotsGoToTheBestScores(t *testing.T) {
 	cands := make([]Candidate, 0, 9)
 	for i := range 8 {
 		cands = append(cands, Candidate{
-			Key: PeerKey(i), Interested: true, ConnectedAt: chokerEpoch,
+			Key: ConnKey(i), Interested: true, ConnectedAt: chokerEpoch,
 			DownloadRate: float64(100 * i), UploadRate: float64(100 * (7 - i)), Rarity: float64(i%2*10 + i),
 		})
 	}
@@ -50,12 +50,12 @@ func TestChokerRegularSlotsGoToTheBestScores(t *testing.T) {
 		name     string
 		strategy Strategy
 		seeding  bool
-		top      []PeerKey
+		top      []ConnKey
 	}{
-		{"tit-for-tat leeching: download rate", TitForTat, false, []PeerKey{4, 5, 6, 7}},
-		{"tit-for-tat seeding: upload rate", TitForTat, true, []PeerKey{0, 1, 2, 3}},
-		{"rarity", Rarity, false, []PeerKey{1, 3, 5, 7}},
-		{"rarity seeding still ranks by rarity", Rarity, true, []PeerKey{1, 3, 5, 7}},
+		{"tit-for-tat leeching: download rate", TitForTat, false, []ConnKey{4, 5, 6, 7}},
+		{"tit-for-tat seeding: upload rate", TitForTat, true, []ConnKey{0, 1, 2, 3}},
+		{"rarity", Rarity, false, []ConnKey{1, 3, 5, 7}},
+		{"rarity seeding still ranks by rarity", Rarity, true, []ConnKey{1, 3, 5, 7}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -77,18 +77,18 @@ func TestChokerRegularSlotsGoToTheBestScores(t *testing.T) {
 func TestChokerBreaksTiesAtRandom(t *testing.T) {
 	cands := make([]Candidate, 6)
 	for i := range cands {
-		cands[i] = Candidate{Key: PeerKey(i), Interested: true, DownloadRate: 50}
+		cands[i] = Candidate{Key: ConnKey(i), Interested: true, DownloadRate: 50}
 	}
 	cfg := DefaultChokerConfig()
 	cfg.OptimisticSlots = 0
 	c := chokerFixture(cfg, 2)
-	counts := map[PeerKey]int{}
+	counts := map[ConnKey]int{}
 	for round := range 600 {
 		for _, k := range unchokedKeys(c.Round(chokerEpoch.Add(time.Duration(round)*time.Second), cands, false)) {
 			counts[k]++
 		}
 	}
-	for k := range PeerKey(6) { // 4 of 6 slots: expected 400 each
+	for k := range ConnKey(6) { // 4 of 6 slots: expected 400 each
 		if counts[k] < 330 || counts[k] > 470 {
 			t.Errorf("peer %d unchoked %d times of 600, want about 400: %v", k, counts[k], counts)
 		}
@@ -98,14 +98,14 @@ func TestChokerBreaksTiesAtRandom(t *testing.T) {
 func TestChokerOptimisticRotates(t *testing.T) {
 	cands := make([]Candidate, 8)
 	for i := range cands {
-		cands[i] = Candidate{Key: PeerKey(i), Interested: true, DownloadRate: float64(1000 * i)}
+		cands[i] = Candidate{Key: ConnKey(i), Interested: true, DownloadRate: float64(1000 * i)}
 	}
-	top := []PeerKey{4, 5, 6, 7}
+	top := []ConnKey{4, 5, 6, 7}
 	for _, every := range []int{1, 3} {
 		cfg := DefaultChokerConfig()
 		cfg.OptimisticEvery = every
 		c := chokerFixture(cfg, 3)
-		var picks []PeerKey
+		var picks []ConnKey
 		for round := range 24 {
 			opt := optimisticOf(c.Round(chokerEpoch.Add(time.Duration(round)*10*time.Second), cands, false), top)
 			if len(opt) != 1 || slices.Contains(top, opt[0]) {
@@ -119,7 +119,7 @@ func TestChokerOptimisticRotates(t *testing.T) {
 			}
 		}
 		seen := slices.Compact(slices.Sorted(slices.Values(picks)))
-		if !slices.Equal(seen, []PeerKey{0, 1, 2, 3}) {
+		if !slices.Equal(seen, []ConnKey{0, 1, 2, 3}) {
 			t.Errorf("every %d: optimistic picks %v never reached all of 0..3", every, picks)
 		}
 	}
@@ -140,7 +140,7 @@ func TestChokerOptimisticFavoursNewcomers(t *testing.T) {
 			{Key: 10, Interested: true, ConnectedAt: chokerEpoch.Add(-time.Hour)},
 			{Key: 11, Interested: true, ConnectedAt: now.Add(-5 * time.Second)},
 		}
-		for k := range PeerKey(4) {
+		for k := range ConnKey(4) {
 			cands = append(cands, Candidate{Key: k, Interested: true, DownloadRate: 1000, ConnectedAt: chokerEpoch})
 		}
 		set := c.Round(now, cands, false)
@@ -168,7 +168,7 @@ func TestChokerFewerCandidatesThanSlots(t *testing.T) {
 		{Key: 4, DownloadRate: 1e6}, // not interested
 		{Key: 5},
 	}
-	if got := unchokedKeys(c.Round(chokerEpoch.Add(10*time.Second), cands, false)); !slices.Equal(got, []PeerKey{1, 2, 3}) {
+	if got := unchokedKeys(c.Round(chokerEpoch.Add(10*time.Second), cands, false)); !slices.Equal(got, []ConnKey{1, 2, 3}) {
 		t.Fatalf("unchoked %v, want every interested peer (1, 2, 3) and only them", got)
 	}
 	cfg := ChokerConfig{Strategy: TitForTat, RegularSlots: 0, OptimisticSlots: 0, OptimisticEvery: 1}
@@ -179,14 +179,14 @@ func TestChokerFewerCandidatesThanSlots(t *testing.T) {
 
 func TestChokerFreeRiderOnlyOptimistic(t *testing.T) {
 	cands := []Candidate{{Key: 100, Interested: true}} // the free rider: sends nothing
-	for k := range PeerKey(5) {
+	for k := range ConnKey(5) {
 		cands = append(cands, Candidate{Key: k, Interested: true, DownloadRate: float64(100 + k)})
 	}
 	c := chokerFixture(DefaultChokerConfig(), 5)
 	unchokedRounds := 0
 	for round := range 20 {
 		set := c.Round(chokerEpoch.Add(time.Duration(round)*10*time.Second), cands, false)
-		regular := []PeerKey{1, 2, 3, 4}
+		regular := []ConnKey{1, 2, 3, 4}
 		for _, k := range regular {
 			if !set[k] {
 				t.Fatalf("round %d: unchoked %v, want the 4 fastest %v", round, unchokedKeys(set), regular)

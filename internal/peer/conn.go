@@ -43,7 +43,7 @@ func protocolError(format string, args ...any) error {
 type conn struct {
 	s           *Session
 	nc          net.Conn
-	key         PeerKey
+	key         ConnKey
 	id          [20]byte
 	addr        netip.AddrPort // the remote address (for a dialled peer, its listen address)
 	outgoing    bool

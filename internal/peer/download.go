@@ -16,8 +16,8 @@ type pieceBuffer struct {
 	data        []byte
 	received    int                      // blocks copied in
 	outstanding int                      // requests for its blocks not yet answered, all peers
-	senders     map[PeerKey]peerIdentity // who sent its blocks, for the ban list
-	owner       PeerKey                  // the peer on parole downloading it alone; 0: anyone
+	senders     map[ConnKey]peerIdentity // who sent its blocks, for the ban list
+	owner       ConnKey                  // the peer on parole downloading it alone; 0: anyone
 }
 
 // bufferPool lends piece-sized buffers, at most max at once: it bounds the partial pieces and
@@ -93,7 +93,7 @@ func (s *Session) fillLocked(c *conn, now time.Time) {
 				s.picker.Release(c.key, b)
 				continue
 			}
-			pb = &pieceBuffer{data: buf[:s.meta.PieceLen(b.Piece)], senders: make(map[PeerKey]peerIdentity)}
+			pb = &pieceBuffer{data: buf[:s.meta.PieceLen(b.Piece)], senders: make(map[ConnKey]peerIdentity)}
 			if c.paroled {
 				pb.owner = c.key
 			}

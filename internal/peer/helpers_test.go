@@ -25,7 +25,8 @@ const testTimeout = 60 * time.Second
 // testLogger logs warnings and errors of the sessions to stderr when -v is set.
 func testLogger(t testing.TB) *slog.Logger {
 	t.Helper()
-	var w io.Writer = io.Discard
+	var w io.Writer
+	w = io.Discard
 	if testing.Verbose() {
 		w = os.Stderr
 	}

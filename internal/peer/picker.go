@@ -11,8 +11,8 @@ import (
 // every missing block is already requested: the original holder plus one duplicate.
 const EndgameHolders = 2
 
-// PeerKey is the session's handle for one connection, as the Picker and the Choker know it.
-type PeerKey uint64
+// ConnKey is the session's handle for one connection, as the Picker and the Choker know it.
+type ConnKey uint64
 
 // Block is one request: Length bytes at Begin in Piece. Length is wire.BlockSize (16 KiB) except
 // for the last block of a piece whose length is not a multiple of it.
@@ -30,10 +30,10 @@ const (
 
 // blockState is one block of a started piece.
 type blockState struct {
-	holders  [EndgameHolders]PeerKey // peers asked for this block and not answered yet
+	holders  [EndgameHolders]ConnKey // peers asked for this block and not answered yet
 	nHolders uint8
 	received bool
-	sender   PeerKey // who sent it, when received
+	sender   ConnKey // who sent it, when received
 }
 
 // startedPiece holds the blocks of a partial or complete (not yet verified) piece.
@@ -63,7 +63,7 @@ type Picker struct {
 	active  []*startedPiece // the partial and complete pieces, for iteration
 	spare   []*startedPiece // recycled, so that a warm Pick does not allocate
 
-	outstanding   map[PeerKey]int // requests not yet answered, per peer
+	outstanding   map[ConnKey]int // requests not yet answered, per peer
 	haveCount     int
 	completeCount int // complete pieces waiting for verification
 	unrequested   int // missing blocks that no peer has been asked for
@@ -84,7 +84,7 @@ func NewPicker(numPieces int, pieceLen func(piece int) int, rng *rand.Rand) *Pic
 		avail:       make([]int32, numPieces),
 		order:       newPieceOrder(numPieces, rng),
 		started:     make([]*startedPiece, numPieces),
-		outstanding: make(map[PeerKey]int),
+		outstanding: make(map[ConnKey]int),
 	}
 	p.missing = wire.NewBitfield(numPieces)
 	for i := range numPieces {
@@ -162,7 +162,7 @@ func (p *Picker) Complete() bool { return p.haveCount == p.numPieces }
 func (p *Picker) InEndgame() bool { return p.unrequested == 0 && !p.Complete() }
 
 // Outstanding is the number of requests sent to peer and not yet answered.
-func (p *Picker) Outstanding(peer PeerKey) int { return p.outstanding[peer] }
+func (p *Picker) Outstanding(peer ConnKey) int { return p.outstanding[peer] }
 
 // PeerHasAll adds a peer's pieces (its Bitfield, or every piece for HaveAll) to the availability.
 func (p *Picker) PeerHasAll(bf wire.Bitfield) { p.eachSet(bf, p.PeerHas) }
@@ -240,7 +240,7 @@ func (p *Picker) MinAvailability() int { return p.order.minAvailability() }
 // peer has, and starts no new piece once SetMaxStarted's limit is reached. The returned blocks are
 // outstanding at peer until Received, Release or PeerGone. It does not allocate (after warm-up)
 // when dst has room; its cost is O(started pieces + pieces scanned until max blocks are found).
-func (p *Picker) Pick(peer PeerKey, peerHas wire.Bitfield, max int, dst []Block) []Block {
+func (p *Picker) Pick(peer ConnKey, peerHas wire.Bitfield, max int, dst []Block) []Block {
 	if max <= 0 || p.Complete() {
 		return dst
 	}
@@ -274,7 +274,7 @@ func (p *Picker) mayStart() bool { return p.maxStarted == 0 || len(p.active) < p
 func (p *Picker) tooManyStarted() bool { return 2*len(p.active) > 3*len(p.outstanding) }
 
 // pickPartial requests the unrequested blocks of partial pieces peer has, fullest pieces first.
-func (p *Picker) pickPartial(peer PeerKey, peerHas wire.Bitfield, dst []Block, want int) []Block {
+func (p *Picker) pickPartial(peer ConnKey, peerHas wire.Bitfield, dst []Block, want int) []Block {
 	slices.SortFunc(p.active, p.compareFullest)
 	for _, sp := range p.active {
 		if len(dst) == want {
@@ -301,7 +301,7 @@ func (p *Picker) compareFullest(a, b *startedPiece) int {
 // pickRandom starts random missing pieces peer has: before the first piece is complete, a
 // newcomer wants any whole piece quickly, to have something to trade. The scan starts at a random
 // place of the (shuffled) order.
-func (p *Picker) pickRandom(peer PeerKey, peerHas wire.Bitfield, dst []Block, want int) []Block {
+func (p *Picker) pickRandom(peer ConnKey, peerHas wire.Bitfield, dst []Block, want int) []Block {
 	live := p.order.live()
 	if len(live) == 0 || len(dst) == want || !p.hasAnyMissing(peerHas) {
 		return dst
@@ -324,7 +324,7 @@ func (p *Picker) compareRarest(a, b *startedPiece) int {
 // partial pieces of that availability, then new pieces of the bucket, the scan starting at a
 // random place so that equally rare pieces are picked evenly. Bucket 0 (pieces no connected peer
 // is known to hold) comes last: peerHas holds none of them if it was added with PeerHasAll.
-func (p *Picker) pickRarest(peer PeerKey, peerHas wire.Bitfield, dst []Block, want int) []Block {
+func (p *Picker) pickRarest(peer ConnKey, peerHas wire.Bitfield, dst []Block, want int) []Block {
 	slices.SortFunc(p.active, p.compareRarest)
 	started := len(p.active) // pieces started below are appended: they need no second look
 	scan := p.hasAnyMissing(peerHas)
@@ -345,7 +345,7 @@ func (p *Picker) pickRarest(peer PeerKey, peerHas wire.Bitfield, dst []Block, wa
 
 // startPieces scans pieces cyclically from index from and requests the blocks of missing pieces
 // peer has until dst holds want blocks.
-func (p *Picker) startPieces(peer PeerKey, peerHas wire.Bitfield, pieces []int32, from int, dst []Block, want int) []Block {
+func (p *Picker) startPieces(peer ConnKey, peerHas wire.Bitfield, pieces []int32, from int, dst []Block, want int) []Block {
 	for _, run := range [2][]int32{pieces[from:], pieces[:from]} {
 		for _, piece := range run {
 			if len(dst) == want || !p.mayStart() {
@@ -360,7 +360,7 @@ func (p *Picker) startPieces(peer PeerKey, peerHas wire.Bitfield, pieces []int32
 }
 
 // pickEndgame asks peer for blocks outstanding at another peer (at most EndgameHolders each).
-func (p *Picker) pickEndgame(peer PeerKey, peerHas wire.Bitfield, dst []Block, want int) []Block {
+func (p *Picker) pickEndgame(peer ConnKey, peerHas wire.Bitfield, dst []Block, want int) []Block {
 	for _, sp := range p.active {
 		if p.state[sp.piece] != statusPartial || !peerHas.Has(sp.piece) {
 			continue
@@ -379,7 +379,7 @@ func (p *Picker) pickEndgame(peer PeerKey, peerHas wire.Bitfield, dst []Block, w
 }
 
 // requestFree requests from peer the blocks of sp that nobody has been asked for.
-func (p *Picker) requestFree(peer PeerKey, sp *startedPiece, dst []Block, want int) []Block {
+func (p *Picker) requestFree(peer ConnKey, sp *startedPiece, dst []Block, want int) []Block {
 	for j := range sp.blocks {
 		if len(dst) == want {
 			break
@@ -392,7 +392,7 @@ func (p *Picker) requestFree(peer PeerKey, sp *startedPiece, dst []Block, want i
 }
 
 // request records block j of sp as outstanding at peer and appends it to dst.
-func (p *Picker) request(peer PeerKey, sp *startedPiece, j int, dst []Block) []Block {
+func (p *Picker) request(peer ConnKey, sp *startedPiece, j int, dst []Block) []Block {
 	b := &sp.blocks[j]
 	if b.nHolders == 0 {
 		p.unrequested--
@@ -456,19 +456,19 @@ func (p *Picker) forget(sp *startedPiece) (free int) {
 }
 
 // decOutstanding counts one answered (or abandoned) request of peer.
-func (p *Picker) decOutstanding(peer PeerKey) {
+func (p *Picker) decOutstanding(peer ConnKey) {
 	if p.outstanding[peer] > 0 {
 		p.outstanding[peer]--
 	}
 }
 
 // heldBy reports whether peer has been asked for this block.
-func (b *blockState) heldBy(peer PeerKey) bool {
+func (b *blockState) heldBy(peer ConnKey) bool {
 	return slices.Contains(b.holders[:b.nHolders], peer)
 }
 
 // dropHolder removes peer from the block's holders; it reports whether peer was one.
-func (b *blockState) dropHolder(peer PeerKey) bool {
+func (b *blockState) dropHolder(peer ConnKey) bool {
 	for i, h := range b.holders[:b.nHolders] {
 		if h == peer {
 			b.nHolders--
@@ -498,7 +498,7 @@ func (p *Picker) lookup(b Block) (*startedPiece, *blockState, bool) {
 // lists the other peers it was requested from (endgame), to which the session sends Cancel, and
 // pieceComplete reports that every block of the piece is in: verify it, then MarkHave or
 // PieceFailed. A duplicate or a block nobody asked for is not accepted (accepted false).
-func (p *Picker) Received(peer PeerKey, b Block) (accepted, pieceComplete bool, cancelAt []PeerKey) {
+func (p *Picker) Received(peer ConnKey, b Block) (accepted, pieceComplete bool, cancelAt []ConnKey) {
 	sp, blk, ok := p.lookup(b)
 	if !ok || blk.received {
 		return false, false, nil // holders are cleared when a block is received: nothing to drop
@@ -509,7 +509,7 @@ func (p *Picker) Received(peer PeerKey, b Block) (accepted, pieceComplete bool, 
 		p.unrequested-- // a late answer to a released request
 	}
 	if blk.nHolders > 0 {
-		cancelAt = make([]PeerKey, 0, blk.nHolders)
+		cancelAt = make([]ConnKey, 0, blk.nHolders)
 		for _, h := range blk.holders[:blk.nHolders] {
 			cancelAt = append(cancelAt, h)
 			p.decOutstanding(h)
@@ -529,7 +529,7 @@ func (p *Picker) Received(peer PeerKey, b Block) (accepted, pieceComplete bool, 
 // Release puts a block requested from peer back in the pool (the request was rejected, timed out
 // or lost to a choke). A piece with nothing received and nothing requested becomes missing again,
 // and so is picked by rarity again.
-func (p *Picker) Release(peer PeerKey, b Block) {
+func (p *Picker) Release(peer ConnKey, b Block) {
 	sp, blk, ok := p.lookup(b)
 	if !ok || !blk.dropHolder(peer) {
 		return
@@ -557,7 +557,7 @@ func (p *Picker) retireIfIdle(sp *startedPiece) {
 
 // PeerGone releases every request outstanding at peer (it disconnected). The session also calls
 // PeerLost with its bitfield.
-func (p *Picker) PeerGone(peer PeerKey) {
+func (p *Picker) PeerGone(peer ConnKey) {
 	for i := len(p.active) - 1; i >= 0; i-- { // backwards: retiring swaps in the last element
 		sp := p.active[i]
 		for j := range sp.blocks {
@@ -572,11 +572,11 @@ func (p *Picker) PeerGone(peer PeerKey) {
 
 // PieceSenders lists the peers that sent the blocks of a started piece (for a complete piece
 // waiting for verification: everyone who contributed to it), each once.
-func (p *Picker) PieceSenders(piece int) []PeerKey {
+func (p *Picker) PieceSenders(piece int) []ConnKey {
 	if !p.valid(piece) || p.started[piece] == nil {
 		return nil
 	}
-	var senders []PeerKey
+	var senders []ConnKey
 	for _, b := range p.started[piece].blocks {
 		if b.received && !slices.Contains(senders, b.sender) {
 			senders = append(senders, b.sender)
@@ -587,7 +587,7 @@ func (p *Picker) PieceSenders(piece int) []PeerKey {
 
 // PieceFailed records that piece failed verification: every received block of it is missing
 // again (requests still outstanding stay). It returns who sent the blocks, for the ban list.
-func (p *Picker) PieceFailed(piece int) (senders []PeerKey) {
+func (p *Picker) PieceFailed(piece int) (senders []ConnKey) {
 	if !p.valid(piece) || p.started[piece] == nil {
 		return nil
 	}

@@ -43,7 +43,7 @@ func setAvailability(p *Picker, avail []int) {
 }
 
 // receiveAll delivers every block of piece from peer (requesting them first).
-func receiveAll(t *testing.T, p *Picker, peer PeerKey, piece int) {
+func receiveAll(t *testing.T, p *Picker, peer ConnKey, piece int) {
 	t.Helper()
 	sp := p.started[piece]
 	if sp == nil {
@@ -76,7 +76,7 @@ func checkPickerInvariants(t *testing.T, p *Picker) {
 			t.Fatalf("pos[%d] = %d, want %d", piece, o.pos[piece], i)
 		}
 	}
-	unrequested, outstanding, complete := 0, map[PeerKey]int{}, 0
+	unrequested, outstanding, complete := 0, map[ConnKey]int{}, 0
 	for piece := range p.numPieces {
 		sp := p.started[piece]
 		if p.missing.Has(piece) != (p.state[piece] == statusMissing) || (sp != nil) != (p.state[piece] == statusPartial || p.state[piece] == statusComplete) {
@@ -221,7 +221,7 @@ func TestPickPartialPieces(t *testing.T) {
 				}
 			}
 			for i := range tt.peers {
-				p.outstanding[PeerKey(100+i)] = 0
+				p.outstanding[ConnKey(100+i)] = 0
 			}
 			if got := p.Pick(1, bitfieldAll(n), len(tt.want), nil); !slices.Equal(got, tt.want) {
 				t.Fatalf("Pick = %v\nwant   %v", got, tt.want)
@@ -316,9 +316,9 @@ func TestPickNeverLackedHadOrRequestedTwice(t *testing.T) {
 			p.MarkHave(piece)
 		}
 	}
-	requested := map[PeerKey]map[Block]bool{}
+	requested := map[ConnKey]map[Block]bool{}
 	for round := range 200 {
-		peer := PeerKey(round % peers)
+		peer := ConnKey(round % peers)
 		for _, b := range p.Pick(peer, bitfields[peer], 1+rng.IntN(6), nil) {
 			switch {
 			case !bitfields[peer].Has(b.Piece):
@@ -344,11 +344,11 @@ func TestPickerBookkeepingUnderRandomOperations(t *testing.T) {
 	bitfields := make([]wire.Bitfield, peers)
 	connected := make([]bool, peers)
 	var sent []struct {
-		peer PeerKey
+		peer ConnKey
 		b    Block
 	}
 	for step := range 4000 {
-		peer := PeerKey(rng.IntN(peers))
+		peer := ConnKey(rng.IntN(peers))
 		switch op := rng.IntN(10); {
 		case !connected[peer]: // connect with a random bitfield
 			bitfields[peer] = wire.NewBitfield(n)
@@ -366,7 +366,7 @@ func TestPickerBookkeepingUnderRandomOperations(t *testing.T) {
 		case op < 5:
 			for _, b := range p.Pick(peer, bitfields[peer], 1+rng.IntN(4), nil) {
 				sent = append(sent, struct {
-					peer PeerKey
+					peer ConnKey
 					b    Block
 				}{peer, b})
 			}
@@ -404,7 +404,7 @@ func TestEndgameDuplicatesAndCancels(t *testing.T) {
 	p.PeerHasAll(all)
 	p.PeerHasAll(all)
 	p.MarkHave(0)
-	const a, b, c = PeerKey(1), PeerKey(2), PeerKey(3)
+	const a, b, c = ConnKey(1), ConnKey(2), ConnKey(3)
 	if got := p.Pick(a, all, 3, nil); len(got) != 3 || p.InEndgame() {
 		t.Fatalf("Pick(a) = %+v, InEndgame %v: want 3 blocks and no endgame yet", got, p.InEndgame())
 	}
@@ -422,7 +422,7 @@ func TestEndgameDuplicatesAndCancels(t *testing.T) {
 		t.Fatalf("Pick(c) = %+v, want nothing: %d holders per block at most", got, EndgameHolders)
 	}
 	accepted, complete, cancelAt := p.Received(b, dup[0])
-	if !accepted || complete || !slices.Equal(cancelAt, []PeerKey{a}) {
+	if !accepted || complete || !slices.Equal(cancelAt, []ConnKey{a}) {
 		t.Fatalf("Received(b) = %v, %v, %v; want accepted, cancel at a", accepted, complete, cancelAt)
 	}
 	if accepted, _, _ := p.Received(a, dup[0]); accepted {
@@ -450,7 +450,7 @@ func TestReleaseAndPeerGoneReturnBlocks(t *testing.T) {
 	all := bitfieldAll(n)
 	p.PeerHasAll(all)
 	p.MarkHave(0)
-	const a, b = PeerKey(1), PeerKey(2)
+	const a, b = ConnKey(1), ConnKey(2)
 	got := p.Pick(a, all, 6, nil)
 	if len(got) != 6 || p.Outstanding(a) != 6 {
 		t.Fatalf("Pick(a) = %d blocks, Outstanding %d; want 6", len(got), p.Outstanding(a))
@@ -487,20 +487,20 @@ func TestPieceFailedReturnsSendersAndResets(t *testing.T) {
 	all := bitfieldAll(n)
 	p.PeerHasAll(all)
 	p.MarkHave(1)
-	const a, b = PeerKey(1), PeerKey(2)
+	const a, b = ConnKey(1), ConnKey(2)
 	blocks := p.Pick(a, all, 2, nil)
 	blocks = append(blocks, p.Pick(b, all, 2, nil)...)
 	var complete bool
 	for i, blk := range blocks {
-		_, complete, _ = p.Received([]PeerKey{a, a, b, b}[i], blk)
+		_, complete, _ = p.Received([]ConnKey{a, a, b, b}[i], blk)
 	}
 	if !complete {
 		t.Fatal("piece not complete after its 4 blocks")
 	}
-	if got := p.PieceSenders(0); !sameKeys(got, []PeerKey{a, b}) {
+	if got := p.PieceSenders(0); !sameKeys(got, []ConnKey{a, b}) {
 		t.Fatalf("PieceSenders = %v, want a and b", got)
 	}
-	if got := p.PieceFailed(0); !sameKeys(got, []PeerKey{a, b}) {
+	if got := p.PieceFailed(0); !sameKeys(got, []ConnKey{a, b}) {
 		t.Fatalf("PieceFailed = %v, want a and b", got)
 	}
 	if p.Have(0) || p.PieceSenders(0) != nil || p.InEndgame() {
@@ -523,7 +523,7 @@ func countStarted(p *Picker) (n int) {
 }
 
 // sameKeys reports whether a and b hold the same keys in any order.
-func sameKeys(a, b []PeerKey) bool {
+func sameKeys(a, b []ConnKey) bool {
 	a, b = slices.Clone(a), slices.Clone(b)
 	slices.Sort(a)
 	slices.Sort(b)
@@ -611,7 +611,7 @@ func TestPickerEmptyTorrent(t *testing.T) {
 // simPeer is one peer of a swarm simulated without sockets: it trades only through Pick and
 // Received, and each round serves a bounded number of the requests queued at it.
 type simPeer struct {
-	key     PeerKey
+	key     ConnKey
 	picker  *Picker
 	has     wire.Bitfield
 	queue   []simRequest // requests other peers sent it, served first come first served
@@ -644,7 +644,7 @@ func newSwarmSim(numPieces, leechers int, seed uint64, randomPicker bool) *swarm
 	for i := range leechers + 1 {
 		p := NewPicker(numPieces, func(int) int { return simPieceLen }, rand.New(rand.NewPCG(seed, uint64(i))))
 		p.randomOnly = randomPicker
-		s.peers = append(s.peers, &simPeer{key: PeerKey(i), picker: p, has: wire.NewBitfield(numPieces), present: true})
+		s.peers = append(s.peers, &simPeer{key: ConnKey(i), picker: p, has: wire.NewBitfield(numPieces), present: true})
 	}
 	seeder := s.peers[0]
 	for piece := range numPieces {
@@ -828,7 +828,7 @@ func BenchmarkPick(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := range b.N {
-				peer := PeerKey(i % peers)
+				peer := ConnKey(i % peers)
 				dst = p.Pick(peer, bitfields[peer], 4, dst[:0])
 				for _, blk := range dst {
 					if _, complete, _ := p.Received(peer, blk); complete {

@@ -226,9 +226,9 @@ type Session struct {
 	picker   *Picker
 	choker   *Choker
 	have     wire.Bitfield // our verified pieces
-	conns    map[PeerKey]*conn
+	conns    map[ConnKey]*conn
 	byID     map[[20]byte]*conn
-	nextKey  PeerKey
+	nextKey  ConnKey
 	pending  int // connections in their handshake, counted against MaxPeers
 	pieces   map[int]*pieceBuffer
 	buffers  bufferPool
@@ -266,7 +266,7 @@ func New(cfg Config) (*Session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("peer: %w", err)
 	}
-	ln, err := net.Listen("tcp", cfg.ListenAddr)
+	ln, err := new(net.ListenConfig).Listen(context.Background(), "tcp", cfg.ListenAddr)
 	if err != nil {
 		_ = store.Close()
 		return nil, fmt.Errorf("peer: listen on %s: %w", cfg.ListenAddr, err)
@@ -312,7 +312,7 @@ func newSession(cfg Config, store *storage, ln net.Listener) *Session {
 		picker:  NewPicker(meta.NumPieces(), meta.PieceLen, rng),
 		choker:  NewChoker(cfg.Choker, rng),
 		have:    wire.NewBitfield(meta.NumPieces()),
-		conns:   make(map[PeerKey]*conn),
+		conns:   make(map[ConnKey]*conn),
 		byID:    make(map[[20]byte]*conn),
 		pieces:  make(map[int]*pieceBuffer),
 		offers:  make([]int32, meta.NumPieces()),
@@ -432,7 +432,11 @@ func (s *Session) acceptLoop() {
 			}
 			return
 		}
-		s.goRun(func() { s.runConn(nc, false, netip.AddrPort{}) })
+		s.goRun(func() {
+			if err := s.runConn(nc, false, netip.AddrPort{}); err != nil {
+				s.log.Debug("Incoming connection ended", "err", err)
+			}
+		})
 	}
 }
 
