@@ -25,6 +25,7 @@ func watch(ctx context.Context, tracker string, leechers []*leecher, done <-chan
 	client := &http.Client{Timeout: 2 * time.Second}
 	start := time.Now()
 	drawn := 0
+	seen := map[string]api.Peer{} // each leecher's latest report; kept after it leaves the tracker
 	for {
 		select {
 		case <-done:
@@ -33,11 +34,13 @@ func watch(ctx context.Context, tracker string, leechers []*leecher, done <-chan
 			return
 		case <-ticker.C:
 		}
-		progress := fetchProgress(ctx, client, tracker)
+		for name, p := range fetchProgress(ctx, client, tracker) {
+			seen[name] = p
+		}
 		if tty {
-			drawn = redraw(drawn, leechers, progress, time.Since(start))
+			drawn = redraw(drawn, leechers, seen, time.Since(start))
 		} else {
-			fmt.Println(digest(leechers, progress, time.Since(start)))
+			fmt.Println(digest(leechers, seen, time.Since(start)))
 		}
 	}
 }
