@@ -161,10 +161,17 @@ func seedTorrent(ctx context.Context, log *slog.Logger, c *common, file string, 
 		return nil, false, err
 	}
 	client := trackerClient(c)
-	err = backoff.Retry(ctx, backoff.Default, func(ctx context.Context) error {
+	// Until the tracker answers (a Service whose DNS name is not ready yet, a tracker pod being
+	// replaced), keep trying: a seeder that gave up would lose the swarm its only source.
+	attempt := 0
+	err = backoff.Retry(ctx, untilContextEnds, func(ctx context.Context) error {
+		attempt++
 		err := client.PublishTorrent(ctx, c.swarm, data)
 		if errors.Is(err, tracker.ErrConflict) {
 			return backoff.Permanent(err)
+		}
+		if err != nil {
+			log.Warn("Could not publish the torrent yet", "swarm", c.swarm, "attempt", attempt, "err", err)
 		}
 		return err
 	})
@@ -207,9 +214,9 @@ func runGet(ctx context.Context, args []string) error {
 	return runSession(ctx, c, cfg)
 }
 
-// fetchPolicy waits for a swarm's .torrent to be published: the note's backoff, capped at
-// 30 s, retried until the context ends.
-var fetchPolicy = backoff.Policy{Initial: time.Second, Max: 30 * time.Second, Multiplier: 2, Attempts: 1 << 30, Jitter: 0.2}
+// untilContextEnds is the note's backoff (1 s, 2 s, 4 s ...) capped at 30 s, retried until the
+// context ends: for publishing a swarm's .torrent and waiting for it to be published.
+var untilContextEnds = backoff.Policy{Initial: time.Second, Max: 30 * time.Second, Multiplier: 2, Attempts: 1 << 30, Jitter: 0.2}
 
 // getTorrent loads --torrent, or fetches the swarm's .torrent from the tracker, retrying until
 // it is published.
@@ -224,7 +231,7 @@ func getTorrent(ctx context.Context, log *slog.Logger, c *common) (*metainfo.Met
 	client := trackerClient(c)
 	var meta *metainfo.MetaInfo
 	attempt := 0
-	err := backoff.Retry(ctx, fetchPolicy, func(ctx context.Context) error {
+	err := backoff.Retry(ctx, untilContextEnds, func(ctx context.Context) error {
 		attempt++
 		data, err := client.FetchTorrent(ctx, c.swarm)
 		if err != nil {
