@@ -87,7 +87,8 @@ func buildSeederPod(s *minibitv1alpha1.Swarm, d PodDefaults, index int, attempt 
 	case src.PersistentVolumeClaim != nil:
 		file = sourceDir + "/" + strings.TrimPrefix(src.PersistentVolumeClaim.Path, "./")
 	}
-	args := append([]string{"seed", "--file=" + file}, peerArgs(s)...)
+	// The piece size is the seeder's: it creates the torrent; peers learn it from the torrent.
+	args := append([]string{"seed", "--file=" + file, "--piece-size=" + formatSize(settingsOf(s).pieceSize)}, peerArgs(s)...)
 	c := peerContainer(s, d, "seeder", append(args, extra...))
 	pod := basePod(s, RoleSeeder, index, attempt, c)
 	if pvc := src.PersistentVolumeClaim; pvc != nil {
@@ -120,7 +121,6 @@ func peerArgs(s *minibitv1alpha1.Swarm) []string {
 		"--name=$(POD_NAME)",
 		"--listen=:" + strconv.Itoa(peerPort),
 		"--metrics-addr=:" + strconv.Itoa(metricsPort),
-		"--piece-size=" + formatSize(st.pieceSize),
 		"--unchoke-slots=" + strconv.Itoa(int(st.unchokeSlots)),
 		"--optimistic-slots=" + strconv.Itoa(int(st.optimisticSlots)),
 		"--choke-interval=" + st.chokeInterval.String(),

@@ -22,14 +22,19 @@ func TestBuildPodArgs(t *testing.T) {
 		swarm: makeSwarm("demo", "ns").Obj(),
 		role:  RolePeer,
 		want: []string{"get", "--dir=/data", "--tracker=http://demo-tracker.ns.svc:8080", "--swarm=demo", "--name=$(POD_NAME)",
-			"--listen=:6881", "--metrics-addr=:9090", "--piece-size=256KiB", "--unchoke-slots=4", "--optimistic-slots=1",
+			"--listen=:6881", "--metrics-addr=:9090", "--unchoke-slots=4", "--optimistic-slots=1",
 			"--choke-interval=10s", "--choker=tit-for-tat", "--timeout=10s", "--numwant=5", "--max-peers=50"},
-		never: []string{"--exit-on-complete", "--upload-rate", "--download-rate"},
+		never: []string{"--exit-on-complete", "--upload-rate", "--download-rate", "--piece-size"},
 	}, {
 		name:  "peer that exits when done, with rate limits and 1Mi pieces",
 		swarm: makeSwarm("demo", "ns").ExitOnComplete().RateLimits("1Mi", "2Mi").PieceSize("1Mi").Obj(),
 		role:  RolePeer,
-		want:  []string{"--exit-on-complete", "--upload-rate=1048576", "--download-rate=2097152", "--piece-size=1MiB"},
+		want:  []string{"--exit-on-complete", "--upload-rate=1048576", "--download-rate=2097152"},
+	}, {
+		name:  "seeder creating 1Mi pieces",
+		swarm: makeSwarm("demo", "ns").PieceSize("1Mi").Obj(),
+		role:  RoleSeeder,
+		want:  []string{"seed", "--piece-size=1MiB"},
 	}, {
 		name:  "seeder of generated content",
 		swarm: makeSwarm("demo", "ns").Obj(),

@@ -60,10 +60,11 @@ var _ = Describe("Swarm controller", func() {
 		Expect(err).NotTo(HaveOccurred())
 		Expect(peer.Spec.Containers[0].Args).To(ContainElements(
 			"get", "--dir=/data", "--tracker=http://children-tracker."+ns+".svc:8080", "--swarm=children",
-			"--name=$(POD_NAME)", "--piece-size=256KiB", "--upload-rate=4194304", "--download-rate=8388608"))
+			"--name=$(POD_NAME)", "--upload-rate=4194304", "--download-rate=8388608"))
 		seeder, err := getPod(ctx, ns, "children-seeder-0")()
 		Expect(err).NotTo(HaveOccurred())
-		Expect(seeder.Spec.Containers[0].Args).To(ContainElements("seed", "--file=/data/children.bin", "--generate-size=1MiB", "--generate-seed=7"))
+		Expect(seeder.Spec.Containers[0].Args).To(ContainElements("seed", "--file=/data/children.bin", "--piece-size=256KiB",
+			"--generate-size=1MiB", "--generate-seed=7"))
 
 		var svc corev1.Service
 		Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: "children-tracker"}, &svc)).To(Succeed())
