@@ -5,12 +5,14 @@
 #
 #   hack/build-k8s.sh DEST COMPONENT...
 #
-# COMPONENT is a k8s.io/kubernetes command (kube-apiserver, kubelet, kubectl, ...) or "etcd".
+# COMPONENT is a k8s.io/kubernetes command (kube-apiserver, kubelet, kubectl, ...), "etcd" or
+# "coredns" (the local cluster's DNS server).
 # A binary already present in DEST with the pinned version's stamp file is not rebuilt.
 set -euo pipefail
 
 K8S_VERSION=${K8S_VERSION:-v1.37.2}
 ETCD_VERSION=${ETCD_VERSION:-v3.6.5}
+COREDNS_VERSION=${COREDNS_VERSION:-v1.15.0}
 dest=$(mkdir -p "$1" && cd "$1" && pwd)
 shift
 
@@ -19,6 +21,11 @@ want="kubernetes=$K8S_VERSION etcd=$ETCD_VERSION"
 if [[ -f "$stamp" && "$(cat "$stamp")" != "$want" ]]; then
   echo "build-k8s: pinned versions changed, rebuilding" >&2
   rm -f "$dest"/*
+fi
+
+# CoreDNS has its own stamp, so that adding it never invalidates the other binaries.
+if [[ -f "$dest/.coredns-version" && "$(cat "$dest/.coredns-version")" != "$COREDNS_VERSION" ]]; then
+  rm -f "$dest/coredns" "$dest/.coredns-version"
 fi
 
 missing=()
@@ -61,7 +68,21 @@ build_etcd() {
   (cd "$dir" && CGO_ENABLED=0 go build -mod=mod -trimpath -ldflags "-s -w" -o "$dest/etcd" go.etcd.io/etcd/server/v3)
 }
 
+build_coredns() {
+  local dir="$work/coredns"
+  mkdir -p "$dir"
+  (cd "$dir" && go mod init minibit.local/corednsbuild >/dev/null 2>&1 &&
+    go mod edit -require="github.com/coredns/coredns@$COREDNS_VERSION")
+  echo "build-k8s: building coredns $COREDNS_VERSION" >&2
+  (cd "$dir" && CGO_ENABLED=0 go build -mod=mod -trimpath -ldflags "-s -w" -o "$dest/coredns" github.com/coredns/coredns)
+  echo "$COREDNS_VERSION" > "$dest/.coredns-version"
+}
+
 for c in "${missing[@]}"; do
-  if [[ "$c" == etcd ]]; then build_etcd; else build_kube "$c"; fi
+  case "$c" in
+    etcd) build_etcd ;;
+    coredns) build_coredns ;;
+    *) build_kube "$c" ;;
+  esac
 done
 echo "$want" > "$stamp"

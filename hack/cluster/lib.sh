@@ -1,0 +1,93 @@
+# Shared settings and helpers of the local cluster scripts (sourced by up.sh, down.sh, load.sh, ...).
+# One single-node cluster per machine; every address below stays on this machine.
+
+REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+CLUSTER_DIR="$REPO_ROOT/hack/cluster"
+
+# Cached binaries and the outputs a user needs (kubeconfig, logs) live under bin/.
+K8S_BIN=${K8S_BIN:-$REPO_ROOT/bin/k8s}
+OUT_DIR=${OUT_DIR:-$REPO_ROOT/bin/cluster}
+KUBECONFIG_OUT="$OUT_DIR/kubeconfig"
+LOG_DIR="$OUT_DIR/logs"
+IMAGE_CACHE="$OUT_DIR/images"
+
+# Runtime state: removed entirely by down.sh.
+STATE_DIR=${STATE_DIR:-/var/lib/minibit-cluster}
+RUN_DIR=${RUN_DIR:-/run/minibit-cluster}
+PKI_DIR="$OUT_DIR/pki" # kept across runs (valid a year), so a restart skips openssl
+PID_DIR="$RUN_DIR/pids"
+CONTAINERD_SOCK=/run/containerd/containerd.sock
+CONTAINERD_STATE="$RUN_DIR/containerd"
+# Paths outside STATE_DIR/RUN_DIR that up.sh had to create; down.sh removes exactly these.
+CREATED_LIST="$OUT_DIR/created-paths"
+# nftables tables present before up.sh: iptables-nft tables made for the kubelet's chains only
+# are deleted by down.sh.
+NFT_TABLES_BEFORE="$OUT_DIR/nft-tables-before"
+# Kernel settings changed by up.sh (or by the kubelet and kube-proxy), restored by down.sh.
+SYSCTL_SAVE="$OUT_DIR/sysctl-saved"
+
+# Network: node address on lo, pod bridge, service range. Nothing routes anywhere else.
+NODE_NAME=minibit-node
+NODE_IP=10.245.0.1
+POD_CIDR=10.244.0.0/24
+POD_GATEWAY=10.244.0.1
+CLUSTER_CIDR=10.244.0.0/16
+SERVICE_CIDR=10.96.0.0/24
+KUBERNETES_SVC_IP=10.96.0.1
+DNS_SVC_IP=10.96.0.10
+BRIDGE=cni0
+GUARD_TABLE=minibit-guard
+APISERVER_URL="https://$NODE_IP:6443"
+
+PAUSE_IMAGE=minibit.local/pause:dev
+COREDNS_IMAGE=minibit.local/coredns:dev
+
+SYSCTLS=(net.ipv4.ip_forward net.bridge.bridge-nf-call-iptables net.bridge.bridge-nf-call-ip6tables
+  vm.overcommit_memory vm.panic_on_oom kernel.panic kernel.panic_on_oops
+  kernel.keys.root_maxkeys kernel.keys.root_maxbytes
+  net.netfilter.nf_conntrack_max net.netfilter.nf_conntrack_tcp_timeout_established
+  net.netfilter.nf_conntrack_tcp_timeout_close_wait)
+
+# has PATTERN: whether stdin has a matching line. Unlike grep -q it reads all of stdin, so the
+# writer never dies of SIGPIPE (which pipefail would turn into "no match").
+has() { grep "$@" >/dev/null; }
+
+log() { printf '[cluster %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+# kctl runs the cached kubectl against the cluster.
+kctl() { "$K8S_BIN/kubectl" --kubeconfig "$KUBECONFIG_OUT" "$@"; }
+
+# wait_until TIMEOUT_SECONDS DESCRIPTION COMMAND...: polls COMMAND every half second.
+wait_until() {
+  local timeout=$1 what=$2
+  shift 2
+  local deadline=$((SECONDS + timeout))
+  until "$@" >/dev/null 2>&1; do
+    if ((SECONDS >= deadline)); then
+      log "timed out after ${timeout}s waiting for $what"
+      return 1
+    fi
+    sleep 0.5
+  done
+}
+
+# external_interfaces lists the interfaces that carry a default route (the machine's way out).
+external_interfaces() {
+  { ip -4 route show default; ip -6 route show default; } 2>/dev/null |
+    awk '{for (i = 1; i < NF; i++) if ($i == "dev") print $(i + 1)}' | sort -u
+}
+
+# pid_alive NAME: the recorded PID of daemon NAME is running and is still that daemon.
+pid_alive() {
+  local f="$PID_DIR/$1.pid" pid
+  [[ -f $f ]] || return 1
+  pid=$(<"$f")
+  [[ -d /proc/$pid ]] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | has -- "$1"
+}
+
+# record_created PATH: remembers that up.sh created PATH, so down.sh removes it.
+record_created() {
+  mkdir -p "$OUT_DIR"
+  grep -qxF -- "$1" "$CREATED_LIST" 2>/dev/null || echo "$1" >>"$CREATED_LIST"
+}
