@@ -30,6 +30,10 @@ func (s *Session) onComplete(downloaded bool) {
 		}
 		elapsed := time.Since(s.started)
 		s.completedNanos.Store(int64(elapsed))
+		s.mu.Lock()
+		peers, top := s.sources.summary(5)
+		s.mu.Unlock()
+		s.log.Info("Pieces came from peers", "peers", peers, "top", top)
 		if err := s.logFileHash(elapsed); err != nil {
 			s.fail(err)
 			return

@@ -245,6 +245,7 @@ func (s *Session) verifyPiece(piece int, pb *pieceBuffer) {
 	}
 	s.mu.Lock()
 	if ok {
+		s.sources.addLocked(pb.senders)
 		s.pieceVerifiedLocked(piece)
 		if owner := s.conns[pb.owner]; owner != nil && owner.paroled {
 			owner.paroled = false // it delivered a good piece alone

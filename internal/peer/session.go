@@ -240,6 +240,7 @@ type Session struct {
 	dnMeter  *rateMeter
 	complete bool
 	offers   []int32 // super-seeding: how often each piece was offered (BEP 16)
+	sources  sources // who sent the verified pieces
 
 	dialer    *dialer    // owns its own mutex (lock order: mu, then the dialer's)
 	announcer *announcer // nil without a tracker
