@@ -79,6 +79,26 @@ func leechersThatUploaded(sw api.Swarm, seederPrefix string) []string {
 	return names
 }
 
+// sourcesLine matches what a peer logs when its download completes: how many peers sent it
+// blocks of verified pieces (internal/peer/complete.go).
+var sourcesLine = regexp.MustCompile(`msg="Pieces came from peers".*? peers=(\d+)`)
+
+// expectLogsShowSeveralSources checks that at least one peer pod's log says its pieces came from
+// min or more peers: peer-to-peer seen from the peers themselves, not only from the tracker.
+func expectLogsShowSeveralSources(ctx context.Context, sw *minibitv1alpha1.Swarm, min int) {
+	best := 0
+	for _, p := range rolePods(ctx, sw, rolePeer) {
+		logs, err := podLogs(ctx, sw.Namespace, p.Name, false)
+		Expect(err).NotTo(HaveOccurred())
+		for _, m := range sourcesLine.FindAllStringSubmatch(logs, -1) {
+			n, _ := strconv.Atoi(m[1])
+			best = max(best, n)
+		}
+	}
+	GinkgoWriter.Printf("most sources one peer logged: %d\n", best)
+	Expect(best).To(BeNumerically(">=", min), "no peer pod logged pieces from %d or more peers", min)
+}
+
 // expectPeerToPeer waits until at least min peer pods have uploaded pieces to others (their
 // announces carry the totals; the tracker heartbeat may lag the completion).
 func expectPeerToPeer(ctx context.Context, sw *minibitv1alpha1.Swarm, min int) {

@@ -59,6 +59,7 @@ var _ = Describe("Swarm", func() {
 
 		By("peers served pieces to each other, not only the seeder to everyone")
 		expectPeerToPeer(ctx, done, 2)
+		expectLogsShowSeveralSources(ctx, done, 2)
 	}, SpecTimeout(specTimeout))
 
 	Context("when a third of the peers and the tracker are deleted while it distributes", func() {
