@@ -66,7 +66,7 @@ func (s *Session) fillAllLocked() {
 // 3/4 full and spares the picker a call per block.
 const refillFraction = 4
 
-// fillLocked tops up c's request pipeline to its depth: about 3 s of its rate (requests.go).
+// fillLocked tops up c's request pipeline to its depth: DefaultRequestQueueTime of its rate (requests.go).
 // New pieces are started only while a piece buffer is free; then only partial pieces are asked.
 func (s *Session) fillLocked(c *conn, now time.Time) {
 	if c.peerChoking || !c.amInterested || s.complete || !s.mayDownloadFromLocked(c) {

@@ -81,7 +81,7 @@ type Config struct {
 	// UploadRate and DownloadRate cap this peer's total transfer in bytes/s; 0 is no cap.
 	UploadRate, DownloadRate int64
 	// RequestQueueTime, MinRequestDepth and MaxRequestDepth size each connection's request
-	// pipeline (3 s of its rate, 4 to 256 blocks); RequestTimeout snubs a silent peer (10 s).
+	// pipeline (100 ms of its rate, 4 to 256 blocks); RequestTimeout snubs a silent peer (10 s).
 	RequestQueueTime time.Duration
 	MinRequestDepth  int
 	MaxRequestDepth  int
