@@ -73,6 +73,25 @@ func TestComputeFigures(t *testing.T) {
 	}
 }
 
+// The free-riders' progress is read at the compliant median from their 100 ms samples.
+func TestFreeRiderProgressAtCompliantMedian(t *testing.T) {
+	spec := swarmSpec{Leechers: 3, FreeRiders: 1, Size: 100, PieceSize: 10, UploadCap: 10, Timeout: time.Minute}
+	rider := peerRecord{Role: "free-rider", DoneS: 30, Samples: []sample{{T: 5, Pieces: 2}, {T: 10, Pieces: 3}, {T: 11, Pieces: 6}}}
+	rec := &runRecord{Peers: []peerRecord{
+		{Role: "seeder"},
+		{Role: "leecher", DoneS: 9},
+		{Role: "leecher", DoneS: 11},
+		rider,
+	}}
+	fg := computeFigures(spec, 10, rec)
+	if fg.CompliantMedianS != 10 || fg.FreeRiderMedianS != 30 {
+		t.Fatalf("medians: compliant %v, free-rider %v; want 10 and 30", fg.CompliantMedianS, fg.FreeRiderMedianS)
+	}
+	if fg.FreeRiderProgressAtCompliantMedian != 0.3 {
+		t.Errorf("free-rider progress at 10 s = %v, want 0.3 (3 of 10 pieces)", fg.FreeRiderProgressAtCompliantMedian)
+	}
+}
+
 func TestMedianFigures(t *testing.T) {
 	runs := []figures{{MakespanS: 3, AllVerified: true}, {MakespanS: 1, AllVerified: true, CPUBound: true}, {MakespanS: 2, AllVerified: false}}
 	m := medianFigures(runs)

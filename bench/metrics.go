@@ -21,12 +21,16 @@ type figures struct {
 	CompliantMedianS float64 `json:"compliant_median_s"`
 	FastMedianS      float64 `json:"fast_median_s,omitempty"`
 	FreeRiderMedianS float64 `json:"free_rider_median_s,omitempty"`
-	Completed        int     `json:"completed"`
-	SelfCores        float64 `json:"cpu_self_cores"`
-	MachineBusy      float64 `json:"cpu_machine_busy"`
-	AllVerified      bool    `json:"all_verified"`
-	CPUBound         bool    `json:"cpu_bound"`
-	TimedOut         bool    `json:"timed_out,omitempty"`
+	// FreeRiderProgressAtCompliantMedian is the median share of the file the free-riders held
+	// when half the compliant leechers were done: what tit-for-tat denies them while the
+	// compliant peers still trade (afterwards the finished peers seed to everyone).
+	FreeRiderProgressAtCompliantMedian float64 `json:"free_rider_progress_at_compliant_median,omitempty"`
+	Completed                          int     `json:"completed"`
+	SelfCores                          float64 `json:"cpu_self_cores"`
+	MachineBusy                        float64 `json:"cpu_machine_busy"`
+	AllVerified                        bool    `json:"all_verified"`
+	CPUBound                           bool    `json:"cpu_bound"`
+	TimedOut                           bool    `json:"timed_out,omitempty"`
 }
 
 // cpuBoundBusy: a run during which the machine's cores were busier than this (by the lab or
@@ -105,6 +109,9 @@ func computeFigures(spec swarmSpec, numPieces int, rec *runRecord) figures {
 	}
 	fg.MedianS = median(all)
 	fg.CompliantMedianS, fg.FastMedianS, fg.FreeRiderMedianS = median(compliant), median(fast), median(riders)
+	if len(riders) > 0 {
+		fg.FreeRiderProgressAtCompliantMedian = riderProgressAt(rec, numPieces, fg.CompliantMedianS)
+	}
 	fg.TailRatio = fg.MakespanS / fg.MedianS
 	if fg.TStarS > 0 {
 		fg.MakespanOverTStar = fg.MakespanS / fg.TStarS
@@ -120,6 +127,25 @@ func computeFigures(spec swarmSpec, numPieces int, rec *runRecord) figures {
 	fg.GoodputBps = float64(len(all)) * size / fg.MakespanS
 	fg.CPUBound = spec.UploadCap <= 0 || fg.MachineBusy >= cpuBoundBusy
 	return fg
+}
+
+// riderProgressAt is the median share of the pieces the free-riders held at time t (s).
+func riderProgressAt(rec *runRecord, numPieces int, t float64) float64 {
+	var shares []float64
+	for _, p := range rec.Peers {
+		if p.Role != "free-rider" || numPieces == 0 {
+			continue
+		}
+		held := 0
+		for _, s := range p.Samples {
+			if s.T > t {
+				break
+			}
+			held = s.Pieces
+		}
+		shares = append(shares, float64(held)/float64(numPieces))
+	}
+	return median(shares)
 }
 
 // median of xs (0 for none).
@@ -160,10 +186,13 @@ func medianFigures(runs []figures) figures {
 		CompliantMedianS:  pick(func(f figures) float64 { return f.CompliantMedianS }),
 		FastMedianS:       pick(func(f figures) float64 { return f.FastMedianS }),
 		FreeRiderMedianS:  pick(func(f figures) float64 { return f.FreeRiderMedianS }),
-		Completed:         int(pick(func(f figures) float64 { return float64(f.Completed) })),
-		SelfCores:         pick(func(f figures) float64 { return f.SelfCores }),
-		MachineBusy:       pick(func(f figures) float64 { return f.MachineBusy }),
-		AllVerified:       true,
+		FreeRiderProgressAtCompliantMedian: pick(func(f figures) float64 {
+			return f.FreeRiderProgressAtCompliantMedian
+		}),
+		Completed:   int(pick(func(f figures) float64 { return float64(f.Completed) })),
+		SelfCores:   pick(func(f figures) float64 { return f.SelfCores }),
+		MachineBusy: pick(func(f figures) float64 { return f.MachineBusy }),
+		AllVerified: true,
 	}
 	for _, r := range runs {
 		m.AllVerified = m.AllVerified && r.AllVerified

@@ -15,8 +15,11 @@ type Strategy string
 
 const (
 	// TitForTat serves the peers that give this peer the most (the design note's concept 5, BEP 3):
-	// by their DownloadRate while leeching, by the UploadRate this peer reaches to them when seeding
-	// (libtorrent's "fastest upload" seed choking).
+	// by their DownloadRate while leeching. A seeder has nobody to trade with; it remembers who
+	// gave: peers that sent it data (Candidate.Contributed) come before those that never did, so a
+	// peer that finished keeps rewarding its trading partners before free-riders. Among equals
+	// the UploadRate this peer reaches to them decides (libtorrent's "fastest upload" seed
+	// choking; the swarm lab measured round robin slower, docs/benchmarks.md).
 	TitForTat Strategy = "tit-for-tat"
 	// Rarity is the design note's adaptation for a single machine, where rates say nothing: serve
 	// the peers that hold the most valuable pieces (Candidate.Rarity, see RarityScore). A seeder
@@ -47,6 +50,7 @@ type Candidate struct {
 	Interested   bool      // it wants something this peer has; only interested peers take slots
 	DownloadRate float64   // bytes/s it sent this peer over the recent window
 	UploadRate   float64   // bytes/s this peer sent it over the recent window (used when seeding)
+	Contributed  bool      // it ever sent this peer piece data on this connection (used when seeding)
 	Rarity       float64   // the value of the pieces it holds and this peer lacks: RarityScore
 	ConnectedAt  time.Time // when the connection was established
 }
@@ -146,10 +150,18 @@ func (c *Choker) score(cand Candidate, seeding bool) float64 {
 	}
 }
 
-// best returns the RegularSlots candidates with the highest scores, ties broken at random.
+// best returns the RegularSlots candidates with the highest scores, ties broken at random; a
+// tit-for-tat seeder ranks past contributors first.
 func (c *Choker) best(cands []Candidate, seeding bool) []Candidate {
 	c.rng.Shuffle(len(cands), func(i, j int) { cands[i], cands[j] = cands[j], cands[i] })
+	rememberContributors := seeding && c.cfg.Strategy == TitForTat
 	slices.SortStableFunc(cands, func(a, b Candidate) int {
+		if rememberContributors && a.Contributed != b.Contributed {
+			if a.Contributed {
+				return -1
+			}
+			return 1
+		}
 		return cmp.Compare(c.score(b, seeding), c.score(a, seeding))
 	})
 	return cands[:min(c.cfg.RegularSlots, len(cands))]

@@ -74,6 +74,26 @@ func TestChokerRegularSlotsGoToTheBestScores(t *testing.T) {
 	}
 }
 
+// A tit-for-tat seeder gives its regular slots to the peers that ever sent it data before the
+// faster downloaders that never did (free-riders).
+func TestSeedingChokerRemembersContributors(t *testing.T) {
+	cands := make([]Candidate, 0, 8)
+	for i := range 8 {
+		cands = append(cands, Candidate{
+			Key: ConnKey(i), Interested: true, ConnectedAt: chokerEpoch,
+			UploadRate: float64(100 * i), Contributed: i < 4, // 0-3 gave, 4-7 download faster
+		})
+	}
+	contributors := []ConnKey{0, 1, 2, 3}
+	c := chokerFixture(DefaultChokerConfig(), 1)
+	for round := range 10 {
+		set := c.Round(chokerEpoch.Add(time.Duration(round)*10*time.Second), slices.Clone(cands), true)
+		if opt := optimisticOf(set, contributors); len(set) != 5 || len(opt) != 1 {
+			t.Fatalf("round %d: unchoked %v, want %v plus one optimistic", round, unchokedKeys(set), contributors)
+		}
+	}
+}
+
 func TestChokerBreaksTiesAtRandom(t *testing.T) {
 	cands := make([]Candidate, 6)
 	for i := range cands {

@@ -193,6 +193,7 @@ func (s *Session) onBlock(c *conn, b Block, payload []byte) error {
 	s.bytesDown.Add(n)
 	s.mu.Lock()
 	c.down.Add(now, n)
+	c.received += n
 	s.dnMeter.Add(now, n)
 	if _, asked := c.outstanding[b]; !asked {
 		s.mu.Unlock()
