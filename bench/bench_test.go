@@ -48,8 +48,8 @@ func TestComputeFigures(t *testing.T) {
 	rec := &runRecord{
 		Peers: []peerRecord{
 			{Role: "seeder", CapBps: 10, Up: 150},
-			{Role: "leecher", CapBps: 10, DoneS: 10, Down: 110, Up: 50, Verified: true},
-			{Role: "leecher", CapBps: 10, DoneS: 20, Down: 100, Up: 10, Verified: true},
+			{Role: "leecher", CapBps: 10, DoneS: 10, VerifiedS: 9, Down: 110, Up: 50, Verified: true},
+			{Role: "leecher", CapBps: 10, DoneS: 20, VerifiedS: 16, Down: 100, Up: 10, Verified: true},
 		},
 		SeederUpAtAllExist: 105,
 		AllVerified:        true,
@@ -68,6 +68,7 @@ func TestComputeFigures(t *testing.T) {
 	check("seeder/F", fg.SeederUploadOverF, 1.05)
 	check("dup", fg.EndgameDupRatio, 10.0/200)
 	check("goodput", fg.GoodputBps, 200.0/20)
+	check("verified goodput", fg.VerifiedGoodputBps, 200.0/16)
 	if !fg.AllVerified || fg.Completed != 2 {
 		t.Errorf("verified %v, completed %d", fg.AllVerified, fg.Completed)
 	}
@@ -117,7 +118,7 @@ func TestSmallScenarioEndToEnd(t *testing.T) {
 	sc := scenario{Name: "small", Reps: 1, Primary: "a", Variants: []variant{{"a", spec}, {"b", plainSeeder(spec)}}}
 	out := t.TempDir()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	res, err := runScenario(context.Background(), sc, t.TempDir(), out, log)
+	res, err := runScenario(context.Background(), sc, t.TempDir(), out, true, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,6 +147,13 @@ func TestSmallScenarioEndToEnd(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
 			t.Errorf("missing %s: %v", f, err)
 		}
+	}
+	var series seriesFile
+	if data, err := os.ReadFile(filepath.Join(out, "small-a-series.json")); err != nil {
+		t.Error(err)
+	} else if err := json.Unmarshal(data, &series); err != nil || len(series.Peers) != 4 || len(series.Swarm) == 0 ||
+		len(series.Peers[1].Samples) == 0 {
+		t.Errorf("series: %v, %d peers, %d swarm samples: want 4 peers with samples", err, len(series.Peers), len(series.Swarm))
 	}
 	if err := writeTable(out); err != nil {
 		t.Fatal(err)

@@ -34,6 +34,7 @@ type options struct {
 	work     string
 	reps     int
 	cpuProf  string
+	series   bool
 	timeout  time.Duration
 }
 
@@ -49,6 +50,7 @@ func parseFlags() options {
 	flag.IntVar(&o.reps, "reps", 0, "repetitions of each variant (0: the scenario's own)")
 	flag.DurationVar(&o.timeout, "timeout", 0, "end each run after this long (0: the scenario's own)")
 	flag.StringVar(&o.cpuProf, "cpuprofile", "", "write a CPU profile of the whole lab to this file")
+	flag.BoolVar(&o.series, "series", false, "also write each variant's 100 ms samples (median repetition) to <scenario>-<variant>-series.json")
 	flag.Parse()
 	return o
 }
@@ -91,7 +93,7 @@ func run() error {
 			}
 		}
 		started := time.Now()
-		res, err := runScenario(ctx, sc, work, o.out, log)
+		res, err := runScenario(ctx, sc, work, o.out, o.series, log)
 		if err != nil {
 			return fmt.Errorf("%s: %w", sc.Name, err)
 		}

@@ -17,6 +17,9 @@ type figures struct {
 	SeederUploadOverF float64 `json:"seeder_upload_over_f"`
 	EndgameDupRatio   float64 `json:"endgame_dup_ratio"`
 	GoodputBps        float64 `json:"goodput_bytes_per_s"`
+	// VerifiedGoodputBps is N F over the time the last piece was verified, leaving out each
+	// copy's final sync to disk (which makespan_s includes).
+	VerifiedGoodputBps float64 `json:"verified_goodput_bytes_per_s"`
 	// By role: median completion of compliant leechers, of fast ones and of free-riders (0: none).
 	CompliantMedianS float64 `json:"compliant_median_s"`
 	FastMedianS      float64 `json:"fast_median_s,omitempty"`
@@ -79,7 +82,7 @@ func computeFigures(spec swarmSpec, numPieces int, rec *runRecord) figures {
 	fg := figures{TStarS: tStar(spec, numPieces), FluidBoundS: fluidBound(spec), AllVerified: rec.AllVerified,
 		TimedOut: rec.TimedOut, SelfCores: rec.CPU.SelfCores, MachineBusy: rec.CPU.MachineBusy}
 	var all, compliant, fast, riders []float64
-	var down, up, capSum float64
+	var down, up, capSum, lastVerified float64
 	for _, p := range rec.Peers {
 		up += float64(p.Up)
 		capSum += float64(p.CapBps)
@@ -88,6 +91,7 @@ func computeFigures(spec swarmSpec, numPieces int, rec *runRecord) figures {
 		}
 		if p.DoneS > 0 {
 			all = append(all, p.DoneS)
+			lastVerified = max(lastVerified, p.VerifiedS)
 			down += float64(p.Down)
 			switch p.Role {
 			case "free-rider":
@@ -125,6 +129,9 @@ func computeFigures(spec swarmSpec, numPieces int, rec *runRecord) figures {
 	}
 	fg.EndgameDupRatio = max(down-float64(len(all))*size, 0) / (float64(len(all)) * size)
 	fg.GoodputBps = float64(len(all)) * size / fg.MakespanS
+	if lastVerified > 0 {
+		fg.VerifiedGoodputBps = float64(len(all)) * size / lastVerified
+	}
 	fg.CPUBound = spec.UploadCap <= 0 || fg.MachineBusy >= cpuBoundBusy
 	return fg
 }
@@ -183,9 +190,12 @@ func medianFigures(runs []figures) figures {
 		SeederUploadOverF: pick(func(f figures) float64 { return f.SeederUploadOverF }),
 		EndgameDupRatio:   pick(func(f figures) float64 { return f.EndgameDupRatio }),
 		GoodputBps:        pick(func(f figures) float64 { return f.GoodputBps }),
-		CompliantMedianS:  pick(func(f figures) float64 { return f.CompliantMedianS }),
-		FastMedianS:       pick(func(f figures) float64 { return f.FastMedianS }),
-		FreeRiderMedianS:  pick(func(f figures) float64 { return f.FreeRiderMedianS }),
+		VerifiedGoodputBps: pick(func(f figures) float64 {
+			return f.VerifiedGoodputBps
+		}),
+		CompliantMedianS: pick(func(f figures) float64 { return f.CompliantMedianS }),
+		FastMedianS:      pick(func(f figures) float64 { return f.FastMedianS }),
+		FreeRiderMedianS: pick(func(f figures) float64 { return f.FreeRiderMedianS }),
 		FreeRiderProgressAtCompliantMedian: pick(func(f figures) float64 {
 			return f.FreeRiderProgressAtCompliantMedian
 		}),

@@ -29,15 +29,17 @@ type swarmSample struct {
 
 // peerRecord is one peer's figures and series.
 type peerRecord struct {
-	Index    int      `json:"index"`
-	Role     string   `json:"role"`
-	CapBps   int64    `json:"upload_cap_bytes_per_s"`
-	DoneS    float64  `json:"done_s"` // 0: did not complete
-	Killed   bool     `json:"killed,omitempty"`
-	Up       int64    `json:"bytes_up"`
-	Down     int64    `json:"bytes_down"`
-	Verified bool     `json:"verified"`
-	Samples  []sample `json:"-"` // plotted, not written (too long for the JSON)
+	Index  int     `json:"index"`
+	Role   string  `json:"role"`
+	CapBps int64   `json:"upload_cap_bytes_per_s"`
+	DoneS  float64 `json:"done_s"` // 0: did not complete
+	// VerifiedS is when its last piece was verified; DoneS adds the sync to disk and the rename.
+	VerifiedS float64  `json:"verified_s,omitempty"`
+	Killed    bool     `json:"killed,omitempty"`
+	Up        int64    `json:"bytes_up"`
+	Down      int64    `json:"bytes_down"`
+	Verified  bool     `json:"verified"`
+	Samples   []sample `json:"-"` // plotted, not written (too long for the JSON)
 }
 
 // runRecord is everything one run measured.
@@ -180,6 +182,7 @@ func (sw *swarm) finish(rec *runRecord) {
 	for i, p := range sw.peers {
 		if d, ok := p.done(); ok && i > 0 {
 			rec.Peers[i].DoneS = d.Seconds()
+			rec.Peers[i].VerifiedS = p.verified().Seconds()
 		}
 		rec.Peers[i].Killed = p.killed()
 	}

@@ -65,12 +65,13 @@ func writeVariantTable(b *strings.Builder, vs []variantResult) {
 	b.WriteString("\n")
 }
 
-// writeTable gathers every <scenario>.json of out into out/README.md: one table of all variants.
+// writeTable gathers every <scenario>.json (not the -series.json files) of out into out/README.md: one table of all variants.
 func writeTable(out string) error {
 	files, err := filepath.Glob(filepath.Join(out, "*.json"))
 	if err != nil {
 		return err
 	}
+	files = slices.DeleteFunc(files, func(f string) bool { return strings.HasSuffix(f, seriesSuffix) })
 	slices.Sort(files)
 	var b strings.Builder
 	b.WriteString("# Swarm lab results\n\nWritten by `make bench` (bench/); medians over the repetitions. See docs/benchmarks.md.\n\n")

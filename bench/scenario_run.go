@@ -52,7 +52,8 @@ type variantFields struct {
 }
 
 // runScenario runs every variant of sc Reps times.
-func runScenario(ctx context.Context, sc scenario, work, out string, log *slog.Logger) (*scenarioResult, error) {
+// With series, it also writes each variant's time series (writeSeries).
+func runScenario(ctx context.Context, sc scenario, work, out string, series bool, log *slog.Logger) (*scenarioResult, error) {
 	res := &scenarioResult{Scenario: sc.Name, Description: sc.Description, Primary: sc.Name, Machine: describeMachine(),
 		Date: time.Now().UTC().Format(time.RFC3339)}
 	res.Primary = sc.Primary
@@ -72,6 +73,11 @@ func runScenario(ctx context.Context, sc scenario, work, out string, log *slog.L
 		}
 		if err := plotVariant(out, sc.Name, vr); err != nil {
 			log.Warn("Plot failed", "variant", v.Name, "err", err)
+		}
+		if series {
+			if err := writeSeries(out, sc.Name, vr); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if err := plotScenario(out, sc.Name, res.Variants); err != nil {

@@ -105,6 +105,7 @@ type labPeer struct {
 	cancel   context.CancelFunc
 	errc     chan error
 	doneAt   time.Duration // since the swarm's start; 0 until done
+	syncTook time.Duration // of doneAt: the file's sync to disk and rename after the last piece verified
 	killedAt time.Duration // 0 unless killed
 	mu       sync.Mutex    // guards doneAt and killedAt
 	stopOnce sync.Once
@@ -114,6 +115,13 @@ func (p *labPeer) done() (time.Duration, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.doneAt, p.doneAt > 0
+}
+
+// verified is when the peer's last piece was verified, before the sync and rename.
+func (p *labPeer) verified() time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.doneAt - p.syncTook
 }
 
 func (p *labPeer) killed() bool {
@@ -145,8 +153,10 @@ func startPeer(cfg peer.Config, index int, role string, start time.Time) (*labPe
 	go func() {
 		select {
 		case <-s.Done():
+			st := s.Stats()
 			p.mu.Lock()
 			p.doneAt = time.Since(start)
+			p.syncTook = st.TimeToComplete - st.TimeToVerify
 			p.mu.Unlock()
 		case <-ctx.Done():
 		}

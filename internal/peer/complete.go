@@ -9,6 +9,9 @@ import (
 // "completed". downloaded is false for a seeder that started complete.
 func (s *Session) onComplete(downloaded bool) {
 	s.completeOnce.Do(func() {
+		if downloaded {
+			s.verifiedNanos.Store(int64(time.Since(s.started)))
+		}
 		if err := s.store.finish(); err != nil {
 			s.fail(err)
 			return

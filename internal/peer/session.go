@@ -219,6 +219,7 @@ type Session struct {
 	requestTimeouts             atomic.Int64
 	dialRetries, trackerRetries atomic.Int64
 	completedNanos              atomic.Int64 // time to complete, 0 until then
+	verifiedNanos               atomic.Int64 // time until every piece was verified, 0 until then
 
 	// Owner: mu guards everything below, including the picker, the choker and the fields of
 	// every conn marked as the session's.

@@ -16,9 +16,13 @@ func TestSwarmSeederAndTenLeechers(t *testing.T) {
 	for i, l := range leechers {
 		waitDone(t, l)
 		assertSameFile(t, src, filepath.Join(filepath.Dir(l.cfg.Path), meta.Info.Name))
-		if st := l.Stats(); !st.Complete || st.PiecesHave != meta.NumPieces() {
-			t.Errorf("leecher %d: stats %+v", i, st)
+		if st := l.Stats(); !st.Complete || st.PiecesHave != meta.NumPieces() ||
+			st.TimeToVerify <= 0 || st.TimeToVerify > st.TimeToComplete {
+			t.Errorf("leecher %d: stats %+v (want complete, verified before completion)", i, st)
 		}
+	}
+	if st := seeder.Stats(); st.TimeToVerify != 0 || st.TimeToComplete != 0 {
+		t.Errorf("a seeder that started complete reports times to verify %v and complete %v, want 0", st.TimeToVerify, st.TimeToComplete)
 	}
 	if up := seeder.Stats().BytesUploaded; up < meta.Info.Length {
 		t.Errorf("seeder uploaded %d bytes, less than one copy (%d)", up, meta.Info.Length)

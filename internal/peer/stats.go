@@ -31,6 +31,9 @@ type Stats struct {
 	// (0 for a seeder that started complete, or before completion).
 	Complete       bool
 	TimeToComplete time.Duration
+	// TimeToVerify is how long until every piece was verified, before the file was synced to
+	// disk and renamed (TimeToComplete includes both).
+	TimeToVerify time.Duration
 }
 
 // Stats returns the session's current state.
@@ -46,6 +49,7 @@ func (s *Session) Stats() Stats {
 		DialRetries:     s.dialRetries.Load(),
 		TrackerRetries:  s.trackerRetries.Load(),
 		TimeToComplete:  time.Duration(s.completedNanos.Load()),
+		TimeToVerify:    time.Duration(s.verifiedNanos.Load()),
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
