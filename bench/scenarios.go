@@ -47,7 +47,7 @@ func scenarios() []scenario {
 }
 
 func reference() scenario {
-	return scenario{Name: "reference", Reps: 2, Primary: "reference",
+	return scenario{Name: "reference", Reps: 3, Primary: "reference",
 		Description: "N = 50 leechers and 1 seeder, 64 MiB in 256 KiB pieces (M = 256), every upload capped at 4 MiB/s, the seeder super-seeding (BEP 16); T* = 16.3 s. Also with a plain seeder, and scaled to 16 MiB in 64 KiB pieces at 1 MiB/s (same N, M and T*).",
 		Variants: []variant{{Name: "reference", Spec: referenceSpec()}, {Name: "plain-seeder", Spec: plainSeeder(referenceSpec())},
 			{Name: "scaled-1mib", Spec: scaledReference()}}}
@@ -123,7 +123,7 @@ func titForTat() scenario {
 	rarity.Choker.Strategy = peer.Rarity
 	mixed := base
 	mixed.FastPeers, mixed.FastCap = base.Leechers/2, 4*base.UploadCap
-	return scenario{Name: "tit-for-tat", Reps: 2, Primary: "tft-free-riders",
+	return scenario{Name: "tit-for-tat", Reps: 3, Primary: "tft-free-riders",
 		Description: "Experiment 3: tit-for-tat (4 + 1 slots) against unconditional uploading (every interested peer unchoked), with 20 % free-riders; mixed capacities (half u, half 4u); the note's rarity choker. 25 leechers, 16 MiB, u = 1 MiB/s and a 16 MiB/s super-seeder (so that the leechers' uploads are the bottleneck); choking rounds every 1 s (the note's 10 s is as long as the whole run).",
 		Variants: []variant{{"tft", base}, {"tft-free-riders", riders}, {"unconditional-free-riders", unconditional},
 			{"rarity-free-riders", rarity}, {"tft-mixed-capacity", mixed}}}
