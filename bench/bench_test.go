@@ -159,3 +159,17 @@ func TestSmallScenarioEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// The warm-up leaves nothing behind and reports a directory it cannot write.
+func TestWarmPageCache(t *testing.T) {
+	dir := t.TempDir()
+	if err := warmPageCache(dir, 3<<20); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Errorf("left %d files behind", len(left))
+	}
+	if err := warmPageCache(filepath.Join(dir, "missing"), 1); err == nil {
+		t.Error("no error for a directory that does not exist")
+	}
+}

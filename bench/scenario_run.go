@@ -106,6 +106,10 @@ func runVariant(ctx context.Context, v variant, reps int, work string, baseline 
 	var runs []figures
 	var recs []*runRecord
 	for rep := range reps {
+		// Every copy, the source and the seeder's file: what the run will write.
+		if err := warmPageCache(work, int64(v.Spec.Leechers+2)*v.Spec.Size); err != nil {
+			return nil, err
+		}
 		seed := uint64(rep + 1)
 		src, err := makeSource(work, v.Spec.Size, v.Spec.PieceSize, seed)
 		if err != nil {
