@@ -138,9 +138,12 @@ func computeFigures(spec swarmSpec, numPieces int, rec *runRecord) figures {
 
 // riderProgressAt is the median share of the pieces the free-riders held at time t (s).
 func riderProgressAt(rec *runRecord, numPieces int, t float64) float64 {
+	if numPieces == 0 {
+		return 0
+	}
 	var shares []float64
 	for _, p := range rec.Peers {
-		if p.Role != "free-rider" || numPieces == 0 {
+		if p.Role != "free-rider" {
 			continue
 		}
 		held := 0

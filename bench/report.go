@@ -65,7 +65,8 @@ func writeVariantTable(b *strings.Builder, vs []variantResult) {
 	b.WriteString("\n")
 }
 
-// writeTable gathers every <scenario>.json (not the -series.json files) of out into out/README.md: one table of all variants.
+// writeTable gathers every <scenario>.json of out (not the -series.json files) into
+// out/README.md: one table of all variants.
 func writeTable(out string) error {
 	files, err := filepath.Glob(filepath.Join(out, "*.json"))
 	if err != nil {

@@ -97,18 +97,18 @@ func (t *labTracker) kill() {
 
 // labPeer is one running session of a swarm.
 type labPeer struct {
-	index    int // 0 is the seeder
-	role     string
-	path     string
-	capBps   int64
-	sess     *peer.Session
-	cancel   context.CancelFunc
-	errc     chan error
-	doneAt   time.Duration // since the swarm's start; 0 until done
-	syncTook time.Duration // of doneAt: the file's sync to disk and rename after the last piece verified
-	killedAt time.Duration // 0 unless killed
-	mu       sync.Mutex    // guards doneAt and killedAt
-	stopOnce sync.Once
+	index      int // 0 is the seeder
+	role       string
+	path       string
+	capBps     int64
+	sess       *peer.Session
+	cancel     context.CancelFunc
+	errc       chan error
+	doneAt     time.Duration // since the swarm's start; 0 until done
+	verifiedAt time.Duration // its last piece verified (before the sync and rename); 0 until done
+	killedAt   time.Duration // 0 unless killed
+	mu         sync.Mutex    // guards doneAt, verifiedAt and killedAt
+	stopOnce   sync.Once
 }
 
 func (p *labPeer) done() (time.Duration, bool) {
@@ -121,7 +121,7 @@ func (p *labPeer) done() (time.Duration, bool) {
 func (p *labPeer) verified() time.Duration {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.doneAt - p.syncTook
+	return p.verifiedAt
 }
 
 func (p *labPeer) killed() bool {
@@ -156,7 +156,7 @@ func startPeer(cfg peer.Config, index int, role string, start time.Time) (*labPe
 			st := s.Stats()
 			p.mu.Lock()
 			p.doneAt = time.Since(start)
-			p.syncTook = st.TimeToComplete - st.TimeToVerify
+			p.verifiedAt = p.doneAt - (st.TimeToComplete - st.TimeToVerify)
 			p.mu.Unlock()
 		case <-ctx.Done():
 		}

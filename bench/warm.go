@@ -8,8 +8,8 @@ import (
 // warmPageCache writes n bytes to a scratch file under dir and deletes it, so that the run that
 // follows writes its copies into memory the machine has touched recently. On this VM memory left
 // idle for a while goes back to the host, and touching it again costs the guest's CPU about
-// 1.5 s per GiB (`dd` of 2 GiB: 4.2 s cold, 0.7 s right after): the reference run took 17.7 s
-// or 19.3 s depending on what had run before. The warm-up takes that cost out of the measure; a
+// 1.5 s per GiB (`dd` of 2 GiB: 4.2 s cold, 0.7 s right after). The warm-up takes that one
+// cost out of the measure (not every source of variation on a shared VM: docs/benchmarks.md); a
 // machine whose memory is backed up front (bare metal, most nodes) never pays it.
 func warmPageCache(dir string, n int64) error {
 	f, err := os.CreateTemp(dir, "warm-")

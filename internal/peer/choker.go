@@ -50,7 +50,7 @@ type Candidate struct {
 	Interested   bool      // it wants something this peer has; only interested peers take slots
 	DownloadRate float64   // bytes/s it sent this peer over the recent window
 	UploadRate   float64   // bytes/s this peer sent it over the recent window (used when seeding)
-	Contributed  bool      // it ever sent this peer piece data on this connection (used when seeding)
+	Contributed  bool      // it ever sent this peer a block it asked for on this connection (used when seeding)
 	Rarity       float64   // the value of the pieces it holds and this peer lacks: RarityScore
 	ConnectedAt  time.Time // when the connection was established
 }

@@ -76,7 +76,7 @@ type conn struct {
 	paroled        bool  // it sent part of a corrupt piece: it downloads whole pieces alone
 	offered        []int // super-seeding: pieces offered to it and not yet announced by it
 	down, up       *rateMeter
-	received       int64 // piece data it sent us on this connection, in bytes
+	contributed    bool // it sent us a block we had asked for (the seeding choker remembers it)
 }
 
 func newConn(s *Session, nc net.Conn, id [20]byte, addr netip.AddrPort, outgoing, fast bool) *conn {

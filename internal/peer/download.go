@@ -66,7 +66,8 @@ func (s *Session) fillAllLocked() {
 // 3/4 full and spares the picker a call per block.
 const refillFraction = 4
 
-// fillLocked tops up c's request pipeline to its depth: DefaultRequestQueueTime of its rate (requests.go).
+// fillLocked tops up c's request pipeline to its depth: RequestQueueTime of its rate
+// (requests.go).
 // New pieces are started only while a piece buffer is free; then only partial pieces are asked.
 func (s *Session) fillLocked(c *conn, now time.Time) {
 	if c.peerChoking || !c.amInterested || s.complete || !s.mayDownloadFromLocked(c) {
@@ -193,13 +194,13 @@ func (s *Session) onBlock(c *conn, b Block, payload []byte) error {
 	s.bytesDown.Add(n)
 	s.mu.Lock()
 	c.down.Add(now, n)
-	c.received += n
 	s.dnMeter.Add(now, n)
 	if _, asked := c.outstanding[b]; !asked {
 		s.mu.Unlock()
 		return nil // late (released after a timeout or choke) or unasked: dropped
 	}
 	delete(c.outstanding, b)
+	c.contributed = true
 	c.waitingSince, c.snubbed = now, false
 	pb := s.pieces[b.Piece]
 	pb.outstanding--

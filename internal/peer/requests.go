@@ -9,9 +9,9 @@ import "time"
 // libtorrent keeps 3 s, sized for the Internet's round trips. Inside a cluster (and on one
 // machine) a round trip is well under a millisecond, and a deep queue does harm: blocks queued at
 // one capped uploader for seconds are blocks no other uploader may serve meanwhile, so uploaders
-// idle while the pieces they could send wait elsewhere. The swarm lab measured the reference
-// swarm (50 peers at 4 MiB/s) at 1.25 x T* with 3 s and 1.07-1.08 x T* with 50-100 ms, and the
-// uncapped 8-peer run 10-15 % faster (docs/benchmarks.md).
+// idle while the pieces they could send wait elsewhere. In back-to-back runs the swarm lab
+// measured the reference swarm (50 peers at 4 MiB/s) at 1.25 x T* with 3 s and 1.07-1.08 x T*
+// with 50-100 ms, and the uncapped 8-peer run 10-15 % faster (docs/benchmarks.md).
 const (
 	// DefaultRequestQueueTime is how much of a connection's rate we keep requested: 100 ms.
 	DefaultRequestQueueTime = 100 * time.Millisecond

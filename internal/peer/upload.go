@@ -77,7 +77,7 @@ func (s *Session) chokeRound(now time.Time) {
 			Interested:   c.peerInterested,
 			DownloadRate: c.down.Rate(now),
 			UploadRate:   c.up.Rate(now),
-			Contributed:  c.received > 0,
+			Contributed:  c.contributed,
 			Rarity:       RarityScore(c.has, s.have, s.picker.Availability),
 			ConnectedAt:  c.connectedAt,
 		})

@@ -165,6 +165,16 @@ func startSession(t testing.TB, cfg peer.Config, role string) *peer.Session {
 	return s
 }
 
+// waitComplete waits until the MiniBit leecher s has its verified file, at most testTimeout.
+func waitComplete(t testing.TB, s *peer.Session) {
+	t.Helper()
+	select {
+	case <-s.Done():
+	case <-time.After(testTimeout):
+		t.Fatalf("the MiniBit leecher did not complete: %+v", s.Stats())
+	}
+}
+
 // waitSeeders waits until the tracker counts at least n seeders of the swarm.
 func waitSeeders(t testing.TB, trackerURL string, infoHash [20]byte, n int) {
 	t.Helper()

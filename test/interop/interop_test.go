@@ -65,11 +65,7 @@ func TestMiniBitDownloadsFromLibtorrent(t *testing.T) {
 			leecher := startSession(t, peer.Config{
 				Torrent: meta, Path: filepath.Join(leechDir, meta.Info.Name), TrackerURL: trackerURL,
 			}, "minibit-leecher")
-			select {
-			case <-leecher.Done():
-			case <-time.After(testTimeout):
-				t.Fatalf("the MiniBit leecher did not complete: %+v", leecher.Stats())
-			}
+			waitComplete(t, leecher)
 			assertSameFile(t, content, filepath.Join(leechDir, meta.Info.Name))
 			if st := leecher.Stats(); st.HashFailures != 0 {
 				t.Errorf("%d pieces from libtorrent failed verification", st.HashFailures)
@@ -99,11 +95,7 @@ func TestMixedSwarm(t *testing.T) {
 		Torrent: meta, Path: filepath.Join(mbDir, meta.Info.Name), TrackerURL: trackerURL,
 	}, "minibit-leecher")
 	lt.wait()
-	select {
-	case <-leecher.Done():
-	case <-time.After(testTimeout):
-		t.Fatalf("the MiniBit leecher did not complete: %+v", leecher.Stats())
-	}
+	waitComplete(t, leecher)
 	assertSameFile(t, content, filepath.Join(ltDir, meta.Info.Name))
 	assertSameFile(t, content, filepath.Join(mbDir, meta.Info.Name))
 	fromSeeder, st := seeder.Stats().BytesUploaded, leecher.Stats()
@@ -149,11 +141,7 @@ func TestKeepAliveWithLibtorrent(t *testing.T) {
 		Torrent: meta, Path: content, Seed: true, Trusted: true, TrackerURL: trackerURL,
 	}, "minibit-seeder")
 	lt.wait()
-	select {
-	case <-leecher.Done():
-	case <-time.After(testTimeout):
-		t.Fatalf("the MiniBit leecher did not complete: %+v", leecher.Stats())
-	}
+	waitComplete(t, leecher)
 	assertSameFile(t, content, filepath.Join(ltDir, meta.Info.Name))
 	assertSameFile(t, content, filepath.Join(mbDir, meta.Info.Name))
 }
