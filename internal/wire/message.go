@@ -92,8 +92,8 @@ func (r *Reader) Read() (Message, error) {
 	if n == 0 {
 		return Message{KeepAlive: true}, nil
 	}
-	if uint64(n) > uint64(1+pieceHeaderSize+r.maxPayload) {
-		return Message{}, fmt.Errorf("%w: length prefix %d, the bound is %d", ErrTooLong, n, 1+pieceHeaderSize+r.maxPayload)
+	if bound := r.maxLength(); uint64(n) > uint64(bound) {
+		return Message{}, fmt.Errorf("%w: length prefix %d, the bound is %d", ErrTooLong, n, bound)
 	}
 	idByte, err := r.br.ReadByte()
 	if err != nil {
@@ -109,6 +109,12 @@ func (r *Reader) Read() (Message, error) {
 		return Message{}, err
 	}
 	return decode(id, payload), nil
+}
+
+// maxLength is the largest length prefix Read accepts: a block's Piece message, or a Hashes
+// message, whichever is longer.
+func (r *Reader) maxLength() int {
+	return 1 + max(pieceHeaderSize+r.maxPayload, maxHashesPayload)
 }
 
 // checkLength checks a payload length (after the ID byte) against the message type.
@@ -131,6 +137,8 @@ func (r *Reader) checkLength(id ID, n int) error {
 		if n-pieceHeaderSize > r.maxPayload {
 			return fmt.Errorf("%w: block of %d bytes, the bound is %d", ErrTooLong, n-pieceHeaderSize, r.maxPayload)
 		}
+	case Hashes:
+		return checkHashesLength(n)
 	default:
 		return fmt.Errorf("%w: unknown message id %d", ErrMalformed, uint8(id))
 	}
@@ -173,7 +181,7 @@ func decode(id ID, p []byte) Message {
 		m.Begin = binary.BigEndian.Uint32(p[4:])
 		m.Payload = p[pieceHeaderSize:]
 		m.Length = uint32(len(m.Payload))
-	case BitfieldMsg:
+	case BitfieldMsg, HashRequest, Hashes, HashReject:
 		m.Payload = p
 	}
 	return m

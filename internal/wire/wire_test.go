@@ -23,6 +23,9 @@ var everyMessage = []Message{
 	{ID: HaveAll}, {ID: HaveNone},
 	{ID: Reject, Index: 4, Begin: 16, Length: 32},
 	{ID: AllowedFast, Index: 1<<32 - 1},
+	testRange.Message(HashRequest),
+	testRange.HashesMessage(bytes.Repeat([]byte{7}, 16*32)),
+	testRange.Message(HashReject),
 }
 
 func TestRoundTripEveryMessage(t *testing.T) {
