@@ -24,6 +24,12 @@ type Tracker struct {
 	ScrapeRequests prometheus.Counter
 	// RequestDuration observes the time to answer each HTTP request, by handler.
 	RequestDuration *prometheus.HistogramVec
+	// UploadsRefused counts torrent uploads refused for their credential, by reason
+	// ("missing_token", "wrong_token").
+	UploadsRefused *prometheus.CounterVec
+	// RequestsRefused counts announces and scrapes refused by the tracker's trust rules, by
+	// request ("announce", "scrape") and reason ("unregistered", "peer_id_elsewhere").
+	RequestsRefused *prometheus.CounterVec
 
 	counts                           func() TrackerCounts
 	swarms, peers, seeders, leechers *prometheus.Desc
@@ -35,7 +41,7 @@ func NewTracker(counts func() TrackerCounts) *Tracker {
 	gauge := func(name, help string) *prometheus.Desc {
 		return prometheus.NewDesc("minibit_tracker_"+name, help, nil, nil)
 	}
-	return &Tracker{
+	t := &Tracker{
 		Announces: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "minibit_tracker_announces_total",
 			Help: "Announce requests by event and result.",
@@ -53,12 +59,28 @@ func NewTracker(counts func() TrackerCounts) *Tracker {
 			Help:    "Time to answer an HTTP request, by handler.",
 			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1},
 		}, []string{"handler"}),
+		UploadsRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "minibit_tracker_torrent_uploads_refused_total",
+			Help: "Torrent uploads refused for a missing or wrong publish token, by reason.",
+		}, []string{"reason"}),
+		RequestsRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "minibit_tracker_requests_refused_total",
+			Help: "Announces and scrapes refused for an unregistered torrent or a peer id live at another IP.",
+		}, []string{"request", "reason"}),
 		counts:   counts,
 		swarms:   gauge("swarms", "Swarms known to the tracker."),
 		peers:    gauge("peers", "Live peers in all swarms."),
 		seeders:  gauge("seeders", "Live peers with nothing left to download."),
 		leechers: gauge("leechers", "Live peers still downloading."),
 	}
+	// Every series exists from the start, at 0, so that a rate() over it is never empty.
+	for _, reason := range []string{"missing_token", "wrong_token"} {
+		t.UploadsRefused.WithLabelValues(reason)
+	}
+	for _, rr := range [][2]string{{"announce", "unregistered"}, {"announce", "peer_id_elsewhere"}, {"scrape", "unregistered"}} {
+		t.RequestsRefused.WithLabelValues(rr[0], rr[1])
+	}
+	return t
 }
 
 // Describe implements prometheus.Collector.
@@ -67,6 +89,8 @@ func (t *Tracker) Describe(ch chan<- *prometheus.Desc) {
 	t.PeersReaped.Describe(ch)
 	t.ScrapeRequests.Describe(ch)
 	t.RequestDuration.Describe(ch)
+	t.UploadsRefused.Describe(ch)
+	t.RequestsRefused.Describe(ch)
 	for _, d := range []*prometheus.Desc{t.swarms, t.peers, t.seeders, t.leechers} {
 		ch <- d
 	}
@@ -78,6 +102,8 @@ func (t *Tracker) Collect(ch chan<- prometheus.Metric) {
 	t.PeersReaped.Collect(ch)
 	t.ScrapeRequests.Collect(ch)
 	t.RequestDuration.Collect(ch)
+	t.UploadsRefused.Collect(ch)
+	t.RequestsRefused.Collect(ch)
 	c := t.counts()
 	for desc, v := range map[*prometheus.Desc]int{
 		t.swarms: c.Swarms, t.peers: c.Peers, t.seeders: c.Seeders, t.leechers: c.Leechers,

@@ -35,6 +35,7 @@ func (s *Server) handleAnnounce(w http.ResponseWriter, r *http.Request) {
 	res, err := s.reg.announce(&a, s.cfg.Now(), make([]peerEntry, 0, a.numWant))
 	if err != nil {
 		s.metrics.Announces.WithLabelValues(event, "failure").Inc()
+		s.countRefused("announce", err)
 		s.log.Debug("Refused an announce", "infoHash", fmt.Sprintf("%x", a.infoHash), "addr", a.addr, "err", err)
 		writeFailure(w, err.Error())
 		return
@@ -43,9 +44,21 @@ func (s *Server) handleAnnounce(w http.ResponseWriter, r *http.Request) {
 	writeBencode(w, s.answer(&a, &res))
 }
 
+// countRefused counts a request refused by a trust rule (an unregistered torrent, a peer id
+// live at another IP); other errors are not counted here.
+func (s *Server) countRefused(request string, err error) {
+	switch {
+	case errors.Is(err, errUnregistered):
+		s.metrics.RequestsRefused.WithLabelValues(request, "unregistered").Inc()
+	case errors.Is(err, errPeerElsewhere):
+		s.metrics.RequestsRefused.WithLabelValues(request, "peer_id_elsewhere").Inc()
+	}
+}
+
 // parseAnnounce reads and checks the query of an announce request. The peer's IP is the
-// connection's: the "ip" parameter is ignored, so that no peer can point others at a third
-// party.
+// connection's (the TCP source address): the BEP 3 "ip" parameter is ignored, so that no peer
+// can point others at a third party or pass for another peer, and the JSON API's IP is one an
+// operator can match to a pod.
 func (s *Server) parseAnnounce(r *http.Request) (announceParams, error) {
 	var a announceParams
 	if r.Method != http.MethodGet {

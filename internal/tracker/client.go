@@ -39,6 +39,9 @@ var (
 	ErrNotFound = errors.New("tracker: not found")
 	// ErrConflict is returned when a name already holds another torrent.
 	ErrConflict = errors.New("tracker: conflict")
+	// ErrUnauthorized is returned when the tracker refuses a torrent upload for a missing or
+	// wrong publish token.
+	ErrUnauthorized = errors.New("tracker: unauthorized")
 )
 
 // FailureError is a "failure reason" the tracker answered an announce or scrape with.
@@ -58,6 +61,10 @@ type Client struct {
 	HTTP *http.Client
 	// MaxTorrentBytes bounds a fetched .torrent; 0 means DefaultMaxTorrentBytes.
 	MaxTorrentBytes int64
+	// PublishToken, when not empty, is sent as "Authorization: Bearer <token>" with every torrent
+	// upload (PublishTorrent, KeepPublished): the secret of a tracker started with
+	// --publish-secret-file. Other requests never carry it.
+	PublishToken string
 }
 
 // NewClient returns a client of the tracker at baseURL with the note's 10 s timeout.
@@ -255,8 +262,9 @@ func (c *Client) Scrape(ctx context.Context, hashes ...[20]byte) (map[[20]byte]S
 	return stats, nil
 }
 
-// PublishTorrent stores torrent (a .torrent file's bytes) under name. Storing the same torrent
-// again succeeds; a name that holds another torrent is ErrConflict.
+// PublishTorrent stores torrent (a .torrent file's bytes) under name, with the client's
+// PublishToken. Storing the same torrent again succeeds; a name that holds another torrent is
+// ErrConflict, a missing or wrong token ErrUnauthorized.
 func (c *Client) PublishTorrent(ctx context.Context, name string, torrent []byte) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPut,
 		c.base()+api.TorrentPathPrefix+url.PathEscape(name), bytes.NewReader(torrent))
@@ -264,6 +272,9 @@ func (c *Client) PublishTorrent(ctx context.Context, name string, torrent []byte
 		return fmt.Errorf("tracker: publish %q: %w", name, err)
 	}
 	req.Header.Set("Content-Type", "application/x-bittorrent")
+	if c.PublishToken != "" {
+		req.Header.Set("Authorization", "Bearer "+c.PublishToken)
+	}
 	if _, err := c.do(req, maxJSONBody); err != nil {
 		return fmt.Errorf("tracker: publish %q: %w", name, err)
 	}
@@ -325,7 +336,8 @@ func (c *Client) get(ctx context.Context, path string, limit int64) ([]byte, err
 }
 
 // do sends req and returns the body of a 2xx answer (at most limit bytes). Other statuses are
-// errors: 404 wraps ErrNotFound and 409 ErrConflict, with the API's error message.
+// errors: 401 wraps ErrUnauthorized, 404 ErrNotFound and 409 ErrConflict, with the API's error
+// message.
 func (c *Client) do(req *http.Request, limit int64) ([]byte, error) {
 	resp, err := c.httpClient().Do(req)
 	if err != nil {
@@ -353,6 +365,8 @@ func statusError(status int, body []byte) error {
 		msg = e.Error
 	}
 	switch status {
+	case http.StatusUnauthorized:
+		return fmt.Errorf("%w: %s", ErrUnauthorized, msg)
 	case http.StatusNotFound:
 		return fmt.Errorf("%w: %s", ErrNotFound, msg)
 	case http.StatusConflict:

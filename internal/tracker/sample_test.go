@@ -13,13 +13,17 @@ func registryWithPeers(t testing.TB, n int, now time.Time) (*registry, [20]byte)
 	r := newRegistry(Config{Seed: 42}.withDefaults())
 	hash := id20(0xAB)
 	for i := 1; i <= n; i++ {
-		a := announceParams{infoHash: hash, peerID: peerID(i), left: 1, numWant: 0,
-			addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}), 6881)}
+		a := announceParams{infoHash: hash, peerID: peerID(i), left: 1, numWant: 0, addr: peerAddr(i)}
 		if _, err := r.announce(&a, now, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
 	return r, hash
+}
+
+// peerAddr is the address peer i of registryWithPeers announces from.
+func peerAddr(i int) netip.AddrPort {
+	return netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}), 6881)
 }
 
 // peerID is a distinct 20-byte id for each i.
@@ -82,7 +86,7 @@ func TestSampleIsMinOfNumWantAndOthers(t *testing.T) {
 		{peers: 50, numWant: 0, want: 0},
 	} {
 		r, hash := registryWithPeers(t, tc.peers, now)
-		a := announceParams{infoHash: hash, peerID: peerID(1), left: 1, numWant: tc.numWant}
+		a := announceParams{infoHash: hash, peerID: peerID(1), left: 1, numWant: tc.numWant, addr: peerAddr(1)}
 		res, err := r.announce(&a, now, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -109,13 +113,13 @@ func TestSampleSkipsPeersPastTheirTTL(t *testing.T) {
 	r, hash := registryWithPeers(t, 10, start)
 	later := start.Add(DefaultPeerTTL - time.Second)
 	for i := 1; i <= 2; i++ { // peers 1 and 2 keep announcing; the others fall silent
-		a := announceParams{infoHash: hash, peerID: peerID(i), left: 1}
+		a := announceParams{infoHash: hash, peerID: peerID(i), left: 1, addr: peerAddr(i)}
 		if _, err := r.announce(&a, later, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
 	expired := start.Add(DefaultPeerTTL + time.Second)
-	a := announceParams{infoHash: hash, peerID: peerID(1), left: 1, numWant: 50}
+	a := announceParams{infoHash: hash, peerID: peerID(1), left: 1, numWant: 50, addr: peerAddr(1)}
 	res, err := r.announce(&a, expired, nil)
 	if err != nil {
 		t.Fatal(err)

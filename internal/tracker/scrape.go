@@ -20,7 +20,8 @@ type scrapeEntry struct {
 }
 
 // handleScrape answers GET /scrape with the counts of each info_hash the tracker knows (unknown
-// ones are left out) or of every swarm when none is given. Bad requests get a failure reason.
+// ones are left out, or refused with Config.RegisteredOnly) or of every swarm when none is
+// given. Bad requests get a failure reason.
 func (s *Server) handleScrape(w http.ResponseWriter, r *http.Request) {
 	s.metrics.ScrapeRequests.Inc()
 	hashes, err := parseScrape(r)
@@ -28,7 +29,13 @@ func (s *Server) handleScrape(w http.ResponseWriter, r *http.Request) {
 		writeFailure(w, err.Error())
 		return
 	}
-	writeBencode(w, scrapeAnswer(s.reg.scrape(hashes)))
+	entries, err := s.reg.scrape(hashes)
+	if err != nil {
+		s.countRefused("scrape", err)
+		writeFailure(w, err.Error())
+		return
+	}
+	writeBencode(w, scrapeAnswer(entries))
 }
 
 // parseScrape reads the info_hash parameters of a scrape (none means all).
@@ -55,10 +62,17 @@ func parseScrape(r *http.Request) ([][20]byte, error) {
 }
 
 // scrape returns the counts of the given swarms that exist, or of all swarms when hashes is
-// empty.
-func (r *registry) scrape(hashes [][20]byte) []scrapeEntry {
+// empty. With registeredOnly, a hash without a stored torrent fails the whole scrape.
+func (r *registry) scrape(hashes [][20]byte) ([]scrapeEntry, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.registeredOnly {
+		for _, h := range hashes {
+			if s := r.lookup(h); s == nil || s.torrent == nil {
+				return nil, errUnregistered
+			}
+		}
+	}
 	var entries []scrapeEntry
 	add := func(key [20]byte, s *swarm) {
 		e := scrapeEntry{infoHash: key, complete: s.seeders,
@@ -78,7 +92,7 @@ func (r *registry) scrape(hashes [][20]byte) []scrapeEntry {
 			add(h, s)
 		}
 	}
-	return entries
+	return entries, nil
 }
 
 // scrapeAnswer is the scrape answer's content: "files", from each 20-byte info-hash to its

@@ -61,6 +61,13 @@ type Config struct {
 	MaxTorrentBytes int64
 	// MaxStoredBytes bounds the stored .torrent files together.
 	MaxStoredBytes int64
+	// PublishToken, when not empty, is the secret that a torrent upload must carry as
+	// "Authorization: Bearer <token>" (auth.go); empty lets anyone store a torrent, the first
+	// store of a name winning.
+	PublishToken string
+	// RegisteredOnly refuses announces and scrapes for an info-hash the tracker holds no stored
+	// torrent for (a "failure reason"), and creates no swarm for them.
+	RegisteredOnly bool
 	// Logger receives the tracker's logs; nil logs nothing.
 	Logger *slog.Logger
 	// Registerer receives the tracker's metrics. When it is also a prometheus.Gatherer (as a
@@ -114,12 +121,14 @@ type Server struct {
 	gatherer prometheus.Gatherer
 	mux      *http.ServeMux
 	dash     *dashboard.Dashboard
+	auth     *publishAuth // nil when uploads need no token
 }
 
 // NewServer returns a tracker configured by cfg (zero fields take the defaults).
 func NewServer(cfg Config) *Server {
 	cfg = cfg.withDefaults()
-	s := &Server{cfg: cfg, log: cfg.Logger, reg: newRegistry(cfg), mux: http.NewServeMux()}
+	s := &Server{cfg: cfg, log: cfg.Logger, reg: newRegistry(cfg), mux: http.NewServeMux(),
+		auth: newPublishAuth(cfg.PublishToken)}
 	s.metrics = metrics.NewTracker(s.counts)
 	if err := cfg.Registerer.Register(s.metrics); err != nil {
 		s.log.Error("Cannot register the tracker's metrics", "err", err)

@@ -15,10 +15,15 @@ import (
 var (
 	errTooManySwarms = errors.New("tracker is full: too many swarms")
 	errSwarmFull     = errors.New("swarm is full: too many peers")
+	// errUnregistered refuses an info-hash without a stored torrent (Config.RegisteredOnly).
+	errUnregistered = errors.New("unregistered torrent")
+	// errPeerElsewhere refuses an announce whose peer id is live in the swarm from another IP.
+	errPeerElsewhere = errors.New("peer id in use from another IP")
 )
 
 // registry is the tracker's phone book: swarms by v1 info-hash, each with its peers by peer id.
-// Its mutex mu owns every swarm, peer and stored torrent reachable from it, and rng.
+// A peer is known by its peer id and the IP it announces from: an announce of a live peer id
+// from another IP is refused and changes nothing. Its mutex mu owns every swarm, peer and stored torrent reachable from it, and rng.
 type registry struct {
 	mu     sync.Mutex
 	swarms map[[20]byte]*swarm
@@ -35,6 +40,7 @@ type registry struct {
 	maxSwarms, maxPeersPerSwarm int
 	maxStored                   int64
 	peerTTL                     time.Duration
+	registeredOnly              bool
 }
 
 // swarm is the set of peers sharing one torrent.
@@ -82,6 +88,7 @@ func newRegistry(cfg Config) *registry {
 		maxPeersPerSwarm: cfg.MaxPeersPerSwarm,
 		maxStored:        cfg.MaxStoredBytes,
 		peerTTL:          cfg.PeerTTL,
+		registeredOnly:   cfg.RegisteredOnly,
 	}
 }
 
@@ -123,6 +130,14 @@ func (r *registry) announce(a *announceParams, now time.Time, dst []peerEntry) (
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	s := r.lookup(a.infoHash)
+	if r.registeredOnly && (s == nil || s.torrent == nil) {
+		return announceResult{}, errUnregistered
+	}
+	if s != nil {
+		if err := r.claim(s, a, now); err != nil {
+			return announceResult{}, err
+		}
+	}
 	if a.event == "stopped" {
 		if s != nil {
 			if p := s.peers[a.peerID]; p != nil {
@@ -150,6 +165,21 @@ func (r *registry) announce(a *announceParams, now time.Time, dst []peerEntry) (
 	res := s.result()
 	res.peers = r.sample(s, p, a.numWant, now, dst)
 	return res, nil
+}
+
+// claim checks that a's peer id is not live in s from another IP. An entry of that id from
+// another IP that is past its TTL (a pod restarted at a new IP with the same id, not reaped yet)
+// is dropped, so that the announce takes its place.
+func (r *registry) claim(s *swarm, a *announceParams, now time.Time) error {
+	p := s.peers[a.peerID]
+	if p == nil || p.addr.Addr() == a.addr.Addr() {
+		return nil
+	}
+	if r.alive(p, now) {
+		return errPeerElsewhere
+	}
+	r.removePeer(s, p)
+	return nil
 }
 
 // lookup returns the swarm of h, a v1 info-hash or the truncated v2 info-hash of a stored

@@ -32,8 +32,12 @@ type storedTorrent struct {
 }
 
 // handleTorrentPut stores the request's .torrent under {name}: 201 when stored, 200 when the
-// same torrent already was, 409 when the name holds another torrent or the torrent another name.
+// same torrent already was, 409 when the name holds another torrent or the torrent another name;
+// 401, before the body is read, when a publish token is configured and the request lacks it.
 func (s *Server) handleTorrentPut(w http.ResponseWriter, r *http.Request) {
+	if !s.authorizeUpload(w, r) {
+		return
+	}
 	name := r.PathValue("name")
 	if err := validTorrentName(name); err != nil {
 		writeJSONError(w, http.StatusBadRequest, err.Error())

@@ -72,8 +72,12 @@ type Peer struct {
 	PeerID string `json:"peerId"`
 	// Name is the MiniBit "name" announce parameter (a pod or host name), empty for other clients.
 	Name string `json:"name,omitempty"`
-	IP   string `json:"ip"`
-	Port int    `json:"port"`
+	// IP is the address the peer's announces come from (the TCP source address, never a
+	// client-supplied "ip" parameter): an operator can match it to a pod's IP. The tracker
+	// refuses an announce of the peer's id from another IP while the peer is live.
+	IP string `json:"ip"`
+	// Port is the port the peer announced it accepts connections on.
+	Port int `json:"port"`
 	// Left is the byte count the peer still needs, from its last announce.
 	Left int64 `json:"left"`
 	// Uploaded and Downloaded are byte totals from its last announce.
