@@ -1,91 +1,161 @@
 package peer
 
 import (
+	"net"
 	"net/netip"
 	"sync"
 )
 
-// Ban policy defaults (the design note's "verify every block" made to bite: a peer proven to send
-// bad data is dropped for good).
+// DefaultMaxBans bounds the ban list (each of its tables); the oldest entry leaves first.
+const DefaultMaxBans = 1024
+
+// banReason is what proved a peer guilty.
+type banReason int
+
 const (
-	// DefaultStrikesToBan is how many failed pieces a peer may be implicated in before its ban.
-	DefaultStrikesToBan = 3
-	// DefaultMaxBans bounds the ban list (and the strike table); the oldest entry leaves first.
-	DefaultMaxBans = 1024
+	// banBadBlock: a block it sent differs from the leaf hash proven against the piece's hash
+	// (or it alone sent a piece that failed).
+	banBadBlock banReason = iota
+	// banBadHashes: its answer to a hash request does not hash to the piece's hash.
+	banBadHashes
+	numBanReasons
 )
 
+func (r banReason) String() string {
+	if r == banBadHashes {
+		return "bad hashes"
+	}
+	return "bad block"
+}
+
 // peerIdentity names a remote peer for the ban list: the address we saw it at and its peer id.
-// An incoming connection's port is ephemeral, so the peer id is what catches it next time.
 type peerIdentity struct {
 	Addr netip.AddrPort
 	ID   [20]byte
 }
 
-// banList records strikes against the senders of pieces that failed verification and bans a
-// peer that was the sole sender of a bad piece or took part in strikesToBan failures. Banned
-// peers are refused on accept and never dialled again. Every map is bounded by max entries.
+// banList holds the peers proven to send bad data: their IP addresses and their peer ids,
+// whatever the port (an incoming connection's port is ephemeral). Banned peers are refused at
+// accept and at dial. Nobody is banned on suspicion: the blame logic (blame.go) calls Ban only
+// with proof.
+//
+// A peer id is not authenticated: an attacker can present the id of an honest peer. So the ban
+// of a proven peer's id is skipped when that id was also presented from another IP (the real
+// owner's, most likely); the attacker's IP is banned all the same.
 //
 // Owner: mu guards every field; the list is used from connection goroutines and the dialer.
 type banList struct {
-	mu           sync.Mutex
-	strikesToBan int
-	strikes      boundedSet[[20]byte]
-	ids          boundedSet[[20]byte]
-	addrs        boundedSet[netip.AddrPort]
-	total        int64
+	mu       sync.Mutex
+	ips      boundedSet[netip.Addr]
+	ids      boundedSet[[20]byte]
+	seen     boundedSet[idAt] // ids and the IPs they were presented from
+	byReason [numBanReasons]int64
 }
 
-// newBanList returns an empty ban list; values below 1 take the defaults.
-func newBanList(strikesToBan, maxEntries int) *banList {
-	if strikesToBan < 1 {
-		strikesToBan = DefaultStrikesToBan
-	}
+// idAt is a peer id presented from an IP.
+type idAt struct {
+	ID [20]byte
+	IP netip.Addr
+}
+
+// newBanList returns an empty ban list; maxEntries below 1 takes DefaultMaxBans.
+func newBanList(maxEntries int) *banList {
 	if maxEntries < 1 {
 		maxEntries = DefaultMaxBans
 	}
 	return &banList{
-		strikesToBan: strikesToBan,
-		strikes:      newBoundedSet[[20]byte](maxEntries),
-		ids:          newBoundedSet[[20]byte](maxEntries),
-		addrs:        newBoundedSet[netip.AddrPort](maxEntries),
+		ips:  newBoundedSet[netip.Addr](maxEntries),
+		ids:  newBoundedSet[[20]byte](maxEntries),
+		seen: newBoundedSet[idAt](4 * maxEntries),
 	}
 }
 
-// PieceFailed gives one strike to each sender of a piece that failed verification and returns
-// the senders that are banned by it: all of them when there was a single sender (it alone sent
-// the bad data), otherwise those that reached strikesToBan.
-func (b *banList) PieceFailed(senders []peerIdentity) (banned []peerIdentity) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for _, p := range senders {
-		if b.ids.has(p.ID) {
-			continue
-		}
-		n := b.strikes.add(p.ID, 1)
-		if len(senders) == 1 || n >= b.strikesToBan {
-			b.ids.add(p.ID, 1)
-			b.addrs.add(p.Addr, 1)
-			b.strikes.remove(p.ID)
-			b.total++
-			banned = append(banned, p)
-		}
-	}
-	return banned
-}
-
-// Banned reports whether the peer id or the address is banned. A zero id or address is never
+// Banned reports whether the IP or the peer id is banned. A zero id or an invalid IP is never
 // banned (an address is checked before the handshake tells the id).
-func (b *banList) Banned(addr netip.AddrPort, id [20]byte) bool {
+func (b *banList) Banned(ip netip.Addr, id [20]byte) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return (id != [20]byte{} && b.ids.has(id)) || (addr.IsValid() && b.addrs.has(addr))
+	return b.bannedLocked(ip.Unmap(), id)
+}
+
+func (b *banList) bannedLocked(ip netip.Addr, id [20]byte) bool {
+	return (id != [20]byte{} && b.ids.has(id)) || (ip.IsValid() && b.ips.has(ip))
+}
+
+// Presented records that a handshake from ip presented id and reports whether either is banned.
+func (b *banList) Presented(ip netip.Addr, id [20]byte) bool {
+	ip = ip.Unmap()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if ip.IsValid() && id != [20]byte{} && !b.seen.has(idAt{id, ip}) {
+		b.seen.add(idAt{id, ip}, 1)
+	}
+	return b.bannedLocked(ip, id)
+}
+
+// Ban bans a proven peer's IP, and its id unless another IP presented that id. It reports
+// whether anything was newly banned; the reason is counted once per ban.
+func (b *banList) Ban(p peerIdentity, reason banReason) bool {
+	ip := p.Addr.Addr().Unmap()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	added := false
+	if ip.IsValid() && !b.ips.has(ip) {
+		b.ips.add(ip, 1)
+		added = true
+	}
+	if p.ID != [20]byte{} && !b.ids.has(p.ID) && !b.contestedLocked(p.ID, ip) {
+		b.ids.add(p.ID, 1)
+		added = true
+	}
+	if added {
+		b.byReason[reason]++
+	}
+	return added
+}
+
+// contestedLocked reports whether id was presented from an IP other than ip.
+func (b *banList) contestedLocked(id [20]byte, ip netip.Addr) bool {
+	for k := range b.seen.count {
+		if k.ID == id && k.IP != ip {
+			return true
+		}
+	}
+	return false
 }
 
 // Total is the number of bans ever made.
 func (b *banList) Total() int64 {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.total
+	var total int64
+	for _, n := range b.byReason {
+		total += n
+	}
+	return total
+}
+
+// ByReason is the number of bans ever made for each reason.
+func (b *banList) ByReason() [numBanReasons]int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.byReason
+}
+
+// Banned reports whether this session has banned the IP or the peer id (tests and operators
+// ask it who was convicted).
+func (s *Session) Banned(ip netip.Addr, id [20]byte) bool { return s.bans.Banned(ip, id) }
+
+// localTCPAddr is the address outgoing connections (peer dials, tracker announces) are made
+// from: the listen address's IP when the session listens on one specific IP (a pod IP, or a
+// loopback address other than 127.0.0.1 in tests), so that other peers see the address they
+// can reach us at; nil (the system's choice) when it listens on all addresses.
+func (s *Session) localTCPAddr() *net.TCPAddr {
+	ip := s.Addr().Addr()
+	if !ip.IsValid() || ip.IsUnspecified() {
+		return nil
+	}
+	return &net.TCPAddr{IP: ip.AsSlice(), Zone: ip.Zone()}
 }
 
 // boundedSet is a map from key to a count that holds at most max keys, evicting the oldest

@@ -5,56 +5,69 @@ import (
 	"testing"
 )
 
-func identity(port uint16, id byte) peerIdentity {
-	return peerIdentity{Addr: netip.AddrPortFrom(netip.MustParseAddr("10.0.0.1"), port), ID: [20]byte{id}}
+func identity(ip string, port uint16, id byte) peerIdentity {
+	return peerIdentity{Addr: netip.AddrPortFrom(netip.MustParseAddr(ip), port), ID: [20]byte{id}}
 }
 
-func TestBanListSoleSenderIsBanned(t *testing.T) {
-	b := newBanList(3, 10)
-	bad := identity(1, 1)
-	if banned := b.PieceFailed([]peerIdentity{bad}); len(banned) != 1 || banned[0] != bad {
-		t.Fatalf("banned %v, want the sole sender", banned)
+func TestBanHoldsTheIPAndTheIDWhateverThePort(t *testing.T) {
+	b := newBanList(10)
+	bad := identity("10.0.0.1", 1111, 1)
+	if !b.Ban(bad, banBadBlock) || b.Ban(bad, banBadBlock) {
+		t.Fatal("Ban reports a new ban once")
 	}
-	if !b.Banned(bad.Addr, [20]byte{}) || !b.Banned(netip.AddrPort{}, bad.ID) {
-		t.Error("the sole sender is not banned by address and by id")
+	if !b.Banned(netip.MustParseAddr("10.0.0.1"), [20]byte{}) {
+		t.Error("the IP is not banned (another port)")
 	}
-	if b.Banned(identity(2, 2).Addr, identity(2, 2).ID) {
+	if !b.Banned(netip.MustParseAddr("10.0.0.9"), bad.ID) {
+		t.Error("the id is not banned from another IP")
+	}
+	if !b.Banned(netip.MustParseAddr("::ffff:10.0.0.1"), [20]byte{}) {
+		t.Error("the IPv4-mapped form of the IP is not banned")
+	}
+	if b.Banned(netip.MustParseAddr("10.0.0.2"), [20]byte{2}) || b.Banned(netip.Addr{}, [20]byte{}) {
 		t.Error("an innocent peer is banned")
 	}
-	if b.Total() != 1 {
-		t.Errorf("Total = %d, want 1", b.Total())
+	if b.Total() != 1 || b.ByReason()[banBadBlock] != 1 {
+		t.Errorf("Total %d, by reason %v", b.Total(), b.ByReason())
 	}
 }
 
-func TestBanListThreeStrikes(t *testing.T) {
-	b := newBanList(3, 10)
-	a, c := identity(1, 1), identity(2, 2)
-	for round := 1; round <= 2; round++ {
-		if banned := b.PieceFailed([]peerIdentity{a, c}); len(banned) != 0 {
-			t.Fatalf("strike %d banned %v", round, banned)
-		}
+func TestBanOfASpoofedIDSparesItsOwner(t *testing.T) {
+	b := newBanList(10)
+	owner, spoofer := netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("127.0.0.3")
+	id := [20]byte{7}
+	b.Presented(owner, id)
+	if b.Presented(spoofer, id) {
+		t.Fatal("banned before any ban")
 	}
-	if banned := b.PieceFailed([]peerIdentity{a, c}); len(banned) != 2 {
-		t.Fatalf("third strike banned %v, want both", banned)
+	b.Ban(peerIdentity{Addr: netip.AddrPortFrom(spoofer, 5000), ID: id}, banBadBlock)
+	if !b.Banned(spoofer, [20]byte{}) {
+		t.Error("the spoofer's IP is not banned")
 	}
-	if b.Total() != 2 {
-		t.Errorf("Total = %d, want 2", b.Total())
+	if b.Presented(owner, id) {
+		t.Error("the owner of the spoofed id is refused")
 	}
 }
 
 func TestBanListIsBounded(t *testing.T) {
-	b := newBanList(3, 4)
+	b := newBanList(4)
 	for i := range 10 {
-		b.PieceFailed([]peerIdentity{identity(uint16(i+1), byte(i+1))})
+		b.Ban(identity("10.0.1."+string(rune('0'+i)), 1, byte(i+1)), banBadHashes)
 	}
-	if len(b.ids.count) > 4 || len(b.addrs.count) > 4 {
-		t.Fatalf("ban list holds %d ids and %d addresses, bound is 4", len(b.ids.count), len(b.addrs.count))
+	if len(b.ids.count) > 4 || len(b.ips.count) > 4 {
+		t.Fatalf("ban list holds %d ids and %d IPs, bound is 4", len(b.ids.count), len(b.ips.count))
 	}
-	if !b.Banned(netip.AddrPort{}, identity(10, 10).ID) {
+	if !b.Banned(netip.Addr{}, [20]byte{10}) {
 		t.Error("the newest ban was evicted")
 	}
-	if b.Banned(netip.AddrPort{}, identity(1, 1).ID) {
+	if b.Banned(netip.Addr{}, [20]byte{1}) {
 		t.Error("the oldest ban survived beyond the bound")
+	}
+	for i := range 100 {
+		b.Presented(netip.AddrFrom4([4]byte{10, 2, byte(i), 1}), [20]byte{byte(i)})
+	}
+	if len(b.seen.count) > 16 {
+		t.Fatalf("the sightings hold %d entries, bound is 16", len(b.seen.count))
 	}
 }
 
@@ -78,6 +91,7 @@ func TestCorruptPeerIsBannedAndDownloadEndsCorrect(t *testing.T) {
 
 	badCfg := testConfig(t, meta, src)
 	badCfg.Seed, badCfg.Trusted = true, true
+	badCfg.ListenAddr = "127.0.0.2:0" // bans hold the IP: the corrupt peer needs its own
 	bad, err := New(badCfg)
 	if err != nil {
 		t.Fatal(err)
@@ -92,7 +106,7 @@ func TestCorruptPeerIsBannedAndDownloadEndsCorrect(t *testing.T) {
 	if st.Bans != 1 || st.HashFailures == 0 {
 		t.Fatalf("bans %d, hash failures %d: want the corrupt peer banned", st.Bans, st.HashFailures)
 	}
-	if !leecher.bans.Banned(netip.AddrPort{}, corrupt.PeerID()) || leecher.bans.Banned(netip.AddrPort{}, honest.PeerID()) {
+	if !leecher.Banned(corrupt.Addr().Addr(), corrupt.PeerID()) || leecher.Banned(honest.Addr().Addr(), honest.PeerID()) {
 		t.Error("the wrong peer is banned")
 	}
 }

@@ -17,6 +17,7 @@ type pieceBuffer struct {
 	received    int                      // blocks copied in
 	outstanding int                      // requests for its blocks not yet answered, all peers
 	senders     map[ConnKey]peerIdentity // who sent its blocks, for the ban list
+	from        []ConnKey                // who sent each block (0: none yet), for the blame
 	owner       ConnKey                  // the peer on parole downloading it alone; 0: anyone
 }
 
@@ -94,7 +95,9 @@ func (s *Session) fillLocked(c *conn, now time.Time) {
 				s.picker.Release(c.key, b)
 				continue
 			}
-			pb = &pieceBuffer{data: buf[:s.meta.PieceLen(b.Piece)], senders: make(map[ConnKey]peerIdentity)}
+			n := s.meta.PieceLen(b.Piece)
+			pb = &pieceBuffer{data: buf[:n], senders: make(map[ConnKey]peerIdentity),
+				from: make([]ConnKey, (n+blockLength-1)/blockLength)}
 			if c.paroled {
 				pb.owner = c.key
 			}
@@ -208,7 +211,8 @@ func (s *Session) onBlock(c *conn, b Block, payload []byte) error {
 	if accepted {
 		copy(pb.data[b.Begin:], payload)
 		pb.received++
-		pb.senders[c.key] = peerIdentity{Addr: c.addr, ID: c.id}
+		pb.senders[c.key] = c.identity()
+		pb.from[b.Begin/blockLength] = c.key
 	}
 	for _, key := range cancelAt {
 		if other := s.conns[key]; other != nil {
@@ -232,9 +236,14 @@ func (s *Session) onBlock(c *conn, b Block, payload []byte) error {
 
 // verifyPiece checks a complete piece (SHA-256 merkle) outside the session's lock, writes it,
 // then marks it had and announces it to every peer (publish-subscribe), or hands it back to the
-// picker and its senders to the ban list.
+// picker and its blocks to the blame (blame.go). The leaf hashes are computed only for a piece
+// that failed, now or before.
 func (s *Session) verifyPiece(piece int, pb *pieceBuffer) {
 	ok := s.meta.VerifyPiece(piece, pb.data)
+	var leaves []byte
+	if !ok || s.suspected(piece) {
+		leaves = s.meta.LeafHashes(pb.data)
+	}
 	if ok {
 		if err := s.store.WritePiece(piece, pb.data); err != nil {
 			s.fail(err)
@@ -249,12 +258,15 @@ func (s *Session) verifyPiece(piece int, pb *pieceBuffer) {
 	if ok {
 		s.sources.addLocked(pb.senders)
 		s.pieceVerifiedLocked(piece)
+		if leaves != nil {
+			s.provenLocked(piece, leaves) // the smart ban: the leaves are proven now
+		}
 		if owner := s.conns[pb.owner]; owner != nil && owner.paroled {
 			owner.paroled = false // it delivered a good piece alone
 			s.paroled--
 		}
 	} else {
-		s.pieceFailedLocked(piece, pb)
+		s.pieceFailedLocked(piece, pb, leaves)
 	}
 	s.buffers.put(pb.data)
 	complete := s.picker.Complete()
@@ -278,30 +290,6 @@ func (s *Session) pieceVerifiedLocked(piece int) {
 	}
 }
 
-// pieceFailedLocked gives a corrupt piece back to the picker and strikes its senders; the
-// banned are disconnected.
-func (s *Session) pieceFailedLocked(piece int, pb *pieceBuffer) {
-	s.hashFailures.Add(1)
-	s.picker.PieceFailed(piece)
-	senders := make([]peerIdentity, 0, len(pb.senders))
-	for key, id := range pb.senders {
-		senders = append(senders, id)
-		if c := s.conns[key]; c != nil && !c.paroled {
-			c.paroled = true
-			s.paroled++
-		}
-	}
-	s.log.Warn("Piece failed verification", "piece", piece, "senders", len(senders))
-	for _, p := range s.bans.PieceFailed(senders) {
-		s.log.Warn("Peer banned", "peer", p.Addr.String(), "peerID", string(sanitizeID(p.ID)), "piece", piece)
-		if c := s.byID[p.ID]; c != nil {
-			c.close(errBanned)
-			s.removeLocked(c)
-		}
-		s.dialer.banned(p.Addr)
-	}
-}
-
 // sanitizeID makes a peer id printable.
 func sanitizeID(id [20]byte) []byte {
 	out := make([]byte, len(id))
@@ -319,6 +307,7 @@ func sanitizeID(id [20]byte) []byte {
 func (s *Session) checkRequestTimeouts(now time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.checkHashTimeoutsLocked(now)
 	released := false
 	for _, c := range s.conns {
 		if len(c.outstanding) == 0 || now.Sub(c.waitingSince) < s.cfg.RequestTimeout {

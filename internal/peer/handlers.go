@@ -32,6 +32,12 @@ func (s *Session) handleMessage(c *conn, m wire.Message) error {
 		return s.onAdvice(c, m)
 	case wire.Port: // DHT port (BEP 5): no DHT here
 		return nil
+	case wire.HashRequest: // BEP 52 (blame.go)
+		return s.onHashRequest(c, m)
+	case wire.Hashes:
+		return s.onHashes(c, m)
+	case wire.HashReject:
+		return s.onHashReject(c, m)
 	}
 	return protocolError("unknown message id %d", m.ID)
 }
