@@ -3,6 +3,8 @@ package peer
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/http"
 
 	"github.com/minibit-io/minibit/internal/backoff"
 
@@ -26,6 +28,11 @@ func (s *Session) newAnnouncer() (*announcer, error) {
 	}
 	client := tracker.NewClient(s.cfg.TrackerURL)
 	client.HTTP.Timeout = s.cfg.Timeout
+	if local := s.localTCPAddr(); local != nil { // the tracker takes our IP from the connection
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.DialContext = (&net.Dialer{Timeout: s.cfg.Timeout, LocalAddr: local}).DialContext
+		client.HTTP.Transport = tr
+	}
 	a, err := tracker.NewAnnouncer(tracker.AnnouncerConfig{
 		Client:   client,
 		InfoHash: s.infoHashV1,
