@@ -37,7 +37,9 @@ type options struct {
 	listen    string
 	logFormat string
 	logLevel  slog.Level
-	cfg       tracker.Config
+	// secretFile holds the publish token (--publish-secret-file); empty: uploads are open.
+	secretFile string
+	cfg        tracker.Config
 }
 
 func main() {
@@ -75,6 +77,8 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.cfg.MaxSwarms, "max-swarms", tracker.DefaultMaxSwarms, "most swarms tracked at once")
 	fs.IntVar(&o.cfg.MaxPeersPerSwarm, "max-peers-per-swarm", tracker.DefaultMaxPeersPerSwarm, "most peers in one swarm")
 	fs.Int64Var(&o.cfg.MaxTorrentBytes, "max-torrent-bytes", tracker.DefaultMaxTorrentBytes, "largest .torrent file accepted")
+	fs.StringVar(&o.secretFile, "publish-secret-file", "", "file holding the token a torrent upload must carry (Authorization: Bearer); empty lets anyone upload")
+	fs.BoolVar(&o.cfg.RegisteredOnly, "registered-only", false, "refuse announces and scrapes for info-hashes without a stored torrent")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	fs.TextVar(&o.logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
@@ -103,6 +107,13 @@ func newLogger(o options) *slog.Logger {
 
 // run serves the tracker until ctx ends, then shuts it down gracefully.
 func run(ctx context.Context, o options, log *slog.Logger) error {
+	if o.secretFile != "" {
+		token, err := tracker.ReadSecretFile(o.secretFile)
+		if err != nil {
+			return err
+		}
+		o.cfg.PublishToken = token
+	}
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	o.cfg.Logger, o.cfg.Registerer = log, registry
@@ -121,7 +132,8 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpSrv.Serve(ln) }()
 	log.Info("Tracker listening", "addr", ln.Addr().String(), "interval", o.cfg.Interval,
-		"peerTTL", o.cfg.PeerTTL, "numwant", o.cfg.DefaultNumWant)
+		"peerTTL", o.cfg.PeerTTL, "numwant", o.cfg.DefaultNumWant,
+		"publishSecret", o.cfg.PublishToken != "", "registeredOnly", o.cfg.RegisteredOnly)
 	select {
 	case err := <-serveErr:
 		return err

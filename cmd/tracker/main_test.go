@@ -1,11 +1,19 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"errors"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/minibit-io/minibit/internal/metainfo"
 	"github.com/minibit-io/minibit/internal/tracker"
 )
 
@@ -44,4 +52,122 @@ func TestFlagsAreParsedAndChecked(t *testing.T) {
 			t.Errorf("parseFlags(%s) accepted bad flags", strings.Join(args, " "))
 		}
 	}
+}
+
+func TestTrustFlagsAreOffByDefault(t *testing.T) {
+	o, err := parseFlags(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.secretFile != "" || o.cfg.RegisteredOnly || o.cfg.PublishToken != "" {
+		t.Fatalf("trust flags on by default: %+v", o)
+	}
+	o, err = parseFlags([]string{"--publish-secret-file", "/etc/minibit/publish/token", "--registered-only"})
+	if err != nil || o.secretFile != "/etc/minibit/publish/token" || !o.cfg.RegisteredOnly {
+		t.Fatalf("parsed %+v, %v", o, err)
+	}
+}
+
+func TestRunRefusesAnUnusableSecretFile(t *testing.T) {
+	dir := t.TempDir()
+	empty := filepath.Join(dir, "empty")
+	if err := os.WriteFile(empty, []byte("\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{empty, filepath.Join(dir, "absent")} {
+		o, err := parseFlags([]string{"--listen", "127.0.0.1:0", "--publish-secret-file", path})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := run(context.Background(), o, slog.New(slog.DiscardHandler)); err == nil || !strings.Contains(err.Error(), "publish secret") {
+			t.Fatalf("run with secret file %s: %v, want a publish secret error", path, err)
+		}
+	}
+}
+
+// The tracker started with --publish-secret-file and --registered-only refuses an upload without
+// the file's token and an announce of an unregistered info-hash, and takes the upload with it.
+func TestRunWithTheTrustFlags(t *testing.T) {
+	secret := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(secret, []byte("tok-123\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	o, err := parseFlags([]string{"--listen", "127.0.0.1:0", "--publish-secret-file", secret, "--registered-only"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, o, slog.New(slog.NewTextHandler(logs, nil))) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run: %v", err)
+		}
+	}()
+	addr := waitListening(t, logs)
+	client := tracker.NewClient("http://" + addr)
+	data := smallTorrent(t)
+	if err := client.PublishTorrent(ctx, "demo", data); !errors.Is(err, tracker.ErrUnauthorized) {
+		t.Fatalf("upload without the token: %v, want ErrUnauthorized", err)
+	}
+	if _, err := client.Announce(ctx, tracker.AnnounceRequest{InfoHash: [20]byte{1}, PeerID: [20]byte{2}, Port: 1}); err == nil {
+		t.Fatal("an unregistered info-hash was announced")
+	}
+	client.PublishToken = "tok-123"
+	if err := client.PublishTorrent(ctx, "demo", data); err != nil {
+		t.Fatalf("upload with the token: %v", err)
+	}
+}
+
+// waitListening returns the address of the "Tracker listening" log line.
+func waitListening(t *testing.T, logs *syncBuffer) string {
+	t.Helper()
+	re := regexp.MustCompile(`Tracker listening" addr=(\S+)`)
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if m := re.FindStringSubmatch(logs.String()); m != nil {
+			return m[1]
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("the tracker did not start: %s", logs.String())
+	return ""
+}
+
+// smallTorrent is the encoded .torrent of a small file.
+func smallTorrent(t *testing.T) []byte {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "f.bin")
+	if err := os.WriteFile(path, []byte(strings.Repeat("minibit", 1000)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m, err := metainfo.Create(path, metainfo.CreateOptions{PieceLength: 16 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := m.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// syncBuffer is a bytes.Buffer safe for one writer and concurrent readers.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
