@@ -57,6 +57,9 @@ func (s *Session) newAnnouncer() (*announcer, error) {
 func (s *Session) announceTotals() (uploaded, downloaded, left int64) {
 	s.mu.Lock()
 	left = s.bytesLeftLocked()
+	if left == 0 && !s.complete && s.cfg.VerifyComplete != nil {
+		left = 1 // every piece is verified, the whole file's check is not done yet
+	}
 	s.mu.Unlock()
 	return s.bytesUp.Load(), s.bytesDown.Load(), left
 }

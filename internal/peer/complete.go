@@ -1,6 +1,7 @@
 package peer
 
 import (
+	"fmt"
 	"time"
 )
 
@@ -9,6 +10,10 @@ import (
 // "completed". downloaded is false for a seeder that started complete.
 func (s *Session) onComplete(downloaded bool) {
 	s.completeOnce.Do(func() {
+		if err := s.verifyComplete(); err != nil {
+			s.fail(err)
+			return
+		}
 		if downloaded {
 			s.verifiedNanos.Store(int64(time.Since(s.started)))
 		}
@@ -46,6 +51,21 @@ func (s *Session) onComplete(downloaded bool) {
 			s.announcer.completed()
 		}
 	})
+}
+
+// verifyComplete runs Config.VerifyComplete on the complete file, before it takes its final name.
+func (s *Session) verifyComplete() error {
+	if s.cfg.VerifyComplete == nil {
+		return nil
+	}
+	path := s.cfg.Path
+	if s.store.inPart {
+		path += partSuffix
+	}
+	if err := s.cfg.VerifyComplete(path); err != nil {
+		return fmt.Errorf("peer: the complete file fails its check: %w", err)
+	}
+	return nil
 }
 
 // logFileHash logs the whole file's SHA-256, read back from disk, unless Config.NoFileHash.
