@@ -36,6 +36,8 @@ type common struct {
 	uploadRate, downloadRate      sizeFlag
 	logFormat                     string
 	logLevel                      slog.Level
+	pin                           pinFlags // --info-hash (trust.go)
+	slots                         slotFlags
 }
 
 func addCommon(fs *flag.FlagSet) *common {
@@ -47,7 +49,7 @@ func addCommon(fs *flag.FlagSet) *common {
 	fs.StringVar(&c.tracker, "tracker", "", "tracker base URL, such as http://tracker:8080")
 	fs.StringVar(&c.swarm, "swarm", "", "swarm name: the .torrent is published (seed) or fetched (get) under it")
 	fs.StringVar(&c.torrent, "torrent", "", "path of the .torrent file (instead of --swarm)")
-	fs.DurationVar(&c.timeout, "timeout", d.Timeout, "timeout of every dial, handshake, write and tracker request (the note's 10 s)")
+	fs.DurationVar(&c.timeout, "timeout", d.Timeout, "timeout of every dial, write and tracker request (the note's 10 s)")
 	fs.IntVar(&c.numWant, "numwant", d.NumWant, "peers to ask the tracker for (the note's 5)")
 	fs.IntVar(&c.maxPeers, "max-peers", d.MaxPeers, "most connections at once")
 	fs.IntVar(&c.unchokeSlots, "unchoke-slots", d.Choker.RegularSlots, "peers uploaded to for their rate (the note's 4)")
@@ -59,6 +61,8 @@ func addCommon(fs *flag.FlagSet) *common {
 	fs.Var(&c.downloadRate, "download-rate", "download cap in bytes/s, such as 4MiB; 0 is unlimited")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn or error")
+	c.pin.add(fs)
+	c.slots.add(fs, d)
 	return c
 }
 
@@ -66,6 +70,9 @@ func addCommon(fs *flag.FlagSet) *common {
 func (c *common) check() error {
 	if c.logFormat != "text" && c.logFormat != "json" {
 		return usagef("--log-format must be text or json, got %q", c.logFormat)
+	}
+	if err := c.pin.check(); err != nil {
+		return err
 	}
 	if _, err := peer.ParseStrategy(c.choker); err != nil {
 		return usagef("--choker: %v", err)
@@ -81,6 +88,9 @@ func (c *common) check() error {
 	}
 	if c.unchokeSlots < 0 || c.optimisticSlots < 0 {
 		return usagef("--unchoke-slots and --optimistic-slots must not be negative")
+	}
+	if err := c.slots.check(); err != nil {
+		return err
 	}
 	return nil
 }
@@ -109,6 +119,7 @@ func (c *common) config(log *slog.Logger) peer.Config {
 	cfg.Timeout = c.timeout
 	cfg.NumWant = c.numWant
 	cfg.MaxPeers = c.maxPeers
+	c.slots.apply(&cfg)
 	cfg.Choker.Strategy = peer.Strategy(c.choker)
 	cfg.Choker.RegularSlots = c.unchokeSlots
 	cfg.Choker.OptimisticSlots = c.optimisticSlots

@@ -8,15 +8,17 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/minibit-io/minibit/internal/wire"
 )
 
-// Connection defaults: the design note's network timeout (10 s) on every dial, handshake and
-// write; BEP 3's two-minute idle rule with a keep-alive every minute.
+// Connection defaults: the design note's network timeout (10 s) on every dial and write;
+// BEP 3's two-minute idle rule with a keep-alive every minute.
 const (
-	// DefaultTimeout bounds a dial, a handshake and every write: the note's network timeout.
+	// DefaultTimeout bounds a dial and every write: the note's network timeout (a handshake has
+	// the shorter DefaultHandshakeTimeout).
 	DefaultTimeout = 10 * time.Second
 	// DefaultIdleTimeout drops a peer from which nothing (not even a keep-alive) came for so long.
 	DefaultIdleTimeout = 2 * time.Minute
@@ -51,6 +53,9 @@ type conn struct {
 	connectedAt time.Time
 	ctx         context.Context // ends when the connection closes
 	cancel      context.CancelFunc
+	// active is the last time (Unix nanoseconds) a block went either way, or the connection's
+	// start: eviction spares a connection until it brought nothing for a grace period.
+	active atomic.Int64
 
 	// Owner: qmu guards the outgoing queue, read by the writer goroutine.
 	qmu      sync.Mutex
@@ -77,12 +82,14 @@ type conn struct {
 	offered        []int // super-seeding: pieces offered to it and not yet announced by it
 	down, up       *rateMeter
 	contributed    bool // it sent us a block we had asked for (the seeding choker remembers it)
+
+	hx connHashes // BEP 52 hash messages to and from it (blame.go)
 }
 
 func newConn(s *Session, nc net.Conn, id [20]byte, addr netip.AddrPort, outgoing, fast bool) *conn {
 	ctx, cancel := context.WithCancel(s.ctx)
 	now := time.Now()
-	return &conn{
+	c := &conn{
 		s: s, nc: nc, id: id, addr: addr, outgoing: outgoing, fast: fast,
 		connectedAt: now, ctx: ctx, cancel: cancel,
 		maxCtrl:   s.meta.NumPieces() + controlQueueSlack,
@@ -94,42 +101,64 @@ func newConn(s *Session, nc net.Conn, id [20]byte, addr netip.AddrPort, outgoing
 		down:        newRateMeter(s.cfg.RateWindow, now),
 		up:          newRateMeter(s.cfg.RateWindow, now),
 	}
+	c.active.Store(now.UnixNano())
+	return c
 }
 
-// handshake exchanges BEP 3 handshakes on nc within the timeout. We set the fast bit (BEP 6).
-// The remote may name the swarm by our v1 info-hash or by the truncated v2 info-hash; an
-// incoming connection is answered with the one it used. It returns the remote's handshake.
-func (s *Session) handshake(nc net.Conn, outgoing bool) (wire.Handshake, error) {
-	if err := nc.SetDeadline(time.Now().Add(s.cfg.Timeout)); err != nil {
-		return wire.Handshake{}, err
+// markActive records a block sent or received now.
+func (c *conn) markActive(now time.Time) { c.active.Store(now.UnixNano()) }
+
+// activeSince is when a block last went either way (or the connection started).
+func (c *conn) activeSince() time.Time { return time.Unix(0, c.active.Load()) }
+
+// readHandshake reads the remote's BEP 3 handshake within HandshakeTimeout; an outgoing
+// connection sends ours first. We set the fast bit (BEP 6). The remote may name the swarm by
+// our v1 info-hash or, on an incoming connection, by the truncated v2 info-hash. It returns
+// the remote's handshake and, for an incoming connection, ours to answer with (the info-hash
+// it used); the deadline stays set until writeHandshake.
+func (s *Session) readHandshake(nc net.Conn, outgoing bool) (theirs, ours wire.Handshake, err error) {
+	if err := nc.SetDeadline(time.Now().Add(s.cfg.HandshakeTimeout)); err != nil {
+		return theirs, ours, err
 	}
-	ours := wire.Handshake{InfoHash: s.infoHashV1, PeerID: s.cfg.PeerID}
+	ours = wire.Handshake{InfoHash: s.infoHashV1, PeerID: s.cfg.PeerID}
 	ours.SetFast()
+	ours.SetHashes() // we answer and send BEP 52 hash messages (blame.go)
 	if outgoing {
 		if err := wire.WriteHandshake(nc, ours); err != nil {
-			return wire.Handshake{}, fmt.Errorf("send handshake: %w", err)
+			return theirs, ours, fmt.Errorf("send handshake: %w", err)
 		}
 	}
-	theirs, err := wire.ReadHandshake(nc)
-	if err != nil {
-		return wire.Handshake{}, fmt.Errorf("read handshake: %w", err)
+	if theirs, err = wire.ReadHandshake(nc); err != nil {
+		return theirs, ours, fmt.Errorf("read handshake: %w", err)
 	}
 	switch {
 	case theirs.InfoHash == s.infoHashV1:
 	case !outgoing && theirs.InfoHash == s.infoHashV2Short:
 		ours.InfoHash = s.infoHashV2Short
 	default:
-		return wire.Handshake{}, protocolError("handshake for another torrent (info-hash %x)", theirs.InfoHash)
+		return theirs, ours, protocolError("handshake for another torrent (info-hash %x)", theirs.InfoHash)
 	}
 	if theirs.PeerID == s.cfg.PeerID {
-		return wire.Handshake{}, errSelf
+		return theirs, ours, errSelf
 	}
-	if !outgoing {
-		if err := wire.WriteHandshake(nc, ours); err != nil {
-			return wire.Handshake{}, fmt.Errorf("send handshake: %w", err)
-		}
+	if outgoing {
+		return theirs, ours, nc.SetDeadline(time.Time{})
 	}
-	return theirs, nc.SetDeadline(time.Time{})
+	return theirs, ours, nil
+}
+
+// writeHandshake answers an incoming connection's handshake and clears the deadline.
+func (s *Session) writeHandshake(nc net.Conn, ours wire.Handshake) error {
+	if err := wire.WriteHandshake(nc, ours); err != nil {
+		return fmt.Errorf("send handshake: %w", err)
+	}
+	return nc.SetDeadline(time.Time{})
+}
+
+// isTimeout reports a deadline that expired.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // errSelf is a connection to ourselves (our own address came back from the tracker or the
@@ -281,6 +310,7 @@ func (c *conn) flushWork(buf *[]byte, ctrl *[]wire.Message, reqs *[]Block) error
 			return err
 		}
 		if payload > 0 {
+			c.markActive(time.Now())
 			c.s.uploaded(c, payload)
 		}
 	}
@@ -316,6 +346,7 @@ func (c *conn) readLoop() error {
 			if err := c.s.downLimit.WaitN(c.ctx, len(m.Payload)); err != nil {
 				return err
 			}
+			c.markActive(time.Now())
 		}
 		if err := c.s.handleMessage(c, m); err != nil {
 			return err
@@ -331,5 +362,6 @@ func (s *Session) maxPayload() int {
 // isRoutineClose reports whether err is an ordinary end of a connection, logged at debug level.
 func isRoutineClose(err error) bool {
 	return err == nil || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) ||
-		errors.Is(err, context.Canceled) || errors.Is(err, errBothSeeds) || errors.Is(err, errDuplicate)
+		errors.Is(err, context.Canceled) || errors.Is(err, errBothSeeds) || errors.Is(err, errDuplicate) ||
+		errors.Is(err, errEvicted)
 }

@@ -32,7 +32,7 @@ type knownPeer struct {
 }
 
 // dialer keeps the addresses learned from the tracker and Config.Peers and dials those not
-// connected, redialling with backoff, within MaxPeers.
+// connected, redialling with backoff, within MaxPeers and each address's share.
 //
 // Owner: mu guards known. Lock order: the session's mutex, then mu.
 type dialer struct {
@@ -80,23 +80,24 @@ func (d *dialer) run() {
 	}
 }
 
-// dialDue starts dials to the addresses due, within the free connection slots.
+// dialDue starts dials to the addresses due, each in a slot it reserves: within MaxPeers and
+// the address's share.
 func (d *dialer) dialDue(now time.Time) {
 	s := d.s
 	s.mu.Lock()
-	free := s.cfg.MaxPeers - len(s.conns) - s.pending
+	defer s.mu.Unlock() // lock order: the session's mutex, then the dialer's
 	connectedIDs := make(map[[20]byte]bool, len(s.byID))
 	for id := range s.byID {
 		connectedIDs[id] = true
 	}
-	s.mu.Unlock()
 	d.mu.Lock()
 	var due []netip.AddrPort
 	for addr, k := range d.known {
-		if len(due) >= min(free, maxParallelDial) {
+		if len(due) >= maxParallelDial || s.slots.free(s.limits) <= 0 {
 			break
 		}
-		if k.busy || k.neverDial || now.Before(k.nextTry) || connectedIDs[k.id] || s.bans.Banned(addr, k.id) {
+		if k.busy || k.neverDial || now.Before(k.nextTry) || connectedIDs[k.id] || s.isBanned(addr, k.id) ||
+			!s.reserveDialLocked(addr) {
 			continue
 		}
 		k.busy = true
@@ -111,12 +112,16 @@ func (d *dialer) dialDue(now time.Time) {
 	}
 }
 
-// dial connects to addr and runs the connection; failures push its next try back.
+// dial connects to addr (from our listen address's IP when it is a specific one, so that the
+// peer sees the address we announce) and runs the connection in the slot reserved for it;
+// failures push its next try back.
 func (d *dialer) dial(addr netip.AddrPort) {
-	nd := net.Dialer{Timeout: d.s.cfg.Timeout}
+	nd := net.Dialer{Timeout: d.s.cfg.Timeout, LocalAddr: d.localAddr()}
 	nc, err := nd.DialContext(d.s.ctx, "tcp", addr.String())
 	if err == nil {
-		err = d.s.runConn(nc, true, addr)
+		err = d.s.runOutgoing(nc, addr)
+	} else {
+		d.s.releaseSlot(addr, true)
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -128,10 +133,24 @@ func (d *dialer) dial(addr netip.AddrPort) {
 	switch {
 	case errors.Is(err, errSelf), errors.Is(err, errBanned):
 		k.neverDial = true
+	case errors.Is(err, errDuplicate): // connected already; redialled once that connection ends
+		k.nextTry = time.Now().Add(redialPolicy.Delay(0))
 	case err != nil:
 		k.nextTry = time.Now().Add(redialPolicy.Delay(k.failures))
 		k.failures++
 	}
+}
+
+// localAddr is the address dials (and announces) leave from: the listen address's IP, any
+// port, when the session listens on one specific IP (a pod IP, or a loopback address other than
+// 127.0.0.1 in tests), so that peers and the tracker see the address we can be reached at; nil
+// (the system's choice) when it listens on every address.
+func (d *dialer) localAddr() net.Addr {
+	ip := d.s.Addr().Addr()
+	if !ip.IsValid() || ip.IsUnspecified() {
+		return nil
+	}
+	return net.TCPAddrFromAddrPort(netip.AddrPortFrom(ip, 0))
 }
 
 // connected records the peer id behind a dialled address (under the session's mutex).
@@ -168,5 +187,15 @@ func (d *dialer) banned(addr netip.AddrPort) {
 	defer d.mu.Unlock()
 	if k := d.known[addr]; k != nil {
 		k.neverDial = true
+	}
+}
+
+// evicted holds off redialling a dialled peer evicted for bringing nothing (under the session's
+// mutex): it would most likely bring nothing again.
+func (d *dialer) evicted(addr netip.AddrPort, wait time.Duration) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if k := d.known[addr]; k != nil {
+		k.nextTry = time.Now().Add(wait)
 	}
 }

@@ -56,6 +56,8 @@ func testConfig(t testing.TB, meta *metainfo.MetaInfo, path string) Config {
 	cfg.ListenAddr = "127.0.0.1:0"
 	cfg.ChokeInterval = time.Second
 	cfg.Logger = testLogger(t)
+	// Every test peer is on 127.0.0.1: no per-address share (the admission tests set their own).
+	cfg.MaxPeersPerIP, cfg.MaxHalfOpenPerIP = cfg.MaxPeers, cfg.MaxHalfOpen
 	return cfg
 }
 

@@ -64,15 +64,31 @@ type Config struct {
 	TrackerURL string
 	// Peers are addresses dialled at start besides those from the tracker (tests, static swarms).
 	Peers []netip.AddrPort
-	// Timeout bounds every dial, handshake, write and tracker request: the note's 10 s.
+	// Timeout bounds every dial, write and tracker request: the note's 10 s.
 	Timeout time.Duration
 	// IdleTimeout drops a peer that sent nothing for so long; KeepAliveInterval keeps ours alive.
 	IdleTimeout       time.Duration
 	KeepAliveInterval time.Duration
 	// NumWant is how many peers to ask the tracker for (the note: 5).
 	NumWant int
-	// MaxPeers bounds the connections (default 50).
+	// MaxPeers bounds the established connections, with the dials under way (default 50).
 	MaxPeers int
+	// MaxPeersPerIP is one address's share of MaxPeers (an IPv6 /64 counts as one address);
+	// several pods behind one node address still get in. Harnesses that run many peers on one
+	// loopback address raise it.
+	MaxPeersPerIP int
+	// OutgoingSlots are kept for our own dials: accepted connections take at most
+	// MaxPeers - OutgoingSlots. At most half of MaxPeers is kept; a negative value keeps none.
+	OutgoingSlots int
+	// MaxHalfOpen bounds the accepted connections still in their handshake, MaxHalfOpenPerIP
+	// those of one address; HandshakeTimeout is how long a handshake may take.
+	MaxHalfOpen      int
+	MaxHalfOpenPerIP int
+	HandshakeTimeout time.Duration
+	// EvictIdleAfter: when a newcomer finds every slot taken, a connection that brought nothing
+	// for so long (no interest either way, no block either way, only keep-alives) is evicted
+	// for it. A connection exchanging data is never evicted.
+	EvictIdleAfter time.Duration
 	// Choker configures who is uploaded to; ChokeInterval is how often it decides (the note: 10 s).
 	Choker        ChokerConfig
 	ChokeInterval time.Duration
@@ -90,8 +106,6 @@ type Config struct {
 	MaxPeerRequests int
 	// MaxBufferedBytes bounds the piece buffers of partial pieces.
 	MaxBufferedBytes int64
-	// StrikesToBan is how many failed pieces a peer may take part in before its ban (3).
-	StrikesToBan int
 	// PieceStrategy is how the next piece is chosen: RarestFirst (the default) or RandomPiece.
 	PieceStrategy PieceStrategy
 	// NoUpload makes a free-rider: it never unchokes a peer, so it uploads nothing (the swarm
@@ -128,6 +142,12 @@ func DefaultConfig() Config {
 		KeepAliveInterval: DefaultKeepAliveInterval,
 		NumWant:           DefaultNumWant,
 		MaxPeers:          DefaultMaxPeers,
+		MaxPeersPerIP:     DefaultMaxPeersPerIP,
+		OutgoingSlots:     DefaultOutgoingSlots,
+		MaxHalfOpen:       DefaultMaxHalfOpen,
+		MaxHalfOpenPerIP:  DefaultMaxHalfOpenPerIP,
+		HandshakeTimeout:  DefaultHandshakeTimeout,
+		EvictIdleAfter:    DefaultEvictIdleAfter,
 		Choker:            DefaultChokerConfig(),
 		ChokeInterval:     DefaultChokeInterval,
 		RateWindow:        DefaultRateWindow,
@@ -137,7 +157,6 @@ func DefaultConfig() Config {
 		RequestTimeout:    DefaultRequestTimeout,
 		MaxPeerRequests:   DefaultMaxPeerRequests,
 		MaxBufferedBytes:  DefaultMaxBufferedBytes,
-		StrikesToBan:      DefaultStrikesToBan,
 		ProgressInterval:  DefaultProgressInterval,
 	}
 }
@@ -166,12 +185,19 @@ func (c Config) withDefaults() Config {
 	setDuration(&c.RequestQueueTime, d.RequestQueueTime)
 	setDuration(&c.RequestTimeout, d.RequestTimeout)
 	setDuration(&c.ProgressInterval, d.ProgressInterval)
+	setDuration(&c.HandshakeTimeout, d.HandshakeTimeout)
+	setDuration(&c.EvictIdleAfter, d.EvictIdleAfter)
 	setInt(&c.NumWant, d.NumWant)
 	setInt(&c.MaxPeers, d.MaxPeers)
+	setInt(&c.MaxPeersPerIP, d.MaxPeersPerIP)
+	setInt(&c.MaxHalfOpen, d.MaxHalfOpen)
+	setInt(&c.MaxHalfOpenPerIP, d.MaxHalfOpenPerIP)
+	if c.OutgoingSlots == 0 {
+		c.OutgoingSlots = d.OutgoingSlots
+	}
 	setInt(&c.MinRequestDepth, d.MinRequestDepth)
 	setInt(&c.MaxRequestDepth, d.MaxRequestDepth)
 	setInt(&c.MaxPeerRequests, d.MaxPeerRequests)
-	setInt(&c.StrikesToBan, d.StrikesToBan)
 	if c.MaxBufferedBytes <= 0 {
 		c.MaxBufferedBytes = d.MaxBufferedBytes
 	}
@@ -223,6 +249,8 @@ type Session struct {
 	requestTimeouts             atomic.Int64
 	dialRetries, trackerRetries atomic.Int64
 	completedNanos              atomic.Int64 // time to complete, 0 until then
+	refusals                    [numRefusals]atomic.Int64
+	evictions                   atomic.Int64
 	verifiedNanos               atomic.Int64 // time until every piece was verified, 0 until then
 
 	// Owner: mu guards everything below, including the picker, the choker and the fields of
@@ -234,7 +262,9 @@ type Session struct {
 	conns    map[ConnKey]*conn
 	byID     map[[20]byte]*conn
 	nextKey  ConnKey
-	pending  int // connections in their handshake, counted against MaxPeers
+	limits   slotLimits   // fixed at creation
+	halfOpen halfOpenPool // accepted connections in their handshake
+	slots    slotCounts   // established connections, dials under way, admitted handshakes
 	pieces   map[int]*pieceBuffer
 	buffers  bufferPool
 	scratch  []Block
@@ -246,6 +276,8 @@ type Session struct {
 	complete bool
 	offers   []int32 // super-seeding: how often each piece was offered (BEP 16)
 	sources  sources // who sent the verified pieces
+
+	blame blameState // failed pieces awaiting the proof of their bad blocks (blame.go)
 
 	dialer    *dialer    // owns its own mutex (lock order: mu, then the dialer's)
 	announcer *announcer // nil without a tracker
@@ -305,27 +337,30 @@ func newSession(cfg Config, store *storage, ln net.Listener) *Session {
 		meta:       meta,
 		log:        cfg.Logger.With("torrent", meta.Info.Name),
 		store:      store,
-		bans:       newBanList(cfg.StrikesToBan, DefaultMaxBans),
+		bans:       newBanList(DefaultMaxBans),
 		upLimit:    newRateLimiter(cfg.UploadRate),
 		downLimit:  newRateLimiter(cfg.DownloadRate),
 		infoHashV1: meta.InfoHashV1(),
 		pipeline: pipelineConfig{
 			QueueTime: cfg.RequestQueueTime, MinDepth: cfg.MinRequestDepth, MaxDepth: cfg.MaxRequestDepth,
 		},
-		ln:      ln,
-		started: now,
-		done:    make(chan struct{}),
-		picker:  NewPicker(meta.NumPieces(), meta.PieceLen, rng),
-		choker:  NewChoker(cfg.Choker, rng),
-		have:    wire.NewBitfield(meta.NumPieces()),
-		conns:   make(map[ConnKey]*conn),
-		byID:    make(map[[20]byte]*conn),
-		pieces:  make(map[int]*pieceBuffer),
-		offers:  make([]int32, meta.NumPieces()),
-		buffers: newBufferPool(int(meta.Info.PieceLength), bufferCount(cfg.MaxBufferedBytes, meta.Info.PieceLength)),
-		verify:  newVerifier(bufferCount(cfg.MaxBufferedBytes, meta.Info.PieceLength)),
-		upMeter: newRateMeter(cfg.RateWindow, now),
-		dnMeter: newRateMeter(cfg.RateWindow, now),
+		ln:       ln,
+		started:  now,
+		done:     make(chan struct{}),
+		picker:   NewPicker(meta.NumPieces(), meta.PieceLen, rng),
+		choker:   NewChoker(cfg.Choker, rng),
+		have:     wire.NewBitfield(meta.NumPieces()),
+		conns:    make(map[ConnKey]*conn),
+		byID:     make(map[[20]byte]*conn),
+		limits:   limitsOf(cfg),
+		halfOpen: newHalfOpenPool(),
+		slots:    newSlotCounts(),
+		pieces:   make(map[int]*pieceBuffer),
+		offers:   make([]int32, meta.NumPieces()),
+		buffers:  newBufferPool(int(meta.Info.PieceLength), bufferCount(cfg.MaxBufferedBytes, meta.Info.PieceLength)),
+		verify:   newVerifier(bufferCount(cfg.MaxBufferedBytes, meta.Info.PieceLength)),
+		upMeter:  newRateMeter(cfg.RateWindow, now),
+		dnMeter:  newRateMeter(cfg.RateWindow, now),
 	}
 	s.picker.SetStrategy(cfg.PieceStrategy)
 	copy(s.infoHashV2Short[:], v2[:20])
@@ -427,7 +462,8 @@ func (s *Session) Close() error {
 	return err
 }
 
-// acceptLoop accepts incoming connections until the listener closes.
+// acceptLoop accepts incoming connections until the listener closes. A banned address, or one
+// the half-open pool refuses, is closed at once, before any goroutine is spent on it.
 func (s *Session) acceptLoop() {
 	for {
 		nc, err := s.ln.Accept()
@@ -438,9 +474,20 @@ func (s *Session) acceptLoop() {
 			}
 			return
 		}
+		addr := remoteAddrPort(nc)
+		r := refusedBanned
+		var h *halfOpen
+		if !s.isBanned(addr, [20]byte{}) {
+			h, r = s.openHalf(nc, addr)
+		}
+		if r != notRefused {
+			s.refused(r, addr, "on accept")
+			_ = nc.Close()
+			continue
+		}
 		s.goRun(func() {
-			if err := s.runConn(nc, false, netip.AddrPort{}); err != nil {
-				s.log.Debug("Incoming connection ended", "err", err)
+			if err := s.runIncoming(nc, h, addr); err != nil {
+				s.log.Debug("Incoming connection ended", "peer", addr, "err", err)
 			}
 		})
 	}
@@ -466,38 +513,60 @@ func (s *Session) tickLoop() {
 	}
 }
 
-// runConn runs one connection from handshake to close. addr is the dialled address for an
-// outgoing connection, zero for an incoming one.
-func (s *Session) runConn(nc net.Conn, outgoing bool, addr netip.AddrPort) error {
+// runIncoming runs an accepted connection from handshake to close: the peer's handshake within
+// HandshakeTimeout, then admission to an established slot (refused without an answer unless
+// the peer id is a duplicate: the dialler then learns it is connected already), then ours.
+func (s *Session) runIncoming(nc net.Conn, h *halfOpen, addr netip.AddrPort) error {
 	defer nc.Close()
-	if !outgoing {
-		addr = remoteAddrPort(nc)
-	}
-	if s.bans.Banned(addr, [20]byte{}) {
-		return errBanned
-	}
-	if !s.reserveSlot() {
-		return errTooManyPeers
-	}
-	hs, err := s.handshake(nc, outgoing)
+	theirs, ours, err := s.readHandshake(nc, false)
 	if err != nil {
-		s.releaseSlot()
-		s.log.Debug("Handshake failed", "peer", addr, "outgoing", outgoing, "err", err)
+		if dropped := s.closeHalf(h); !dropped && isTimeout(err) {
+			s.refused(refusedHandshakeTimeout, addr, err.Error())
+		}
 		return err
 	}
-	c := newConn(s, nc, hs.PeerID, addr, outgoing, hs.Fast())
+	if r := s.admitIncoming(h, addr, theirs.PeerID); r != notRefused {
+		s.refused(r, addr, "after its handshake")
+		if r == refusedDuplicateID {
+			_ = s.writeHandshake(nc, ours)
+			return errDuplicate
+		}
+		return errRefused{r}
+	}
+	if err := s.writeHandshake(nc, ours); err != nil {
+		s.releaseSlot(addr, false)
+		return err
+	}
+	return s.serve(newConn(s, nc, theirs.PeerID, addr, false, theirs.Fast()).hashesFrom(theirs))
+}
+
+// runOutgoing runs a dialled connection, whose slot the dialer reserved, from handshake to
+// close. addr is the address dialled (the peer's listen address).
+func (s *Session) runOutgoing(nc net.Conn, addr netip.AddrPort) error {
+	defer nc.Close()
+	theirs, _, err := s.readHandshake(nc, true)
+	if err != nil {
+		s.releaseSlot(addr, true)
+		s.log.Debug("Handshake failed", "peer", addr, "outgoing", true, "err", err)
+		return err
+	}
+	return s.serve(newConn(s, nc, theirs.PeerID, addr, true, theirs.Fast()).hashesFrom(theirs))
+}
+
+// serve registers a connection past its handshake and runs it until it closes.
+func (s *Session) serve(c *conn) error {
 	if err := s.register(c); err != nil {
 		return err
 	}
-	s.log.Debug("Peer connected", "peer", addr, "outgoing", outgoing, "fast", c.fast)
+	s.log.Debug("Peer connected", "peer", c.addr, "outgoing", c.outgoing, "fast", c.fast)
 	s.goRun(c.writeLoop)
-	err = c.readLoop()
+	err := c.readLoop()
 	c.close(err)
 	s.unregister(c)
 	if err := c.closeErr; !isRoutineClose(err) {
-		s.log.Info("Peer disconnected", "peer", addr, "err", err)
+		s.log.Info("Peer disconnected", "peer", c.addr, "err", err)
 	} else {
-		s.log.Debug("Peer disconnected", "peer", addr, "err", err)
+		s.log.Debug("Peer disconnected", "peer", c.addr, "err", err)
 	}
 	return nil
 }
@@ -505,10 +574,14 @@ func (s *Session) runConn(nc net.Conn, outgoing bool, addr netip.AddrPort) error
 // Errors that refuse a connection.
 var (
 	errBanned       = errors.New("peer is banned")
-	errTooManyPeers = errors.New("too many peers")
 	errDuplicate    = errors.New("already connected to this peer")
 	errShuttingDown = errors.New("the session is shutting down")
 )
+
+// errRefused is a connection refused by admission.
+type errRefused struct{ reason refusal }
+
+func (e errRefused) Error() string { return "connection refused: " + e.reason.String() }
 
 func remoteAddrPort(nc net.Conn) netip.AddrPort {
 	if a, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
@@ -517,43 +590,30 @@ func remoteAddrPort(nc net.Conn) netip.AddrPort {
 	return netip.AddrPort{}
 }
 
-// reserveSlot counts a connection in its handshake against MaxPeers.
-func (s *Session) reserveSlot() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.conns)+s.pending >= s.cfg.MaxPeers {
-		return false
-	}
-	s.pending++
-	return true
-}
-
-func (s *Session) releaseSlot() {
-	s.mu.Lock()
-	s.pending--
-	s.mu.Unlock()
-}
-
-// register adds a connection past its handshake, unless the peer is banned or already
-// connected. Between two connections to the same peer (both dialled at once) both sides keep
-// the one dialled by the peer with the smaller id. It queues our bitfield.
+// register adds a connection past its handshake, which holds a reserved slot, unless the
+// session is stopping, the peer is banned or its id is connected already: a second connection
+// claiming a connected peer's id never displaces the first. A refused connection gives its slot
+// back. It queues our bitfield.
 func (s *Session) register(c *conn) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.pending--
-	if s.ctx.Err() != nil {
-		return errShuttingDown // shutdown may have closed every connection already
-	}
-	if s.bans.Banned(c.addr, c.id) {
-		return errBanned
-	}
-	if old, ok := s.byID[c.id]; ok {
-		weDialledIt := bytes20Less(s.cfg.PeerID, c.id)
-		if c.outgoing != weDialledIt || old.outgoing == c.outgoing {
-			return errDuplicate
+	var err error
+	switch {
+	case s.ctx.Err() != nil:
+		err = errShuttingDown // shutdown may have closed every connection already
+	case s.isBanned(c.addr, c.id):
+		err = errBanned
+		s.refused(refusedBanned, c.addr, "at registration")
+	case s.byID[c.id] != nil:
+		err = errDuplicate
+		s.refused(refusedDuplicateID, c.addr, "at registration")
+		if c.outgoing {
+			s.dialer.connected(c.addr, c.id) // the id is connected: no redial while it is
 		}
-		old.close(errDuplicate)
-		s.removeLocked(old)
+	}
+	if err != nil {
+		s.releaseSlotLocked(c.addr, c.outgoing)
+		return err
 	}
 	s.nextKey++
 	c.key = s.nextKey
@@ -565,15 +625,6 @@ func (s *Session) register(c *conn) error {
 	c.send(s.bitfieldMessage(c.fast))
 	s.superSeedLocked(c)
 	return nil
-}
-
-func bytes20Less(a, b [20]byte) bool {
-	for i := range a {
-		if a[i] != b[i] {
-			return a[i] < b[i]
-		}
-	}
-	return false
 }
 
 // bitfieldMessage is our first message: HaveAll or HaveNone when both sides speak the fast
@@ -605,6 +656,7 @@ func (s *Session) unregister(c *conn) {
 // removeLocked forgets c: its pieces leave the availability, its requests go back to the picker.
 func (s *Session) removeLocked(c *conn) {
 	delete(s.conns, c.key)
+	s.releaseSlotLocked(c.addr, c.outgoing)
 	if s.byID[c.id] == c {
 		delete(s.byID, c.id)
 	}

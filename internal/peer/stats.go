@@ -23,6 +23,12 @@ type Stats struct {
 	PeersConnected, PeersUnchoked, PeersChoked, PeersInterested, PeersSnubbed int
 	// HashFailures counts pieces that failed verification; Bans the peers banned for them.
 	HashFailures, Bans int64
+	// BansBadBlock counts the bans of peers proven to send a bad block, BansBadHashes of peers
+	// whose leaf hashes did not hash to the piece's hash (blame.go).
+	BansBadBlock, BansBadHashes int64
+	// HashRequestsSent counts our BEP 52 hash requests; HashRequestsServed and
+	// HashRequestsRejected the peers' requests we answered with hashes or a hash reject.
+	HashRequestsSent, HashRequestsServed, HashRequestsRejected int64
 	// RequestTimeouts counts requests given back because the peer did not answer in time.
 	RequestTimeouts int64
 	// DialRetries and TrackerRetries count retried dials and tracker announces.
@@ -34,6 +40,11 @@ type Stats struct {
 	// TimeToVerify is how long until every piece was verified, before the file was synced to
 	// disk and renamed (TimeToComplete includes both).
 	TimeToVerify time.Duration
+	// HalfOpen counts accepted connections in their handshake; Refused the connections refused
+	// by reason (the names of metrics.RefusalReasons); Evictions those closed for a newcomer.
+	HalfOpen  int
+	Refused   map[string]int64
+	Evictions int64
 }
 
 // Stats returns the session's current state.
@@ -45,12 +56,17 @@ func (s *Session) Stats() Stats {
 		BytesDownloaded: s.bytesDown.Load(),
 		HashFailures:    s.hashFailures.Load(),
 		Bans:            s.bans.Total(),
+		BansBadBlock:    s.bans.ByReason()[banBadBlock],
+		BansBadHashes:   s.bans.ByReason()[banBadHashes],
 		RequestTimeouts: s.requestTimeouts.Load(),
 		DialRetries:     s.dialRetries.Load(),
 		TrackerRetries:  s.trackerRetries.Load(),
 		TimeToComplete:  time.Duration(s.completedNanos.Load()),
 		TimeToVerify:    time.Duration(s.verifiedNanos.Load()),
 	}
+	st.HashRequestsSent = s.blame.sent.Load()
+	st.HashRequestsServed = s.blame.served.Load()
+	st.HashRequestsRejected = s.blame.rejected.Load()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st.PiecesHave = s.picker.HaveCount()
@@ -59,6 +75,7 @@ func (s *Session) Stats() Stats {
 	st.DownloadRate = s.dnMeter.Rate(now)
 	st.Complete = s.complete
 	st.PeersConnected = len(s.conns)
+	s.slotStatsLocked(&st)
 	for _, c := range s.conns {
 		if c.amChoking {
 			st.PeersChoked++
@@ -90,22 +107,30 @@ func (s *Session) bytesLeftLocked() int64 {
 func (s *Session) MetricsSnapshot() metrics.PeerSnapshot {
 	st := s.Stats()
 	return metrics.PeerSnapshot{
-		PiecesHave:        st.PiecesHave,
-		PiecesTotal:       st.PiecesTotal,
-		BytesUploaded:     st.BytesUploaded,
-		BytesDownloaded:   st.BytesDownloaded,
-		UploadRate:        st.UploadRate,
-		DownloadRate:      st.DownloadRate,
-		PeersConnected:    st.PeersConnected,
-		PeersUnchoked:     st.PeersUnchoked,
-		PeersChoked:       st.PeersChoked,
-		PeersInterested:   st.PeersInterested,
-		PeersSnubbed:      st.PeersSnubbed,
-		HashFailures:      st.HashFailures,
-		Bans:              st.Bans,
-		TrackerRetries:    st.TrackerRetries,
-		DialRetries:       st.DialRetries,
-		RequestTimeouts:   st.RequestTimeouts,
-		SecondsToComplete: st.TimeToComplete.Seconds(),
+		PiecesHave:           st.PiecesHave,
+		PiecesTotal:          st.PiecesTotal,
+		BytesUploaded:        st.BytesUploaded,
+		BytesDownloaded:      st.BytesDownloaded,
+		UploadRate:           st.UploadRate,
+		DownloadRate:         st.DownloadRate,
+		PeersConnected:       st.PeersConnected,
+		PeersUnchoked:        st.PeersUnchoked,
+		PeersChoked:          st.PeersChoked,
+		PeersInterested:      st.PeersInterested,
+		PeersSnubbed:         st.PeersSnubbed,
+		HashFailures:         st.HashFailures,
+		Bans:                 st.Bans,
+		TrackerRetries:       st.TrackerRetries,
+		DialRetries:          st.DialRetries,
+		RequestTimeouts:      st.RequestTimeouts,
+		SecondsToComplete:    st.TimeToComplete.Seconds(),
+		HalfOpen:             st.HalfOpen,
+		ConnectionsRefused:   st.Refused,
+		Evictions:            st.Evictions,
+		BansBadBlock:         st.BansBadBlock,
+		BansBadHashes:        st.BansBadHashes,
+		HashRequestsSent:     st.HashRequestsSent,
+		HashRequestsServed:   st.HashRequestsServed,
+		HashRequestsRejected: st.HashRequestsRejected,
 	}
 }
