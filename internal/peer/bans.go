@@ -193,8 +193,6 @@ func (s *boundedSet[K]) add(k K, n int) int {
 	return s.count[k]
 }
 
-func (s *boundedSet[K]) remove(k K) { delete(s.count, k) }
-
 func (s *boundedSet[K]) compact() {
 	kept := s.order[:0]
 	seen := make(map[K]bool, len(s.count))

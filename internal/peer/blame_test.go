@@ -63,7 +63,7 @@ func TestPieceRange(t *testing.T) {
 		size, pieceLength int64
 		askable           bool
 	}{
-		{1 << 20, 256 << 10, true},  // 16 leaves per piece
+		{1 << 20, 256 << 10, true},   // 16 leaves per piece
 		{100 << 10, 256 << 10, true}, // one piece: the file's 7 blocks padded to 8 leaves
 		{1 << 20, 16 << 10, false},   // one leaf per piece: the piece hash proves the block
 		{32 << 20, 16 << 20, false},  // 1024 leaves: more than one request may ask

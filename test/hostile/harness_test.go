@@ -41,7 +41,7 @@ func IP(n int) netip.Addr { return netip.AddrFrom4([4]byte{127, 0, 0, byte(n)}) 
 
 // Logger logs the sessions' warnings to stderr under -v, and nothing otherwise.
 func Logger() *slog.Logger {
-	var w io.Writer = io.Discard
+	w := io.Discard
 	if testing.Verbose() {
 		w = os.Stderr
 	}
