@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/minibit-io/minibit/internal/backoff"
@@ -21,15 +20,17 @@ import (
 // idleReadTimeout drops an HTTP download that stalls: no byte for this long.
 const idleReadTimeout = 30 * time.Second
 
+// defaultMaxDownloadBytes is seed --max-bytes: the most an origin may send (64 GiB).
+const defaultMaxDownloadBytes = 64 << 30
+
 // download fetches url into file (the operator's "http" source): written to a temporary name
-// beside it, checked against wantSHA (hex, optional) and renamed into place only then. Network
-// failures are retried with the note's backoff; a checksum mismatch is not.
-func download(ctx context.Context, log *slog.Logger, url, wantSHA, file string, timeout time.Duration) error {
-	wantSHA = strings.ToLower(strings.TrimSpace(wantSHA))
-	if wantSHA != "" {
-		if b, err := hex.DecodeString(wantSHA); err != nil || len(b) != sha256.Size {
-			return usagef("--url-sha256 must be 64 hex digits, got %q", wantSHA)
-		}
+// beside it, at most maxBytes, checked against wantSHA (hex, optional) and renamed into place
+// only then. Network failures are retried with the note's backoff; a checksum mismatch or a
+// body over maxBytes is not.
+func download(ctx context.Context, log *slog.Logger, url, wantSHA, file string, maxBytes int64, timeout time.Duration) error {
+	wantSHA, err := parseSHA256("url-sha256", wantSHA)
+	if err != nil {
+		return err
 	}
 	client := &http.Client{Transport: &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
@@ -39,9 +40,9 @@ func download(ctx context.Context, log *slog.Logger, url, wantSHA, file string, 
 	}}
 	tmp := file + ".download"
 	attempt := 0
-	err := backoff.Retry(ctx, backoff.Default, func(ctx context.Context) error {
+	err = backoff.Retry(ctx, backoff.Default, func(ctx context.Context) error {
 		attempt++
-		sum, err := fetchTo(ctx, client, url, tmp)
+		sum, err := fetchTo(ctx, client, url, tmp, maxBytes)
 		if err != nil {
 			log.Warn("Download failed", "url", url, "attempt", attempt, "err", err)
 			return err
@@ -58,8 +59,8 @@ func download(ctx context.Context, log *slog.Logger, url, wantSHA, file string, 
 	return os.Rename(tmp, file)
 }
 
-// fetchTo GETs url into path and returns the body's SHA-256 in hex.
-func fetchTo(ctx context.Context, client *http.Client, url, path string) (string, error) {
+// fetchTo GETs url into path, at most maxBytes, and returns the body's SHA-256 in hex.
+func fetchTo(ctx context.Context, client *http.Client, url, path string, maxBytes int64) (string, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
@@ -78,6 +79,9 @@ func fetchTo(ctx context.Context, client *http.Client, url, path string) (string
 		}
 		return "", err
 	}
+	if resp.ContentLength > maxBytes {
+		return "", backoff.Permanent(tooLarge(url, maxBytes))
+	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return "", backoff.Permanent(err)
 	}
@@ -87,12 +91,20 @@ func fetchTo(ctx context.Context, client *http.Client, url, path string) (string
 	}
 	h := sha256.New()
 	body := &idleReader{r: resp.Body, timer: time.AfterFunc(idleReadTimeout, cancel)}
-	_, copyErr := io.Copy(io.MultiWriter(f, h), body)
+	n, copyErr := io.Copy(io.MultiWriter(f, h), io.LimitReader(body, maxBytes+1))
 	body.timer.Stop()
 	if err := errors.Join(copyErr, f.Sync(), f.Close()); err != nil {
 		return "", fmt.Errorf("GET %s: %w", url, err)
 	}
+	if n > maxBytes {
+		return "", backoff.Permanent(tooLarge(url, maxBytes))
+	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// tooLarge is the error of a download over --max-bytes.
+func tooLarge(url string, maxBytes int64) error {
+	return fmt.Errorf("GET %s: the file is larger than --max-bytes (%d bytes)", url, maxBytes)
 }
 
 // idleReader re-arms timer on each read: the download is cancelled when it stalls.

@@ -4,8 +4,14 @@
 //
 //	peer generate --size 64MiB --seed 1 --out FILE
 //	peer create --piece-size 256KiB --announce URL --name NAME --out FILE.torrent FILE
-//	peer seed --file FILE [--torrent F.torrent | --tracker URL --swarm NAME] [--url URL]
-//	peer get --dir DIR [--torrent F.torrent | --tracker URL --swarm NAME] [--exit-on-complete]
+//	peer seed --file FILE [--torrent F.torrent | --tracker URL --swarm NAME [--publish-secret-file F]]
+//	          [--url URL [--max-bytes N]] [--info-hash HEX]
+//	peer get --dir DIR [--torrent F.torrent | --tracker URL --swarm NAME] [--info-hash HEX]
+//	         [--sha256 HEX] [--exit-on-complete]
+//
+// --info-hash pins the swarm's content: a torrent with another v1 info-hash is refused, whoever
+// stored it at the tracker. get --sha256 checks the finished file before the peer calls itself
+// complete.
 package main
 
 import (

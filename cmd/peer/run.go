@@ -94,6 +94,9 @@ func runSeed(ctx context.Context, args []string) error {
 	genSeed := fs.Uint64("generate-seed", 1, "content seed of --generate-size")
 	url := fs.String("url", "", "first download the file from this HTTP(S) URL when --file is absent")
 	urlSHA := fs.String("url-sha256", "", "expected SHA-256 (hex) of the --url download")
+	maxBytes := sizeFlag(defaultMaxDownloadBytes)
+	fs.Var(&maxBytes, "max-bytes", "most bytes downloaded from --url; a larger download fails")
+	secretFile := fs.String("publish-secret-file", "", "file holding the tracker's publish token, sent with the torrent upload of --swarm")
 	superSeed := fs.Bool("super-seed", false, "offer pieces one by one, the least offered first (BEP 16 super-seeding)")
 	if err := parse(fs, args, 0); err != nil {
 		return err
@@ -104,11 +107,19 @@ func runSeed(ctx context.Context, args []string) error {
 	if *file == "" {
 		return usagef("seed: --file is required")
 	}
-	log := c.logger()
-	if err := prepareFile(ctx, log, *file, *url, *urlSHA, int64(genSize), *genSeed, c.timeout); err != nil {
+	if maxBytes <= 0 {
+		return usagef("seed: --max-bytes must be positive")
+	}
+	token, err := readPublishToken(*secretFile)
+	if err != nil {
 		return err
 	}
-	meta, trusted, err := seedTorrent(ctx, log, c, *file, int64(pieceSize))
+	log := c.logger()
+	src := source{url: *url, sha256: *urlSHA, maxBytes: int64(maxBytes), genSize: int64(genSize), genSeed: *genSeed}
+	if err := prepareFile(ctx, log, *file, src, c.timeout); err != nil {
+		return err
+	}
+	meta, trusted, err := seedTorrent(ctx, log, c, *file, int64(pieceSize), token)
 	if err != nil {
 		return err
 	}
@@ -118,8 +129,17 @@ func runSeed(ctx context.Context, args []string) error {
 	return runSession(ctx, c, cfg)
 }
 
-// prepareFile makes sure the file to seed exists: downloaded from url or generated.
-func prepareFile(ctx context.Context, log *slog.Logger, file, url, urlSHA string, genSize int64, genSeed uint64, timeout time.Duration) error {
+// source is where a seeder's missing file comes from: an HTTP(S) download (url, its optional
+// SHA-256, at most maxBytes) or a generated file (genSize bytes of seed genSeed).
+type source struct {
+	url, sha256 string
+	maxBytes    int64
+	genSize     int64
+	genSeed     uint64
+}
+
+// prepareFile makes sure the file to seed exists: downloaded or generated from src.
+func prepareFile(ctx context.Context, log *slog.Logger, file string, src source, timeout time.Duration) error {
 	if _, err := os.Stat(file); err == nil {
 		return nil
 	}
@@ -127,24 +147,22 @@ func prepareFile(ctx context.Context, log *slog.Logger, file, url, urlSHA string
 		return err
 	}
 	switch {
-	case url != "":
-		log.Info("Downloading the file to seed", "url", url, "file", file)
-		return download(ctx, log, url, urlSHA, file, timeout)
-	case genSize > 0:
-		log.Info("Generating the file to seed", "file", file, "bytes", genSize, "seed", genSeed)
-		return generate.WriteFile(file, genSeed, genSize)
+	case src.url != "":
+		log.Info("Downloading the file to seed", "url", src.url, "file", file, "maxBytes", src.maxBytes)
+		return download(ctx, log, src.url, src.sha256, file, src.maxBytes, timeout)
+	case src.genSize > 0:
+		log.Info("Generating the file to seed", "file", file, "bytes", src.genSize, "seed", src.genSeed)
+		return generate.WriteFile(file, src.genSeed, src.genSize)
 	}
 	return fmt.Errorf("seed: %s does not exist (give --url or --generate-size to make it)", file)
 }
 
 // seedTorrent returns the torrent to seed and whether the file needs no verification: loaded
-// from --torrent (verified), or created from the file and published under --swarm (trusted).
-func seedTorrent(ctx context.Context, log *slog.Logger, c *common, file string, pieceSize int64) (*metainfo.MetaInfo, bool, error) {
+// from --torrent (verified), or created from the file and published under --swarm (trusted)
+// with token (the tracker's publish secret, empty for none). Either must be the --info-hash.
+func seedTorrent(ctx context.Context, log *slog.Logger, c *common, file string, pieceSize int64, token string) (*metainfo.MetaInfo, bool, error) {
 	if c.torrent != "" {
-		meta, err := metainfo.Load(c.torrent)
-		if c.tracker == "" && err == nil {
-			c.tracker = meta.Announce
-		}
+		meta, err := loadTorrent(c)
 		return meta, false, err
 	}
 	start := time.Now()
@@ -156,18 +174,22 @@ func seedTorrent(ctx context.Context, log *slog.Logger, c *common, file string, 
 	}
 	log.Info("Torrent created", "pieces", meta.NumPieces(), "seconds", time.Since(start).Seconds(),
 		"infoHash", fmt.Sprintf("%x", meta.InfoHashV1()))
+	if err := c.pin.verify(meta); err != nil {
+		return nil, false, fmt.Errorf("seed %s: %w", file, err)
+	}
 	data, err := meta.Encode()
 	if err != nil {
 		return nil, false, err
 	}
 	client := trackerClient(c)
+	client.PublishToken = token
 	// Until the tracker answers (a Service whose DNS name is not ready yet, a tracker pod being
 	// replaced), keep trying: a seeder that gave up would lose the swarm its only source.
 	attempt := 0
 	err = backoff.Retry(ctx, untilContextEnds, func(ctx context.Context) error {
 		attempt++
 		err := client.PublishTorrent(ctx, c.swarm, data)
-		if errors.Is(err, tracker.ErrConflict) {
+		if errors.Is(err, tracker.ErrConflict) || errors.Is(err, tracker.ErrUnauthorized) {
 			return backoff.Permanent(err)
 		}
 		if err != nil {
@@ -195,6 +217,7 @@ func runGet(ctx context.Context, args []string) error {
 	c := addCommon(fs)
 	dir := fs.String("dir", "", "directory to download into (required)")
 	exit := fs.Bool("exit-on-complete", false, "exit (code 0) once the verified file is in place instead of seeding")
+	fileSHA := fs.String("sha256", "", "SHA-256 (64 hex digits) the finished file must have before this peer calls itself complete")
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
@@ -204,6 +227,10 @@ func runGet(ctx context.Context, args []string) error {
 	if *dir == "" {
 		return usagef("get: --dir is required")
 	}
+	wantSHA, err := parseSHA256("sha256", *fileSHA)
+	if err != nil {
+		return err
+	}
 	log := c.logger()
 	meta, err := getTorrent(ctx, log, c)
 	if err != nil {
@@ -211,6 +238,9 @@ func runGet(ctx context.Context, args []string) error {
 	}
 	cfg := c.config(log)
 	cfg.Torrent, cfg.Path, cfg.ExitOnComplete = meta, filepath.Join(*dir, meta.Info.Name), *exit
+	if wantSHA != "" {
+		cfg.VerifyComplete = sha256Check(wantSHA, log)
+	}
 	return runSession(ctx, c, cfg)
 }
 
@@ -218,15 +248,27 @@ func runGet(ctx context.Context, args []string) error {
 // context ends: for publishing a swarm's .torrent and waiting for it to be published.
 var untilContextEnds = backoff.Policy{Initial: time.Second, Max: 30 * time.Second, Multiplier: 2, Attempts: 1 << 30, Jitter: 0.2}
 
+// loadTorrent loads --torrent (the tracker defaults to its announce URL) and checks it against
+// --info-hash.
+func loadTorrent(c *common) (*metainfo.MetaInfo, error) {
+	meta, err := metainfo.Load(c.torrent)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.pin.verify(meta); err != nil {
+		return nil, fmt.Errorf("%s: %w", c.torrent, err)
+	}
+	if c.tracker == "" {
+		c.tracker = meta.Announce
+	}
+	return meta, nil
+}
+
 // getTorrent loads --torrent, or fetches the swarm's .torrent from the tracker, retrying until
-// it is published.
+// it is published; either must be the --info-hash.
 func getTorrent(ctx context.Context, log *slog.Logger, c *common) (*metainfo.MetaInfo, error) {
 	if c.torrent != "" {
-		meta, err := metainfo.Load(c.torrent)
-		if c.tracker == "" && err == nil {
-			c.tracker = meta.Announce
-		}
-		return meta, err
+		return loadTorrent(c)
 	}
 	client := trackerClient(c)
 	var meta *metainfo.MetaInfo
@@ -238,7 +280,9 @@ func getTorrent(ctx context.Context, log *slog.Logger, c *common) (*metainfo.Met
 			log.Info("Waiting for the swarm's torrent", "swarm", c.swarm, "attempt", attempt, "err", err)
 			return err
 		}
-		meta, err = metainfo.Parse(data)
+		if meta, err = metainfo.Parse(data); err == nil {
+			err = c.pin.verify(meta)
+		}
 		return backoff.Permanent(err)
 	})
 	if err != nil {

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/minibit-io/minibit/internal/metainfo"
+	"github.com/minibit-io/minibit/internal/tracker"
+)
+
+// This file holds what a peer trusts: the pinned torrent (--info-hash, seed and get), the
+// finished file's SHA-256 (get --sha256) and the publish secret (seed --publish-secret-file).
+
+// pinFlags is --info-hash: the v1 info-hash of the swarm's content (a Swarm's status.infoHash).
+type pinFlags struct {
+	infoHash string
+	hash     [20]byte // set by check
+	pinned   bool
+}
+
+func (p *pinFlags) add(fs *flag.FlagSet) {
+	fs.StringVar(&p.infoHash, "info-hash", "", "v1 info-hash (40 hex digits) the torrent must have; any other torrent is refused")
+}
+
+// check parses --info-hash.
+func (p *pinFlags) check() error {
+	if p.infoHash == "" {
+		return nil
+	}
+	h, err := tracker.ParseInfoHash(p.infoHash)
+	if err != nil {
+		return usagef("--info-hash: %v", err)
+	}
+	p.hash, p.pinned = h, true
+	return nil
+}
+
+// verify refuses meta when a torrent is pinned and meta is another.
+func (p *pinFlags) verify(meta *metainfo.MetaInfo) error {
+	if !p.pinned {
+		return nil
+	}
+	if err := tracker.CheckPin(meta, p.hash); err != nil {
+		return fmt.Errorf("--info-hash: %w", err)
+	}
+	return nil
+}
+
+// parseSHA256 reads a SHA-256 written as 64 hex digits (either case); empty is none.
+func parseSHA256(flagName, text string) (string, error) {
+	text = strings.ToLower(strings.TrimSpace(text))
+	if text == "" {
+		return "", nil
+	}
+	if b, err := hex.DecodeString(text); err != nil || len(b) != sha256.Size {
+		return "", usagef("--%s must be 64 hex digits, got %q", flagName, text)
+	}
+	return text, nil
+}
+
+// sha256Check is a peer.Config.VerifyComplete that requires the file's SHA-256 to be want (hex).
+func sha256Check(want string, log *slog.Logger) func(path string) error {
+	return func(path string) error {
+		got, err := fileSHA256(path)
+		if err != nil {
+			return err
+		}
+		if got != want {
+			return fmt.Errorf("the downloaded file's SHA-256 is %s, --sha256 says %s", got, want)
+		}
+		log.Info("The file matches --sha256", "sha256", got)
+		return nil
+	}
+}
+
+// fileSHA256 is the SHA-256 of the file at path, in hex.
+func fileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer func() { _ = f.Close() }()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("hash %s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// readPublishToken reads --publish-secret-file; empty path is no token.
+func readPublishToken(path string) (string, error) {
+	if path == "" {
+		return "", nil
+	}
+	return tracker.ReadSecretFile(path)
+}
