@@ -36,9 +36,11 @@ const (
 	// recordsPerLeaf bounds the block records of one failed piece: a piece may fail several times
 	// before it is proven; the oldest records leave first.
 	recordsPerLeaf = 4
-	// maxHashServes is how many of one peer's hash requests are served at once; more are
-	// rejected (hash reject). Each reads and hashes at most two pieces.
-	maxHashServes = 2
+	// maxHashServes is how many of one peer's hash requests are served at once, and
+	// maxHashServesTotal of all peers'; more are rejected (hash reject). Each reads and hashes
+	// at most two pieces, off the connection's reader.
+	maxHashServes      = 2
+	maxHashServesTotal = 8
 )
 
 // blockRecord is one block of a failed piece: its index in the piece, its SHA-256, who sent it.
@@ -61,6 +63,7 @@ type suspect struct {
 // guards suspects; the counters are atomic.
 type blameState struct {
 	suspects                 map[int]*suspect
+	serving                  int // hash requests being answered, all peers
 	sent, served, rejected   atomic.Int64
 	answersBad, answersProof atomic.Int64
 }
@@ -346,13 +349,18 @@ func (s *Session) banLocked(p peerIdentity, reason banReason, piece int, why str
 	s.log.Warn("Peer banned", "peer", p.Addr.String(), "peerID", string(sanitizeID(p.ID)),
 		"reason", reason.String(), "piece", piece, "proof", why)
 	ip := p.Addr.Addr().Unmap()
+	dropped := false
 	for _, c := range s.conns {
 		if c.addr.Addr().Unmap() == ip || s.bans.Banned(netip.Addr{}, c.id) {
 			c.close(errBanned)
 			s.removeLocked(c)
+			dropped = true
 		}
 	}
 	s.dialer.banned(p.Addr)
+	if dropped {
+		s.fillAllLocked() // their requests went back to the picker
+	}
 }
 
 // onHashRequest answers a peer's hash request in the background (it reads pieces from disk),
@@ -363,9 +371,10 @@ func (s *Session) onHashRequest(c *conn, m wire.Message) error {
 		return protocolError("hash request: %v", err)
 	}
 	s.mu.Lock()
-	ok := c.hx.serving < maxHashServes && s.canServeLocked(r)
+	ok := c.hx.serving < maxHashServes && s.blame.serving < maxHashServesTotal && s.canServeLocked(r)
 	if ok {
 		c.hx.serving++
+		s.blame.serving++
 	}
 	s.mu.Unlock()
 	if !ok {
@@ -403,6 +412,7 @@ func (s *Session) serveHashes(c *conn, r wire.HashRange) {
 	defer func() {
 		s.mu.Lock()
 		c.hx.serving--
+		s.blame.serving--
 		s.mu.Unlock()
 	}()
 	out, err := s.leafHashesOf(r)
