@@ -174,11 +174,11 @@ func TestIdleVictimEvictsOnlyConnectionsThatBringNothing(t *testing.T) {
 	grace := time.Minute
 	long := now.Add(-10 * time.Minute)
 	conns := map[ConnKey]*conn{
-		1: idleConn(1, false, true, false, long),            // we want its pieces
-		2: idleConn(2, false, false, true, long),            // it wants ours
-		3: idleConn(3, false, false, false, now),            // a block just now
+		1: idleConn(1, false, true, false, long),             // we want its pieces
+		2: idleConn(2, false, false, true, long),             // it wants ours
+		3: idleConn(3, false, false, false, now),             // a block just now
 		4: idleConn(4, false, false, false, now.Add(-grace)), // idle exactly the grace
-		5: idleConn(5, true, false, false, long),            // idle longest, but we dialled it
+		5: idleConn(5, true, false, false, long),             // idle longest, but we dialled it
 	}
 	if v := idleVictim(conns, evictAny, now, grace); v != conns[5] {
 		t.Fatalf("evictAny: victim %v, want the one idle longest (5)", v)

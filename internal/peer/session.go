@@ -604,12 +604,12 @@ func (s *Session) register(c *conn) error {
 	case s.isBanned(c.addr, c.id):
 		err = errBanned
 		s.refused(refusedBanned, c.addr, "at registration")
+	case s.byID[c.id] != nil && c.outgoing: // our dial found a peer connected already
+		err = errDuplicate
+		s.dialer.connected(c.addr, c.id) // no redial while it is
 	case s.byID[c.id] != nil:
 		err = errDuplicate
 		s.refused(refusedDuplicateID, c.addr, "at registration")
-		if c.outgoing {
-			s.dialer.connected(c.addr, c.id) // the id is connected: no redial while it is
-		}
 	}
 	if err != nil {
 		s.releaseSlotLocked(c.addr, c.outgoing)

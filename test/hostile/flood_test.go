@@ -2,7 +2,7 @@ package hostile_test
 
 import (
 	"context"
-		"net"
+	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -34,7 +34,7 @@ const (
 // floodFor, at stop, or after floodMaxOpens opens of each connection.
 type flooder struct {
 	sw        *Swarm
-	from      netip.Addr
+	from      []netip.Addr // connection i comes from from[i % len(from)]
 	to        netip.AddrPort
 	handshake bool // complete the handshake, then only keep-alives
 	reopen    bool // reopen a connection the session closed
@@ -47,8 +47,9 @@ type flooder struct {
 	maxOpen            atomic.Int64
 }
 
-// floodStart starts n flood connections from from to to; they stop when the test ends.
-func floodStart(t *testing.T, sw *Swarm, from netip.Addr, to netip.AddrPort, n int, handshake, reopen bool) *flooder {
+// floodStart starts n flood connections from the addresses from to to; they stop when the test
+// ends.
+func floodStart(t *testing.T, sw *Swarm, from []netip.Addr, to netip.AddrPort, n int, handshake, reopen bool) *flooder {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), floodFor)
 	f := &flooder{sw: sw, from: from, to: to, handshake: handshake, reopen: reopen, ctx: ctx, cancel: cancel}
@@ -89,7 +90,7 @@ func (f *flooder) hold(i int) {
 
 // once opens one connection and holds it until the session closes it or the flood ends.
 func (f *flooder) once(i int) error {
-	nc, err := DialFrom(f.from, f.to, time.Second)
+	nc, err := DialFrom(f.from[i%len(f.from)], f.to, time.Second)
 	if err != nil {
 		return err
 	}
@@ -201,13 +202,29 @@ func floodSample(ctx context.Context, s *Peer) *atomic.Int64 {
 // A flood of 500 handshaking connections from 127.0.0.2 (held open, never completing their
 // handshake, reopened when closed) while 5 honest peers from 127.0.0.1 join: every honest peer
 // completes its download from the flooded seeder within 5 s of starting. The seeder runs the
-// binary's defaults.
+// binary's defaults. The same from four addresses, whose shares fill the half-open pool: the
+// honest newcomers take the slots of the newest connections of the addresses holding the most.
 func TestHalfOpenFloodDoesNotStarveHonestPeers(t *testing.T) {
-	RequireLoopback(t, IP(2))
+	for _, tc := range []struct {
+		name string
+		from []netip.Addr
+	}{
+		{"one address", []netip.Addr{IP(2)}},
+		{"four addresses filling the pool", []netip.Addr{IP(2), IP(3), IP(4), IP(5)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) { floodHalfOpen(t, tc.from) })
+	}
+}
+
+func floodHalfOpen(t *testing.T, from []netip.Addr) {
+	for _, ip := range from {
+		RequireLoopback(t, ip)
+	}
 	sw := NewSwarm(t, 10, 1<<20, 64<<10)
 	seeder := sw.StartSeeder(IP(1))
-	f := floodStart(t, sw, IP(2), seeder.Addr(), floodConns, false, true)
+	f := floodStart(t, sw, from, seeder.Addr(), floodConns, false, true)
 	floodWait(t, "the flood's 500 connections", func() bool { return f.opened.Load() >= floodConns })
+	time.Sleep(time.Second) // the refused ones come back: the flood is at its height
 	sampleCtx, stopSample := context.WithCancel(context.Background())
 	mostHalfOpen := floodSample(sampleCtx, seeder)
 
@@ -217,8 +234,8 @@ func TestHalfOpenFloodDoesNotStarveHonestPeers(t *testing.T) {
 	f.stop()
 
 	st := seeder.Stats()
-	t.Logf("flood: %d connections opened from %s (at most %d open at once, %d still open when the honest peers were done); seeder held at most %d half-open",
-		f.opened.Load(), IP(2), f.maxOpen.Load(), heldNow, mostHalfOpen.Load())
+	t.Logf("flood: %d connections opened from %v (at most %d open at once, %d still open when the honest peers were done); seeder held at most %d half-open",
+		f.opened.Load(), from, f.maxOpen.Load(), heldNow, mostHalfOpen.Load())
 	t.Logf("honest peers served (download complete) in %v", took)
 	t.Logf("seeder refusals %v, evictions %d, connected %d", st.Refused, st.Evictions, st.PeersConnected)
 	for i, d := range took {
@@ -226,11 +243,14 @@ func TestHalfOpenFloodDoesNotStarveHonestPeers(t *testing.T) {
 			t.Errorf("honest peer %d completed after %v, want within %v", i, d, floodServedIn)
 		}
 	}
-	if most := mostHalfOpen.Load(); most > peer.DefaultMaxHalfOpenPerIP+floodHonest {
-		t.Errorf("seeder held %d half-open connections, want at most the flooder's share (%d) and the honest peers'", most, peer.DefaultMaxHalfOpenPerIP)
+	if most, want := mostHalfOpen.Load(), int64(min(len(from)*peer.DefaultMaxHalfOpenPerIP+floodHonest, peer.DefaultMaxHalfOpen)); most > want {
+		t.Errorf("seeder held %d half-open connections, want at most %d (the flooders' shares and the honest peers')", most, want)
 	}
 	if st.Refused[metrics.RefusedHalfOpenPerIP] == 0 {
 		t.Error("no half-open connection refused for its address's share")
+	}
+	if len(from)*peer.DefaultMaxHalfOpenPerIP >= peer.DefaultMaxHalfOpen && st.Refused[metrics.RefusedHalfOpenFull] == 0 {
+		t.Error("the flood filled the half-open pool but no connection was dropped or refused for it")
 	}
 }
 
@@ -247,7 +267,7 @@ func TestIdleFloodIsEvictedForNewcomers(t *testing.T) {
 		c.MaxPeersPerIP, c.MaxHalfOpenPerIP = 3*slots, 3*slots
 		c.EvictIdleAfter = time.Second
 	})
-	f := floodStart(t, sw, IP(3), seeder.Addr(), 3*slots, true, false)
+	f := floodStart(t, sw, []netip.Addr{IP(3)}, seeder.Addr(), 3*slots, true, false)
 	floodWait(t, "the idle flood to take every slot", func() bool { return seeder.Stats().PeersConnected == slots })
 	time.Sleep(time.Second) // their grace runs out: they brought nothing
 
