@@ -42,8 +42,8 @@ func TestCorruptSeederNextToHonestSeeder(t *testing.T) {
 		corrupt += d
 		sw.AssertFile(t, l)
 		st := l.Stats()
-		t.Logf("run %d: clean %v, with the corrupt seeder %v; its blocks sent %d, hash failures %d, bans %d",
-			run, ref.Stats().TimeToComplete, d, bad.Blocks.Load(), st.HashFailures, st.Bans)
+		t.Logf("run %d: clean %v, with the corrupt seeder %v; its blocks sent %d, hash failures %d, hash requests %d, bans %d (bad block %d)",
+			run, ref.Stats().TimeToComplete, d, bad.Blocks.Load(), st.HashFailures, st.HashRequestsSent, st.Bans, st.BansBadBlock)
 		if l.Banned(IP(1), seeder.PeerID()) {
 			t.Fatalf("run %d: the honest seeder is banned", run)
 		}
