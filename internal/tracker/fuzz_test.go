@@ -3,6 +3,7 @@ package tracker
 import (
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/anacrolix/torrent/bencode"
@@ -63,4 +64,63 @@ func TestFuzzSeedIsValid(t *testing.T) {
 	if _, failed := decodeDict(t, rec.Body.Bytes())["failure reason"]; failed {
 		t.Fatalf("seed query %q fails: %s", q.Encode(), rec.Body.Bytes())
 	}
+}
+
+// FuzzUploadAuthorization sends torrent uploads with arbitrary Authorization headers to a
+// tracker with a publish token: only the exact token (after "Bearer ", any case of the scheme)
+// gets past the 401, and nothing else is stored.
+func FuzzUploadAuthorization(f *testing.F) {
+	for _, h := range []string{"", "Bearer " + testToken, "bearer " + testToken, "Bearer", "Bearer  ",
+		"Basic dXNlcjpwYXNz", "Bearer " + testToken + "\x00", "Bearer " + strings.Repeat("a", 5000), " Bearer x"} {
+		f.Add(h)
+	}
+	srv := NewServer(Config{PublishToken: testToken})
+	f.Fuzz(func(t *testing.T, authorization string) {
+		req := httptest.NewRequest(http.MethodPut, "/api/v1/torrents/demo", strings.NewReader("not a torrent"))
+		req.Header["Authorization"] = []string{authorization}
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, req)
+		scheme, token, _ := strings.Cut(authorization, " ")
+		authorized := strings.EqualFold(scheme, "Bearer") && strings.TrimSpace(token) == testToken
+		switch {
+		case authorized && rec.Code != http.StatusBadRequest: // past the check, the body is no torrent
+			t.Fatalf("%q: HTTP %d, want 400 for the body", authorization, rec.Code)
+		case !authorized && rec.Code != http.StatusUnauthorized:
+			t.Fatalf("%q: HTTP %d, want 401", authorization, rec.Code)
+		}
+		if swarms, _, _ := srv.reg.counts(); swarms != 0 {
+			t.Fatalf("%q: a swarm was created", authorization)
+		}
+	})
+}
+
+// FuzzRegisteredOnly sends arbitrary announces and scrapes to a registered-only tracker that
+// holds no torrent: every answer is a failure reason (or an empty full scrape) and no swarm is
+// ever created.
+func FuzzRegisteredOnly(f *testing.F) {
+	f.Add("/announce", announceValues(id20(1), id20(2), 6881).Encode())
+	f.Add("/announce", "info_hash=%01%01%01%01%01%01%01%01%01%01%01%01%01%01%01%01%01%01%01%01&event=stopped")
+	f.Add("/scrape", "info_hash=%01%01%01%01%01%01%01%01%01%01%01%01%01%01%01%01%01%01%01%01")
+	f.Add("/scrape", "")
+	srv := NewServer(Config{RegisteredOnly: true})
+	f.Fuzz(func(t *testing.T, path, query string) {
+		if path != "/scrape" {
+			path = "/announce"
+		}
+		req := httptest.NewRequest(http.MethodGet, path, nil)
+		req.URL.RawQuery = query
+		req.RemoteAddr = "10.0.0.1:1"
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, req)
+		var d map[string]bencode.Bytes
+		if err := bencode.Unmarshal(rec.Body.Bytes(), &d); err != nil {
+			t.Fatalf("body %q is not a bencoded dictionary: %v", rec.Body.Bytes(), err)
+		}
+		if _, failed := d["failure reason"]; !failed && path == "/announce" {
+			t.Fatalf("announce %q answered %q without a failure reason", query, rec.Body.Bytes())
+		}
+		if swarms, peers, _ := srv.reg.counts(); swarms != 0 || peers != 0 {
+			t.Fatalf("%s?%s created state: %d swarms, %d peers", path, query, swarms, peers)
+		}
+	})
 }
