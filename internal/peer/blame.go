@@ -33,9 +33,13 @@ const (
 	// maxSuspectPieces bounds the failed pieces whose blame is pending; past it a failed piece
 	// leaves no record (its senders stay on parole).
 	maxSuspectPieces = 64
-	// recordsPerLeaf bounds the block records of one failed piece: a piece may fail several times
-	// before it is proven; the oldest records leave first.
+	// recordsPerLeaf bounds the block records of one failed piece (per leaf, counting at most
+	// wire.MaxHashes leaves): a piece may fail several times before it is proven; the oldest
+	// records leave first.
 	recordsPerLeaf = 4
+	// maxAskedPerSuspect bounds the peers asked for one piece's leaves; then only the smart ban
+	// remains.
+	maxAskedPerSuspect = 32
 	// maxHashServes is how many of one peer's hash requests are served at once, and
 	// maxHashServesTotal of all peers'; more are rejected (hash reject). Each reads and hashes
 	// at most two pieces, off the connection's reader.
@@ -183,7 +187,7 @@ func (s *Session) suspectLocked(piece int, records []blockRecord) bool {
 		s.blame.suspects[piece] = sus
 	}
 	sus.records = append(sus.records, records...)
-	if limit := recordsPerLeaf * s.meta.PieceLeaves(); len(sus.records) > limit {
+	if limit := recordsPerLeaf * min(s.meta.PieceLeaves(), wire.MaxHashes); len(sus.records) > limit {
 		sus.records = append(sus.records[:0], sus.records[len(sus.records)-limit:]...)
 	}
 	return true
@@ -201,7 +205,7 @@ func (s *Session) suspected(piece int) bool {
 // smart ban at the piece's verification remains).
 func (s *Session) askHashesLocked(piece int, now time.Time) {
 	sus := s.blame.suspects[piece]
-	if sus == nil || sus.pending != 0 {
+	if sus == nil || sus.pending != 0 || len(sus.asked) >= maxAskedPerSuspect {
 		return
 	}
 	r, ok := s.pieceRange(piece)

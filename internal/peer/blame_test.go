@@ -200,3 +200,22 @@ func TestUnaskedHashesAreIgnored(t *testing.T) {
 	_ = src
 	_ = netip.Addr{}
 }
+
+func TestSuspectsAreBounded(t *testing.T) {
+	_, meta := testTorrent(t, 64<<20, 64<<10) // 1024 pieces of 4 leaves
+	s := &Session{meta: meta, log: testLogger(t)}
+	who := map[ConnKey]peerIdentity{1: identity("10.0.0.1", 1, 1)}
+	leaves := leavesOf(1, 2, 3, 4)
+	for piece := range 2 * maxSuspectPieces {
+		s.suspectLocked(piece, blockRecords(leaves, []ConnKey{1, 1, 1, 1}, who))
+	}
+	if len(s.blame.suspects) != maxSuspectPieces {
+		t.Fatalf("%d suspect pieces, bound is %d", len(s.blame.suspects), maxSuspectPieces)
+	}
+	for range 10 { // the same piece failing again and again
+		s.suspectLocked(0, blockRecords(leaves, []ConnKey{1, 1, 1, 1}, who))
+	}
+	if n := len(s.blame.suspects[0].records); n != recordsPerLeaf*4 {
+		t.Fatalf("%d records of one piece, bound is %d", n, recordsPerLeaf*4)
+	}
+}
