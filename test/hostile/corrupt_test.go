@@ -221,3 +221,29 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestBanHoldsTheIPWhateverIDAndPort: once a peer is proven bad, a new connection from its IP is
+// refused, with a new peer id and a new port.
+func TestBanHoldsTheIPWhateverIDAndPort(t *testing.T) {
+	RequireLoopback(t, IP(5))
+	sw := NewSwarm(t, 400, 1<<20, 64<<10)
+	l := sw.StartLeecher(IP(1), func(c *peer.Config) { c.TrackerURL = "" })
+	bad := sw.StartHostile(HostileConfig{IP: IP(5), Block: Random()})
+	if err := bad.Dial(l.Addr()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the corrupt peer's ban", func() bool { return l.Banned(IP(5), [20]byte{}) })
+	again := sw.StartHostile(HostileConfig{IP: IP(5), PeerID: PeerID("-YY0001-", 1)})
+	if err := again.Dial(l.Addr()); err == nil {
+		waitFor(t, "the connection to be dropped", func() bool { return l.Stats().PeersConnected == 0 })
+	}
+	if again.Blocks.Load() != 0 || l.Stats().PeersConnected != 0 {
+		t.Fatal("a new id from the banned IP was served")
+	}
+	sw.StartSeeder(IP(1), func(c *peer.Config) { c.TrackerURL = ""; c.Peers = []netip.AddrPort{l.Addr()} })
+	l.WaitDone(t, completeBound)
+	sw.AssertFile(t, l)
+	if st := l.Stats(); st.Bans != 1 {
+		t.Fatalf("%d bans, want the corrupt peer's only", st.Bans)
+	}
+}
