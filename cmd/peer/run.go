@@ -238,9 +238,7 @@ func runGet(ctx context.Context, args []string) error {
 	}
 	cfg := c.config(log)
 	cfg.Torrent, cfg.Path, cfg.ExitOnComplete = meta, filepath.Join(*dir, meta.Info.Name), *exit
-	if wantSHA != "" {
-		cfg.VerifyComplete = sha256Check(wantSHA, log)
-	}
+	cfg.WantSHA256 = wantSHA
 	return runSession(ctx, c, cfg)
 }
 

@@ -5,9 +5,6 @@ import (
 	"encoding/hex"
 	"flag"
 	"fmt"
-	"io"
-	"log/slog"
-	"os"
 	"strings"
 
 	"github.com/minibit-io/minibit/internal/metainfo"
@@ -15,7 +12,8 @@ import (
 )
 
 // This file holds what a peer trusts: the pinned torrent (--info-hash, seed and get), the
-// finished file's SHA-256 (get --sha256) and the publish secret (seed --publish-secret-file).
+// finished file's SHA-256 (get --sha256, which the session checks: peer.Config.WantSHA256) and
+// the publish secret (seed --publish-secret-file).
 
 // pinFlags is --info-hash: the v1 info-hash of the swarm's content (a Swarm's status.infoHash).
 type pinFlags struct {
@@ -62,35 +60,6 @@ func parseSHA256(flagName, text string) (string, error) {
 		return "", usagef("--%s must be 64 hex digits, got %q", flagName, text)
 	}
 	return text, nil
-}
-
-// sha256Check is a peer.Config.VerifyComplete that requires the file's SHA-256 to be want (hex).
-func sha256Check(want string, log *slog.Logger) func(path string) error {
-	return func(path string) error {
-		got, err := fileSHA256(path)
-		if err != nil {
-			return err
-		}
-		if got != want {
-			return fmt.Errorf("the downloaded file's SHA-256 is %s, --sha256 says %s", got, want)
-		}
-		log.Info("The file matches --sha256", "sha256", got)
-		return nil
-	}
-}
-
-// fileSHA256 is the SHA-256 of the file at path, in hex.
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer func() { _ = f.Close() }()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("hash %s: %w", path, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // readPublishToken reads --publish-secret-file; empty path is no token.

@@ -189,8 +189,8 @@ func TestGetChecksTheFilesSHA256(t *testing.T) {
 	bad := t.TempDir()
 	err := runGet(ctx, peerArgs("--dir", bad, "--tracker", url, "--swarm", "demo", "--exit-on-complete",
 		"--sha256", strings.Repeat("ab", 32)))
-	if err == nil || !strings.Contains(err.Error(), "--sha256") {
-		t.Fatalf("wrong --sha256: err %v, want a --sha256 mismatch", err)
+	if err == nil || !strings.Contains(err.Error(), "SHA-256") || !strings.Contains(err.Error(), strings.Repeat("ab", 32)) {
+		t.Fatalf("wrong --sha256: err %v, want a SHA-256 mismatch", err)
 	}
 	if _, err := os.Stat(filepath.Join(bad, "payload.bin")); !os.IsNotExist(err) {
 		t.Errorf("the mismatching file is under its final name (%v)", err)

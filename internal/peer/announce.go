@@ -57,8 +57,8 @@ func (s *Session) newAnnouncer() (*announcer, error) {
 func (s *Session) announceTotals() (uploaded, downloaded, left int64) {
 	s.mu.Lock()
 	left = s.bytesLeftLocked()
-	if left == 0 && !s.complete && s.cfg.VerifyComplete != nil {
-		left = 1 // every piece is verified, the whole file's check is not done yet
+	if left == 0 && !s.complete && s.cfg.WantSHA256 != "" {
+		left = 1 // every piece is verified, the whole file's SHA-256 is not checked yet
 	}
 	s.mu.Unlock()
 	return s.bytesUp.Load(), s.bytesDown.Load(), left

@@ -2,15 +2,18 @@ package peer
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
-// onComplete runs once, when every piece is verified: the .part file is synced and renamed to
-// its final name, the whole file's SHA-256 is logged, Done is closed and the tracker hears
-// "completed". downloaded is false for a seeder that started complete.
+// onComplete runs once, when every piece is verified: the whole file is checked against
+// Config.WantSHA256 (when set), the .part file is synced and renamed to its final name, the
+// whole file's SHA-256 is logged, Done is closed and the tracker hears "completed". downloaded
+// is false for a seeder that started complete.
 func (s *Session) onComplete(downloaded bool) {
 	s.completeOnce.Do(func() {
-		if err := s.verifyComplete(); err != nil {
+		sum, err := s.checkSHA256()
+		if err != nil {
 			s.fail(err)
 			return
 		}
@@ -42,7 +45,7 @@ func (s *Session) onComplete(downloaded bool) {
 		peers, top := s.sources.summary(5)
 		s.mu.Unlock()
 		s.log.Info("Pieces came from peers", "peers", peers, "top", top)
-		if err := s.logFileHash(elapsed); err != nil {
+		if err := s.logFileHash(sum, elapsed); err != nil {
 			s.fail(err)
 			return
 		}
@@ -53,30 +56,35 @@ func (s *Session) onComplete(downloaded bool) {
 	})
 }
 
-// verifyComplete runs Config.VerifyComplete on the complete file, before it takes its final name.
-func (s *Session) verifyComplete() error {
-	if s.cfg.VerifyComplete == nil {
-		return nil
-	}
-	path := s.cfg.Path
-	if s.store.inPart {
-		path += partSuffix
-	}
-	if err := s.cfg.VerifyComplete(path); err != nil {
-		return fmt.Errorf("peer: the complete file fails its check: %w", err)
-	}
-	return nil
-}
-
-// logFileHash logs the whole file's SHA-256, read back from disk, unless Config.NoFileHash.
-func (s *Session) logFileHash(elapsed time.Duration) error {
-	if s.cfg.NoFileHash {
-		s.log.Info("download verified", "file", s.cfg.Path, "bytes", s.meta.Info.Length, "seconds", elapsed.Seconds())
-		return nil
+// checkSHA256 reads the complete file back (still .part after a download) and checks it against
+// Config.WantSHA256; it returns the file's SHA-256, or "" when none is wanted.
+func (s *Session) checkSHA256() (string, error) {
+	if s.cfg.WantSHA256 == "" {
+		return "", nil
 	}
 	sum, err := s.store.sha256Hex()
 	if err != nil {
-		return err
+		return "", err
+	}
+	if !strings.EqualFold(sum, s.cfg.WantSHA256) {
+		return "", fmt.Errorf("peer: the complete file's SHA-256 is %s, want %s", sum, s.cfg.WantSHA256)
+	}
+	s.log.Info("The file's SHA-256 is the one wanted", "sha256", sum)
+	return sum, nil
+}
+
+// logFileHash logs the whole file's SHA-256 (sum, or read back from disk when sum is empty),
+// unless Config.NoFileHash and no sum is known.
+func (s *Session) logFileHash(sum string, elapsed time.Duration) error {
+	if sum == "" {
+		if s.cfg.NoFileHash {
+			s.log.Info("download verified", "file", s.cfg.Path, "bytes", s.meta.Info.Length, "seconds", elapsed.Seconds())
+			return nil
+		}
+		var err error
+		if sum, err = s.store.sha256Hex(); err != nil {
+			return err
+		}
 	}
 	s.log.Info("download verified sha256="+sum, "sha256", sum, "file", s.cfg.Path,
 		"bytes", s.meta.Info.Length, "seconds", elapsed.Seconds())

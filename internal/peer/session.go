@@ -121,10 +121,11 @@ type Config struct {
 	NoFileHash bool
 	// ExitOnComplete makes Run return once the verified file is in place.
 	ExitOnComplete bool
-	// VerifyComplete, when set, checks the whole file before the session calls itself complete
-	// (Done, the "completed" announce): it gets the file's path, still the .part file after a
-	// download. An error fails the session; until the check passes, announces say 1 byte is left.
-	VerifyComplete func(path string) error
+	// WantSHA256, when set (64 hex digits), is the whole file's SHA-256: the file is
+	// read back and checked before the session calls itself complete (before the rename from
+	// .part, Done and the "completed" announce). A mismatch fails the session; until the check
+	// passes, announces say 1 byte is left.
+	WantSHA256 string
 	// Progress, when set, receives a progress bar (a terminal) or the logger gets a progress line
 	// every ProgressInterval (otherwise).
 	Progress         io.Writer

@@ -1,64 +1,49 @@
 package peer
 
 import (
+	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"os"
-	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
+	"time"
 )
 
-// A download whose whole-file check fails never calls itself complete: no Done, no "completed"
-// announce, left > 0 in its announces, the file left as .part, and Run returns the check's error.
-func TestFailedVerifyCompleteNeverCompletes(t *testing.T) {
+// A download whose file does not have Config.WantSHA256 never calls itself complete: no Done, no
+// "completed" announce, left > 0 in its announces, the file left as .part, and Run returns the
+// mismatch.
+func TestWrongSHA256NeverCompletes(t *testing.T) {
 	src, meta := testTorrent(t, 600<<10, 64<<10)
 	tt := startTracker(t)
 	startSeeder(t, meta, src, tt.url())
 
-	errWrong := errors.New("sha256 differs")
-	var leecher atomic.Pointer[Session]
-	var leftAtCheck atomic.Int64
 	cfg := leecherConfig(t, meta, t.TempDir(), tt.url())
 	cfg.ExitOnComplete = true
-	cfg.VerifyComplete = func(path string) error {
-		if !strings.HasSuffix(path, partSuffix) {
-			t.Errorf("VerifyComplete got %s, want the .part file", path)
-		}
-		_, _, left := leecher.Load().announceTotals()
-		leftAtCheck.Store(left)
-		return errWrong
-	}
-	s, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leecher.Store(s)
-	r := runSession(t, s)
+	cfg.WantSHA256 = strings.Repeat("ab", sha256.Size)
+	r := startSession(t, cfg)
 	var runErr error
-	waitFor(t, "the session to end", func() bool {
-		select {
-		case runErr = <-r.errc:
-			r.errc <- runErr
-			return true
-		default:
-			return false
-		}
-	})
-	if !errors.Is(runErr, errWrong) {
-		t.Fatalf("Run = %v, want the check's error", runErr)
+	select {
+	case runErr = <-r.errc:
+		r.errc <- runErr
+	case <-time.After(testTimeout):
+		t.Fatal("the session neither failed nor ended")
+	}
+	if runErr == nil || !strings.Contains(runErr.Error(), "SHA-256") || !strings.Contains(runErr.Error(), cfg.WantSHA256) {
+		t.Fatalf("Run = %v, want the SHA-256 mismatch", runErr)
 	}
 	select {
-	case <-s.Done():
-		t.Fatal("Done closed although the check failed")
+	case <-r.Done():
+		t.Fatal("Done closed although the file has another SHA-256")
 	default:
 	}
-	if leftAtCheck.Load() <= 0 {
-		t.Errorf("announces said left=%d during the check, want > 0", leftAtCheck.Load())
+	if _, _, left := r.announceTotals(); left <= 0 {
+		t.Errorf("announces say left=%d with every piece verified but the file unchecked, want > 0", left)
 	}
 	if _, err := os.Stat(cfg.Path); !os.IsNotExist(err) {
-		t.Errorf("the unchecked file is under its final name (%v)", err)
+		t.Errorf("the mismatching file is under its final name (%v)", err)
+	}
+	if _, err := os.Stat(cfg.Path + partSuffix); err != nil {
+		t.Errorf("the .part file is gone: %v", err)
 	}
 	infoHash := meta.InfoHashV1()
 	if sw, ok := tt.tr.Swarm(hex.EncodeToString(infoHash[:])); !ok || sw.Completed != 0 {
@@ -66,26 +51,19 @@ func TestFailedVerifyCompleteNeverCompletes(t *testing.T) {
 	}
 }
 
-// A passing check sees the complete .part file; the download then completes as usual.
-func TestPassingVerifyCompleteCompletes(t *testing.T) {
+// The right SHA-256 (in either case) lets the download complete as usual.
+func TestRightSHA256Completes(t *testing.T) {
 	src, meta := testTorrent(t, 600<<10, 64<<10)
 	tt := startTracker(t)
 	startSeeder(t, meta, src, tt.url())
-	cfg := leecherConfig(t, meta, t.TempDir(), tt.url())
-	var checked atomic.Bool
-	cfg.VerifyComplete = func(path string) error {
-		got, err := os.ReadFile(path)
-		want, _ := os.ReadFile(src)
-		if err != nil || string(got) != string(want) || filepath.Base(path) != meta.Info.Name+partSuffix {
-			t.Errorf("VerifyComplete(%s): %d bytes, %v; want the whole file", path, len(got), err)
-		}
-		checked.Store(true)
-		return nil
+	content, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
 	}
+	sum := sha256.Sum256(content)
+	cfg := leecherConfig(t, meta, t.TempDir(), tt.url())
+	cfg.WantSHA256 = strings.ToUpper(hex.EncodeToString(sum[:]))
 	r := startSession(t, cfg)
 	waitDone(t, r)
-	if !checked.Load() {
-		t.Fatal("VerifyComplete was not called")
-	}
 	assertSameFile(t, src, cfg.Path)
 }
