@@ -23,7 +23,8 @@ var (
 
 // registry is the tracker's phone book: swarms by v1 info-hash, each with its peers by peer id.
 // A peer is known by its peer id and the IP it announces from: an announce of a live peer id
-// from another IP is refused and changes nothing. Its mutex mu owns every swarm, peer and stored torrent reachable from it, and rng.
+// from another IP is refused and changes nothing. Its mutex mu owns every swarm, peer and stored
+// torrent reachable from it, and rng.
 type registry struct {
 	mu     sync.Mutex
 	swarms map[[20]byte]*swarm
