@@ -62,10 +62,13 @@ func buildTrackerPod(s *minibitv1alpha1.Swarm, d PodDefaults, attempt int32) *co
 		"--interval=" + st.announceInterval.String(),
 		"--peer-ttl=" + st.peerTTL.String(),
 		"--numwant=" + strconv.Itoa(int(st.numWant)),
+		"--publish-secret-file=" + publishTokenPath,
+		"--registered-only",
 	}, "http")
 	c.Ports = []corev1.ContainerPort{{Name: "http", ContainerPort: trackerPort, Protocol: corev1.ProtocolTCP}}
-	c.Resources = resourcesOr(s.Spec.Pod.TrackerResources, "10m", "32Mi")
-	return basePod(s, RoleTracker, 0, attempt, c)
+	c.Resources = resourcesOr(s.Spec.Pod.TrackerResources, defaultTrackerResources)
+	c.Env = append(c.Env, goMemLimit)
+	return withPublishSecret(s, basePod(s, RoleTracker, 0, attempt, c))
 }
 
 // buildSeederPod runs `/peer seed`: a pod that holds the whole file from the start.
@@ -80,7 +83,7 @@ func buildSeederPod(s *minibitv1alpha1.Swarm, d PodDefaults, index int, attempt 
 			"--generate-seed=" + strconv.FormatInt(derefOr(&src.Generate.Seed, 1), 10),
 		}
 	case src.HTTP != nil:
-		extra = []string{"--url=" + src.HTTP.URL}
+		extra = []string{"--url=" + src.HTTP.URL, "--max-bytes=" + formatSize(settingsOf(s).maxBytes)}
 		if src.HTTP.SHA256 != "" {
 			extra = append(extra, "--url-sha256="+src.HTTP.SHA256)
 		}
@@ -89,8 +92,9 @@ func buildSeederPod(s *minibitv1alpha1.Swarm, d PodDefaults, index int, attempt 
 	}
 	// The piece size is the seeder's: it creates the torrent; peers learn it from the torrent.
 	args := append([]string{"seed", "--file=" + file, "--piece-size=" + formatSize(settingsOf(s).pieceSize)}, peerArgs(s)...)
+	args = append(args, "--publish-secret-file="+publishTokenPath)
 	c := peerContainer(s, d, "seeder", append(args, extra...))
-	pod := basePod(s, RoleSeeder, index, attempt, c)
+	pod := withPublishSecret(s, basePod(s, RoleSeeder, index, attempt, c))
 	if pvc := src.PersistentVolumeClaim; pvc != nil {
 		pod.Spec.Volumes = append(pod.Spec.Volumes, corev1.Volume{Name: "source", VolumeSource: corev1.VolumeSource{
 			PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: pvc.ClaimName, ReadOnly: true},
@@ -108,11 +112,14 @@ func buildPeerPod(s *minibitv1alpha1.Swarm, d PodDefaults, index int, attempt in
 	if settingsOf(s).exitOnComplete {
 		args = append(args, "--exit-on-complete")
 	}
+	if h := s.Spec.Source.HTTP; h != nil && validSHA256(h.SHA256) {
+		args = append(args, "--sha256="+h.SHA256)
+	}
 	return basePod(s, RolePeer, index, attempt, peerContainer(s, d, "peer", args))
 }
 
-// peerArgs are the flags seeders and peers share: where the tracker is, who they are, and the
-// swarm's tuning.
+// peerArgs are the flags seeders and peers share: where the tracker is, who they are, the
+// swarm's tuning, and the pinned content once the swarm has one.
 func peerArgs(s *minibitv1alpha1.Swarm) []string {
 	st := settingsOf(s)
 	args := []string{
@@ -135,6 +142,9 @@ func peerArgs(s *minibitv1alpha1.Swarm) []string {
 	if st.downloadRate > 0 {
 		args = append(args, "--download-rate="+strconv.FormatInt(st.downloadRate, 10))
 	}
+	if pinned := s.Status.InfoHash; validInfoHash(pinned) {
+		args = append(args, "--info-hash="+pinned)
+	}
 	return args
 }
 
@@ -156,13 +166,13 @@ func peerContainer(s *minibitv1alpha1.Swarm, d PodDefaults, name string, args []
 	}
 	c.Env = []corev1.EnvVar{{Name: "POD_NAME", ValueFrom: &corev1.EnvVarSource{
 		FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: "metadata.name"},
-	}}}
+	}}, goMemLimit}
 	mount := corev1.VolumeMount{Name: "data", MountPath: dataDir}
 	if s.Spec.Storage.Volume != nil {
 		mount.SubPathExpr = "$(POD_NAME)" // many pods may share the user's volume
 	}
 	c.VolumeMounts = append(c.VolumeMounts, mount)
-	c.Resources = resourcesOr(s.Spec.Pod.Resources, "50m", "64Mi")
+	c.Resources = resourcesOr(s.Spec.Pod.Resources, defaultPeerResources)
 	return c
 }
 
@@ -258,13 +268,11 @@ func childMeta(s *minibitv1alpha1.Swarm, name string, role Role) metav1.ObjectMe
 	}
 }
 
-// resourcesOr is the user's resources, or small requests that let many pods share a node.
-func resourcesOr(r *corev1.ResourceRequirements, cpu, memory string) corev1.ResourceRequirements {
+// resourcesOr is the user's resources when set (they replace the defaults as a whole), or the
+// defaults.
+func resourcesOr(r *corev1.ResourceRequirements, defaults corev1.ResourceRequirements) corev1.ResourceRequirements {
 	if r != nil {
 		return *r.DeepCopy()
 	}
-	return corev1.ResourceRequirements{Requests: corev1.ResourceList{
-		corev1.ResourceCPU:    resource.MustParse(cpu),
-		corev1.ResourceMemory: resource.MustParse(memory),
-	}}
+	return *defaults.DeepCopy()
 }

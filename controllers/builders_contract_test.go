@@ -29,6 +29,8 @@ func TestPodArgumentsParseWithTheRealBinaries(t *testing.T) {
 		"rarity choker, fast": makeSwarm("demo", "ns").Obj(),
 	}
 	swarms["rarity choker, fast"].Spec.Choking = minibitv1alpha1.Choking{Strategy: minibitv1alpha1.ChokingRarity}
+	swarms["pinned content"] = makeSwarm("demo", "ns").HTTP("http://files.local/a.bin", strings.Repeat("ab", 32)).Obj()
+	swarms["pinned content"].Status.InfoHash = strings.Repeat("0f", 20)
 	for name, s := range swarms {
 		pods := []*corev1.Pod{
 			buildTrackerPod(s, PodDefaults{}, 0),

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/resource"
 
 	minibitv1alpha1 "github.com/minibit-io/minibit/api/v1alpha1"
 )
@@ -45,8 +47,15 @@ func TestBuildPodArgs(t *testing.T) {
 		name:  "seeder of an HTTP file with its checksum",
 		swarm: makeSwarm("demo", "ns").HTTP("https://host/path/disk.img?x=1", strings.Repeat("a", 64)).Obj(),
 		role:  RoleSeeder,
-		want:  []string{"--file=/data/disk.img", "--url=https://host/path/disk.img?x=1", "--url-sha256=" + strings.Repeat("a", 64)},
-		never: []string{"--generate-size"},
+		want: []string{"--file=/data/disk.img", "--url=https://host/path/disk.img?x=1", "--url-sha256=" + strings.Repeat("a", 64),
+			"--max-bytes=32GiB"},
+		never: []string{"--generate-size", "--sha256"},
+	}, {
+		name:  "peer of an HTTP file with its checksum",
+		swarm: makeSwarm("demo", "ns").HTTP("https://host/disk.img", strings.Repeat("a", 64)).Obj(),
+		role:  RolePeer,
+		want:  []string{"--sha256=" + strings.Repeat("a", 64)},
+		never: []string{"--url", "--max-bytes", "--publish-secret-file"},
 	}, {
 		name:  "seeder of a file in a claim",
 		swarm: makeSwarm("demo", "ns").PVC("images", "v1/disk.img").Obj(),
@@ -57,7 +66,8 @@ func TestBuildPodArgs(t *testing.T) {
 		name:  "tracker",
 		swarm: makeSwarm("demo", "ns").Obj(),
 		role:  RoleTracker,
-		want:  []string{"--listen=:8080", "--interval=30s", "--peer-ttl=5m0s", "--numwant=5"},
+		want: []string{"--listen=:8080", "--interval=30s", "--peer-ttl=5m0s", "--numwant=5",
+			"--publish-secret-file=/etc/minibit/publish/token", "--registered-only"},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -156,6 +166,38 @@ func TestSlotOfName(t *testing.T) {
 	for _, bad := range []string{"a-peer-peer-", "a-peer-peer-x", "other-peer-1", "a-peer-peer--1"} {
 		if _, ok := slotOfName(swarm, bad); ok {
 			t.Errorf("slotOfName(%s) accepted", bad)
+		}
+	}
+}
+
+func TestBuildPodResources(t *testing.T) {
+	swarm := makeSwarm("demo", "ns").Obj()
+	for _, role := range []Role{RoleTracker, RoleSeeder, RolePeer} {
+		c := buildPod(swarm, PodDefaults{}, role, 0, 0).Spec.Containers[0]
+		r := c.Resources
+		if r.Requests.Cpu().IsZero() || r.Requests.Memory().IsZero() || r.Limits.Memory().IsZero() {
+			t.Errorf("%s: resources %+v, want cpu and memory requests and a memory limit", role, r)
+		}
+		if r.Limits.Memory().Cmp(*r.Requests.Memory()) < 0 {
+			t.Errorf("%s: memory limit below the request", role)
+		}
+		if !slices.ContainsFunc(c.Env, func(e corev1.EnvVar) bool {
+			return e.Name == "GOMEMLIMIT" && e.ValueFrom.ResourceFieldRef.Resource == "limits.memory"
+		}) {
+			t.Errorf("%s: no GOMEMLIMIT from the limit: %+v", role, c.Env)
+		}
+	}
+	if got := buildPeerPod(swarm, PodDefaults{}, 0, 0).Spec.Containers[0].Resources.Limits.Memory().String(); got != "256Mi" {
+		t.Errorf("peer memory limit %s, want 256Mi", got)
+	}
+	if got := buildTrackerPod(swarm, PodDefaults{}, 0).Spec.Containers[0].Resources.Limits.Memory().String(); got != "128Mi" {
+		t.Errorf("tracker memory limit %s, want 128Mi", got)
+	}
+	own := corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("1Gi")}}
+	swarm.Spec.Pod.Resources, swarm.Spec.Pod.TrackerResources = &own, &own
+	for _, role := range []Role{RoleTracker, RoleSeeder, RolePeer} {
+		if got := buildPod(swarm, PodDefaults{}, role, 0, 0).Spec.Containers[0].Resources; !equality.Semantic.DeepEqual(got, own) {
+			t.Errorf("%s: resources %+v, want the spec's as a whole", role, got)
 		}
 	}
 }

@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -18,9 +18,14 @@ type observed struct {
 	pods map[string]*corev1.Pod
 	// serviceExists says whether the tracker's Service exists.
 	serviceExists bool
+	// publishSecret and networkPolicy are the objects of their names (nil when missing), whoever
+	// controls them.
+	publishSecret *corev1.Secret
+	networkPolicy *networkingv1.NetworkPolicy
 }
 
-// observe lists the Swarm's pods (through the owner index) and looks for its Service.
+// observe lists the Swarm's pods (through the owner index) and looks for its Service, its
+// publish Secret and its NetworkPolicy.
 func (r *SwarmReconciler) observe(ctx context.Context, s *minibitv1alpha1.Swarm) (*observed, error) {
 	var pods corev1.PodList
 	if err := r.List(ctx, &pods, client.InNamespace(s.Namespace), client.MatchingFields{ownerIndex: s.Name}); err != nil {
@@ -33,13 +38,21 @@ func (r *SwarmReconciler) observe(ctx context.Context, s *minibitv1alpha1.Swarm)
 			obs.pods[pod.Name] = pod
 		}
 	}
-	var svc corev1.Service
-	err := r.Get(ctx, client.ObjectKey{Namespace: s.Namespace, Name: TrackerName(s)}, &svc)
-	switch {
-	case err == nil:
-		obs.serviceExists = true
-	case !apierrors.IsNotFound(err):
+	var err error
+	if obs.serviceExists, err = r.getOptional(ctx, client.ObjectKey{Namespace: s.Namespace, Name: TrackerName(s)}, &corev1.Service{}); err != nil {
 		return nil, fmt.Errorf("reading the tracker's Service: %w", err)
+	}
+	secret := &corev1.Secret{}
+	if found, err := r.getOptional(ctx, client.ObjectKey{Namespace: s.Namespace, Name: PublishSecretName(s)}, secret); err != nil {
+		return nil, fmt.Errorf("reading the publish Secret: %w", err)
+	} else if found {
+		obs.publishSecret = secret
+	}
+	policy := &networkingv1.NetworkPolicy{}
+	if found, err := r.getOptional(ctx, client.ObjectKey{Namespace: s.Namespace, Name: NetworkPolicyName(s)}, policy); err != nil {
+		return nil, fmt.Errorf("reading the NetworkPolicy: %w", err)
+	} else if found {
+		obs.networkPolicy = policy
 	}
 	return obs, nil
 }
@@ -65,12 +78,8 @@ func podActive(pod *corev1.Pod) bool {
 // existingPodNames lists, past the cache, the names of the Swarm's pods: the proof that a pod
 // the cache misses is really gone (one API call, made only when the cache misses some).
 func (r *SwarmReconciler) existingPodNames(ctx context.Context, s *minibitv1alpha1.Swarm) (map[string]bool, error) {
-	reader := r.APIReader
-	if reader == nil {
-		reader = r.Client
-	}
 	var pods corev1.PodList
-	if err := reader.List(ctx, &pods, client.InNamespace(s.Namespace), client.MatchingLabels{LabelSwarm: s.Name}); err != nil {
+	if err := r.reader().List(ctx, &pods, client.InNamespace(s.Namespace), client.MatchingLabels{LabelSwarm: s.Name}); err != nil {
 		return nil, fmt.Errorf("listing the swarm's pods from the API server: %w", err)
 	}
 	names := make(map[string]bool, len(pods.Items))

@@ -25,13 +25,21 @@ type podToCreate struct {
 	replace bool
 }
 
-// createChildren creates the tracker's Service and every pod that is missing: first creations,
-// and replacements whose backoff has passed.
+// createChildren creates the tracker's Service, the publish Secret, the NetworkPolicy (or
+// deletes it when turned off) and every pod that is missing: first creations, and replacements
+// whose backoff has passed. A child's name taken by someone else's object fails the swarm
+// before any pod is created.
 func (r *SwarmReconciler) createChildren(ctx context.Context, p *pass, obs *observed) error {
 	if !obs.serviceExists {
 		if err := r.Create(ctx, buildTrackerService(p.swarm)); err != nil && !apierrors.IsAlreadyExists(err) {
 			return fmt.Errorf("creating the tracker's Service: %w", err)
 		}
+	}
+	if err := r.ensurePublishSecret(ctx, p, obs); err != nil || p.failed() {
+		return err
+	}
+	if err := r.reconcileNetworkPolicy(ctx, p, obs); err != nil || p.failed() {
+		return err
 	}
 	todo := p.podsToCreate(obs, r.Pods)
 	created, err := r.createPods(ctx, todo)

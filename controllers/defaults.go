@@ -27,6 +27,9 @@ const (
 	DefaultBackoffMax             = 5 * time.Minute
 	DefaultChaosInterval          = 30 * time.Second
 	DefaultChaosCount       int32 = 3
+	// DefaultHTTPMaxBytes bounds an http source's download: 131072 pieces of 256 KiB, the most
+	// a .torrent within the tracker's 8 MiB limit holds at the default piece size.
+	DefaultHTTPMaxBytes int64 = 32 << 30
 )
 
 // settings is a Swarm's spec with every default applied: what the builders and policies read.
@@ -52,6 +55,8 @@ type settings struct {
 	exitOnComplete   bool
 	chaosInterval    time.Duration
 	chaosCount       int32
+	maxBytes         int64
+	networkPolicy    bool
 }
 
 // settingsOf reads a Swarm's spec, applying the engine's defaults to unset fields.
@@ -79,6 +84,11 @@ func settingsOf(s *minibitv1alpha1.Swarm) settings {
 		backoffInitial: durationOr(spec.FailurePolicy.Backoff.Initial, DefaultBackoffInitial),
 		backoffMax:     durationOr(spec.FailurePolicy.Backoff.Max, DefaultBackoffMax),
 		exitOnComplete: spec.Completion.Mode == minibitv1alpha1.CompletionExit,
+		maxBytes:       DefaultHTTPMaxBytes,
+		networkPolicy:  derefOr(spec.NetworkPolicy.Enabled, true),
+	}
+	if h := spec.Source.HTTP; h != nil && h.MaxBytes != nil && h.MaxBytes.Value() > 0 {
+		st.maxBytes = h.MaxBytes.Value()
 	}
 	if spec.PieceSize != nil && spec.PieceSize.Value() > 0 {
 		st.pieceSize = spec.PieceSize.Value()

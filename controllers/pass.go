@@ -27,6 +27,8 @@ type pass struct {
 	// taken on a stale Swarm is thrown away with its status (the write conflicts), never half
 	// applied.
 	doomed []*corev1.Pod
+	// contentMismatch says the tracker reports other content than the pinned info-hash.
+	contentMismatch bool
 }
 
 // event is an Event queued until the status is written.
@@ -95,6 +97,9 @@ func (p *pass) fail(reason, message string) {
 		p.wakeIn(time.Duration(*ttl) * time.Second)
 	}
 }
+
+// failed says whether the pass failed the swarm.
+func (p *pass) failed() bool { return p.status.Phase == minibitv1alpha1.PhaseFailed }
 
 // finished says whether a Swarm reached a terminal phase.
 func finished(s *minibitv1alpha1.Swarm) bool {

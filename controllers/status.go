@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"slices"
 	"time"
 
@@ -30,6 +31,7 @@ const (
 	ReasonPodsDisrupted      = "PodsDisrupted"
 	ReasonAsExpected         = "AsExpected"
 	ReasonWithinLimits       = "WithinFailureLimits"
+	ReasonContentMismatch    = "ContentMismatch"
 )
 
 // updateProgress reads the tracker (at most once a period) and computes the status from it and
@@ -83,10 +85,7 @@ func computeStatus(p *pass, obs *observed, answer api.Swarm, pollErr error) {
 	s := p.status
 	s.Running = countRunningPeers(p, obs)
 	reachable := pollErr == nil || errors.Is(pollErr, ErrSwarmUnknown)
-	if reachable {
-		if pollErr == nil {
-			s.InfoHash, s.Pieces = answer.InfoHash, int32(answer.Pieces)
-		}
+	if reachable && (pollErr != nil || pinContent(p, answer)) {
 		s.Completed, s.ProgressPercent, s.SlowestPeers = peerProgress(p, obs, answer.Peers)
 	}
 	target := p.st.peers - ignoredPeers(p)
@@ -127,6 +126,9 @@ func setConditions(p *pass, target int32, reachable bool, pollErr error) {
 			fmt.Sprintf("%d of %d peers hold the whole file", s.Completed, target))
 	}
 	switch {
+	case p.contentMismatch:
+		p.setCondition(minibitv1alpha1.ConditionDegraded, metav1.ConditionTrue, ReasonContentMismatch,
+			"the tracker reports other content than the pinned info-hash")
 	case len(s.Disruptions) > 0:
 		p.setCondition(minibitv1alpha1.ConditionDegraded, metav1.ConditionTrue, ReasonPodsDisrupted,
 			fmt.Sprintf("%d pods failed or were deleted and are not replaced (yet)", len(s.Disruptions)))
@@ -168,9 +170,10 @@ func ignoredPeers(p *pass) int32 {
 // peerProgress is each wanted peer's share of the file (1 for a pod that exited done or that
 // the tracker lists as a seeder, the tracker's progress otherwise, 0 when it has not
 // announced), summed up: how many are complete, the overall percent (rounded down) and the
-// slowest few, slowest first. Peers the swarm goes on without are left out.
+// slowest few, slowest first. Peers the swarm goes on without are left out. Only announces
+// from a pod's own IP speak for it.
 func peerProgress(p *pass, obs *observed, announced []api.Peer) (int32, int32, []minibitv1alpha1.PeerProgress) {
-	latest := latestByName(announced)
+	latest := latestByName(announced, obs)
 	var (
 		complete int32
 		sum      float64
@@ -217,12 +220,14 @@ func peerProgress(p *pass, obs *observed, announced []api.Peer) (int32, int32, [
 	return complete, overall, slowest
 }
 
-// latestByName keeps, for each announced name, the peer heard from last (a replaced pod's old
-// peer id lingers until the tracker drops it).
-func latestByName(peers []api.Peer) map[string]api.Peer {
+// latestByName keeps, for each pod, the peer heard from last among those that announced the
+// pod's name from the pod's own IP. Any client can announce any name: an announce from another
+// address (another pod, a forger) is not the pod's. A replaced pod's old peer lingers until the
+// tracker drops it; its new IP leaves it out.
+func latestByName(peers []api.Peer, obs *observed) map[string]api.Peer {
 	latest := make(map[string]api.Peer, len(peers))
 	for _, peer := range peers {
-		if peer.Name == "" {
+		if peer.Name == "" || !announcedFrom(peer, obs.pods[peer.Name]) {
 			continue
 		}
 		if old, ok := latest[peer.Name]; !ok || peer.LastSeen.After(old.LastSeen) {
@@ -230,6 +235,29 @@ func latestByName(peers []api.Peer) map[string]api.Peer {
 		}
 	}
 	return latest
+}
+
+// announcedFrom says whether a peer's announce came from the pod's IP (any of a dual-stack
+// pod's). The tracker reports the announce's TCP source address, never a client's claim.
+func announcedFrom(peer api.Peer, pod *corev1.Pod) bool {
+	if pod == nil {
+		return false
+	}
+	from, err := netip.ParseAddr(peer.IP)
+	if err != nil {
+		return false
+	}
+	from = from.Unmap()
+	ips := []string{pod.Status.PodIP}
+	for _, ip := range pod.Status.PodIPs {
+		ips = append(ips, ip.IP)
+	}
+	for _, ip := range ips {
+		if a, err := netip.ParseAddr(ip); err == nil && a.Unmap() == from {
+			return true
+		}
+	}
+	return false
 }
 
 // percent turns a fraction into a percent rounded down, 0 to 100.

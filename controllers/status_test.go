@@ -2,9 +2,12 @@ package controllers
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,11 +21,40 @@ import (
 
 var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
-// podsOf is an observed set of pods with the given phases, by name.
+// hashA and hashB are two v1 info-hashes.
+var (
+	hashA = strings.Repeat("a", 40)
+	hashB = strings.Repeat("b", 40)
+)
+
+// podsOf is an observed set of pods with the given phases, by name; each has the IP podIP gives
+// its name.
 func podsOf(phases map[string]corev1.PodPhase) *observed {
 	obs := &observed{pods: map[string]*corev1.Pod{}}
 	for name, phase := range phases {
-		obs.pods[name] = &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name}, Status: corev1.PodStatus{Phase: phase}}
+		obs.pods[name] = &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name}, Status: corev1.PodStatus{Phase: phase, PodIP: podIP(name)}}
+	}
+	return obs
+}
+
+// podIP is a pod's IP in the tests: 10.0.<hash of its name>.
+func podIP(name string) string {
+	sum := sha256.Sum256([]byte(name))
+	return fmt.Sprintf("10.0.%d.%d", sum[0], sum[1])
+}
+
+// from is a peer announced by the pod name from the pod's IP.
+func from(peer api.Peer) api.Peer {
+	peer.IP = podIP(peer.Name)
+	return peer
+}
+
+// withPods adds running pods for the names that have none.
+func withPods(obs *observed, names ...string) *observed {
+	for _, name := range names {
+		if obs.pods[name] == nil {
+			obs.pods[name] = &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name}, Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: podIP(name)}}
+		}
 	}
 	return obs
 }
@@ -54,11 +86,13 @@ func TestComputeStatus(t *testing.T) {
 	}, {
 		name:  "distributing, slowest first, the latest announce of a name wins",
 		swarm: makeSwarm("s", "ns").Peers(3).Obj(),
-		answer: api.Swarm{SwarmSummary: api.SwarmSummary{InfoHash: "ab", Pieces: 8}, Peers: []api.Peer{
-			{Name: "s-peer-0", Progress: 0.9, LastSeen: t0},
-			{Name: "s-peer-0", Progress: 0.25, LastSeen: later}, // the replaced pod's new peer
-			{Name: "s-peer-2", Progress: 0.5, LastSeen: t0},
-			{Name: "s-seeder-0", Seeder: true, Progress: 1, LastSeen: t0}, // seeders are not peers
+		answer: api.Swarm{SwarmSummary: api.SwarmSummary{InfoHash: hashA, Pieces: 8}, Peers: []api.Peer{
+			from(api.Peer{Name: "s-peer-0", Progress: 0.9, LastSeen: t0}),
+			from(api.Peer{Name: "s-peer-0", Progress: 0.25, LastSeen: later}),                               // the pod's newer peer id
+			{Name: "s-peer-0", IP: "10.9.9.9", Seeder: true, Progress: 1, LastSeen: later.Add(time.Second)}, // not from its IP
+			{Name: "s-peer-1", IP: "10.9.9.9", Seeder: true, Progress: 1, LastSeen: t0},                     // a forger
+			from(api.Peer{Name: "s-peer-2", Progress: 0.5, LastSeen: t0}),
+			from(api.Peer{Name: "s-seeder-0", Seeder: true, Progress: 1, LastSeen: t0}), // seeders are not peers
 		}},
 		wantPhase: minibitv1alpha1.PhaseDistributing, wantPercent: 25, // (0.25 + 0 + 0.5) / 3
 		wantSlowest: []string{"s-peer-1", "s-peer-0", "s-peer-2"},
@@ -66,29 +100,29 @@ func TestComputeStatus(t *testing.T) {
 	}, {
 		name:  "almost done is 99, not 100",
 		swarm: makeSwarm("s", "ns").Peers(2).Obj(),
-		answer: api.Swarm{SwarmSummary: api.SwarmSummary{InfoHash: "ab"}, Peers: []api.Peer{
-			{Name: "s-peer-0", Seeder: true, Progress: 1}, {Name: "s-peer-1", Progress: 0.9999}}},
+		answer: api.Swarm{SwarmSummary: api.SwarmSummary{InfoHash: hashA}, Peers: []api.Peer{
+			from(api.Peer{Name: "s-peer-0", Seeder: true, Progress: 1}), from(api.Peer{Name: "s-peer-1", Progress: 0.9999})}},
 		wantPhase: minibitv1alpha1.PhaseDistributing, wantCompleted: 1, wantPercent: 99,
 		wantSlowest: []string{"s-peer-1", "s-peer-0"}, wantReady: metav1.ConditionTrue, wantDegraded: ReasonAsExpected,
 	}, {
 		name:  "complete: seeders in the tracker and pods that exited done",
 		swarm: makeSwarm("s", "ns").Peers(2).ExitOnComplete().Obj(),
 		pods:  map[string]corev1.PodPhase{"s-peer-1": corev1.PodSucceeded},
-		answer: api.Swarm{SwarmSummary: api.SwarmSummary{InfoHash: "ab"}, Peers: []api.Peer{
-			{Name: "s-peer-0", Seeder: true, Progress: 1}}},
+		answer: api.Swarm{SwarmSummary: api.SwarmSummary{InfoHash: hashA}, Peers: []api.Peer{
+			from(api.Peer{Name: "s-peer-0", Seeder: true, Progress: 1})}},
 		wantPhase: minibitv1alpha1.PhaseCompleted, wantCompleted: 2, wantPercent: 100,
 		wantSlowest: []string{"s-peer-0", "s-peer-1"}, wantReady: metav1.ConditionTrue, wantDegraded: ReasonAsExpected,
 	}, {
 		name:  "under Ignore the swarm completes without the peers it lost",
 		swarm: makeSwarm("s", "ns").Peers(2).PeerAction(minibitv1alpha1.FailureActionIgnore).Obj(),
-		answer: api.Swarm{SwarmSummary: api.SwarmSummary{InfoHash: "ab"}, Peers: []api.Peer{
-			{Name: "s-peer-0", Seeder: true, Progress: 1}}},
+		answer: api.Swarm{SwarmSummary: api.SwarmSummary{InfoHash: hashA}, Peers: []api.Peer{
+			from(api.Peer{Name: "s-peer-0", Seeder: true, Progress: 1})}},
 		disrupted: []string{"s-peer-1"},
 		wantPhase: minibitv1alpha1.PhaseCompleted, wantCompleted: 1, wantPercent: 100,
 		wantSlowest: []string{"s-peer-0"}, wantReady: metav1.ConditionTrue, wantDegraded: ReasonPodsDisrupted,
 	}, {
 		name:      "an unreachable tracker keeps the last progress",
-		swarm:     withStatus(makeSwarm("s", "ns").Peers(2).Obj(), minibitv1alpha1.SwarmStatus{InfoHash: "ab", ProgressPercent: 40, Completed: 1}),
+		swarm:     withStatus(makeSwarm("s", "ns").Peers(2).Obj(), minibitv1alpha1.SwarmStatus{InfoHash: hashA, ProgressPercent: 40, Completed: 1}),
 		pollErr:   errors.New("connection refused"),
 		wantPhase: minibitv1alpha1.PhaseDistributing, wantCompleted: 1, wantPercent: 40,
 		wantReady: metav1.ConditionFalse, wantDegraded: ReasonTrackerUnreachable,
@@ -99,7 +133,13 @@ func TestComputeStatus(t *testing.T) {
 			for _, name := range tt.disrupted {
 				p.status.Disruptions = append(p.status.Disruptions, minibitv1alpha1.Disruption{Pod: name, Reason: minibitv1alpha1.DisruptionDeleted})
 			}
-			computeStatus(p, podsOf(tt.pods), tt.answer, tt.pollErr)
+			obs := podsOf(tt.pods)
+			for _, peer := range tt.answer.Peers {
+				if obs.pods[peer.Name] == nil {
+					obs.pods[peer.Name] = &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: peer.Name}, Status: corev1.PodStatus{PodIP: podIP(peer.Name)}}
+				}
+			}
+			computeStatus(p, obs, tt.answer, tt.pollErr)
 			s := p.status
 			if s.Phase != tt.wantPhase || s.Completed != tt.wantCompleted || s.ProgressPercent != tt.wantPercent || s.Running != tt.wantRunning {
 				t.Errorf("phase %s completed %d percent %d running %d, want %s %d %d %d",
@@ -118,8 +158,12 @@ func TestComputeStatus(t *testing.T) {
 			if c := meta.FindStatusCondition(s.Conditions, minibitv1alpha1.ConditionDegraded); c == nil || c.Reason != tt.wantDegraded {
 				t.Errorf("Degraded %+v, want reason %s", c, tt.wantDegraded)
 			}
-			if len(s.Conditions) != 5 {
-				t.Errorf("%d conditions, want 5", len(s.Conditions))
+			want := 5
+			if tt.pollErr == nil && tt.answer.InfoHash != "" {
+				want = 6 // and ContentMismatch, once pinned
+			}
+			if len(s.Conditions) != want {
+				t.Errorf("%d conditions, want %d", len(s.Conditions), want)
 			}
 		})
 	}
@@ -128,12 +172,13 @@ func TestComputeStatus(t *testing.T) {
 func TestComputeStatusIsStable(t *testing.T) {
 	// A second pass over the same state changes nothing: no write, no reconcile storm.
 	swarm := makeSwarm("s", "ns").Peers(3).Obj()
-	answer := api.Swarm{SwarmSummary: api.SwarmSummary{InfoHash: "ab"}, Peers: []api.Peer{{Name: "s-peer-1", Progress: 0.5}}}
+	answer := api.Swarm{SwarmSummary: api.SwarmSummary{InfoHash: hashA}, Peers: []api.Peer{from(api.Peer{Name: "s-peer-1", Progress: 0.5})}}
+	obs := withPods(podsOf(nil), "s-peer-1")
 	p := newPass(swarm, t0)
-	computeStatus(p, podsOf(nil), answer, nil)
+	computeStatus(p, obs, answer, nil)
 	swarm.Status = *p.status
 	p2 := newPass(swarm, t0.Add(time.Minute))
-	computeStatus(p2, podsOf(nil), answer, nil)
+	computeStatus(p2, obs, answer, nil)
 	if !equalStatus(swarm.Status, *p2.status) {
 		t.Errorf("status changed on an identical pass:\n%+v\n%+v", swarm.Status, *p2.status)
 	}
@@ -141,7 +186,7 @@ func TestComputeStatusIsStable(t *testing.T) {
 
 func TestSlowestPeersAreBounded(t *testing.T) {
 	p := newPass(makeSwarm("s", "ns").Peers(1000).Obj(), t0)
-	computeStatus(p, podsOf(nil), api.Swarm{SwarmSummary: api.SwarmSummary{InfoHash: "ab"}}, nil)
+	computeStatus(p, podsOf(nil), api.Swarm{SwarmSummary: api.SwarmSummary{InfoHash: hashA}}, nil)
 	if n := len(p.status.SlowestPeers); n != MaxSlowestPeers {
 		t.Errorf("%d slowest peers, want %d", n, MaxSlowestPeers)
 	}
@@ -269,8 +314,8 @@ func TestHTTPProgress(t *testing.T) {
 func TestProgressCache(t *testing.T) {
 	var c progressCache
 	k := nsName("ns", "s")
-	c.put(k, polled{at: t0, swarm: api.Swarm{SwarmSummary: api.SwarmSummary{InfoHash: "ab"}}})
-	if got, ok := c.get(k, t0.Add(time.Second), 5*time.Second); !ok || got.swarm.InfoHash != "ab" {
+	c.put(k, polled{at: t0, swarm: api.Swarm{SwarmSummary: api.SwarmSummary{InfoHash: hashA}}})
+	if got, ok := c.get(k, t0.Add(time.Second), 5*time.Second); !ok || got.swarm.InfoHash != hashA {
 		t.Errorf("fresh entry: %+v %v", got, ok)
 	}
 	if _, ok := c.get(k, t0.Add(5*time.Second), 5*time.Second); ok {

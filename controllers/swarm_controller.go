@@ -9,6 +9,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -49,6 +50,11 @@ type SwarmReconciler struct {
 	TrackerTimeout time.Duration
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+	// ManagerNamespace is the namespace of the manager's pods, which each swarm's
+	// NetworkPolicy lets reach its tracker; empty admits no manager pod.
+	ManagerNamespace string
+	// HostPathRoots are where a Swarm's storage may be a hostPath; empty allows none.
+	HostPathRoots HostPathRoots
 
 	cache progressCache
 }
@@ -58,6 +64,8 @@ type SwarmReconciler struct {
 // +kubebuilder:rbac:groups=swarm.minibit.io,resources=swarms/finalizers,verbs=update
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch;create;delete
 // +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch;create
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;update;delete
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile brings one Swarm's children in line with its spec and writes its status once.
@@ -90,12 +98,16 @@ func (r *SwarmReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 	return ctrl.Result{RequeueAfter: p.wake}, nil
 }
 
-// reconcileSwarm does one pass: observe the children, apply the failure policy, create what is
-// missing, remove what is too much, run the chaos drill, read progress, compute the status.
+// reconcileSwarm does one pass: observe the children, refuse a storage the cluster does not
+// allow, apply the failure policy, create what is missing, remove what is too much, run the
+// chaos drill, read progress, compute the status.
 func (r *SwarmReconciler) reconcileSwarm(ctx context.Context, p *pass) error {
 	obs, err := r.observe(ctx, p.swarm)
 	if err != nil {
 		return err
+	}
+	if r.refuseStorage(p, obs) {
+		return nil
 	}
 	if err := r.applyFailurePolicy(ctx, p, obs); err != nil {
 		return err
@@ -104,7 +116,7 @@ func (r *SwarmReconciler) reconcileSwarm(ctx context.Context, p *pass) error {
 		p.fail(reason, msg)
 		return nil
 	}
-	if err := r.createChildren(ctx, p, obs); err != nil {
+	if err := r.createChildren(ctx, p, obs); err != nil || p.failed() {
 		return err
 	}
 	if err := r.deleteExcess(ctx, p, obs); err != nil {
@@ -148,6 +160,8 @@ func (r *SwarmReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		For(&minibitv1alpha1.Swarm{}).
 		Owns(&corev1.Pod{}).
 		Owns(&corev1.Service{}).
+		Owns(&corev1.Secret{}).
+		Owns(&networkingv1.NetworkPolicy{}).
 		WithOptions(controller.Options{MaxConcurrentReconciles: 4}).
 		Named("swarm").
 		Complete(r)
@@ -162,12 +176,15 @@ func swarmOwnerName(obj client.Object) []string {
 	return []string{owner.Name}
 }
 
-// CacheOptions limit the manager's cache of pods and Services to MiniBit's children, so that
-// its memory does not grow with the cluster's other workloads.
+// CacheOptions limit the manager's cache of pods, Services, Secrets and NetworkPolicies to
+// MiniBit's children, so that its memory does not grow with the cluster's other workloads and
+// it never holds the cluster's other Secrets.
 func CacheOptions() cache.Options {
 	ours := labels.SelectorFromSet(labels.Set{LabelManagedBy: ManagedByValue})
 	return cache.Options{ByObject: map[client.Object]cache.ByObject{
-		&corev1.Pod{}:     {Label: ours},
-		&corev1.Service{}: {Label: ours},
+		&corev1.Pod{}:                 {Label: ours},
+		&corev1.Service{}:             {Label: ours},
+		&corev1.Secret{}:              {Label: ours},
+		&networkingv1.NetworkPolicy{}: {Label: ours},
 	}}
 }

@@ -24,6 +24,8 @@ import (
 
 // SwarmSpec is what the user asks for: one file, pushed from seeders to peers by a BitTorrent
 // swarm that a tracker coordinates.
+// +kubebuilder:validation:XValidation:rule="!has(self.source.generate) || !isQuantity(string(self.source.generate.size)) || !quantity(string(self.source.generate.size)).isInteger() || quantity(string(self.source.generate.size)).asInteger() <= 0 || (has(self.pieceSize) && !(isQuantity(string(self.pieceSize)) && quantity(string(self.pieceSize)).isInteger() && quantity(string(self.pieceSize)).asInteger() > 0)) || (quantity(string(self.source.generate.size)).asInteger() - 1) / (has(self.pieceSize) ? quantity(string(self.pieceSize)).asInteger() : 262144) < 131072",message="source.generate.size must be at most 131072 pieces of pieceSize (the tracker's 8 MiB .torrent limit): use a larger pieceSize"
+// +kubebuilder:validation:XValidation:rule="!has(self.source.http) || !has(self.source.http.maxBytes) || !isQuantity(string(self.source.http.maxBytes)) || !quantity(string(self.source.http.maxBytes)).isInteger() || quantity(string(self.source.http.maxBytes)).asInteger() <= 0 || (has(self.pieceSize) && !(isQuantity(string(self.pieceSize)) && quantity(string(self.pieceSize)).isInteger() && quantity(string(self.pieceSize)).asInteger() > 0)) || (quantity(string(self.source.http.maxBytes)).asInteger() - 1) / (has(self.pieceSize) ? quantity(string(self.pieceSize)).asInteger() : 262144) < 131072",message="source.http.maxBytes must be at most 131072 pieces of pieceSize (the tracker's 8 MiB .torrent limit): use a larger pieceSize"
 type SwarmSpec struct {
 	// Source is where the seeders get the file: exactly one of generate, http or
 	// persistentVolumeClaim. It cannot change while the swarm runs.
@@ -100,6 +102,22 @@ type SwarmSpec struct {
 	// so that fault tolerance can be watched. Off when unset.
 	// +optional
 	Chaos *Chaos `json:"chaos,omitempty"`
+
+	// NetworkPolicy isolates the swarm: a NetworkPolicy <name>-isolation lets only the swarm's
+	// own pods reach its peers, and only them and the operator reach its tracker. On unless
+	// enabled is false.
+	// +kubebuilder:default={}
+	// +optional
+	NetworkPolicy NetworkPolicySettings `json:"networkPolicy,omitempty"`
+}
+
+// NetworkPolicySettings turn the swarm's NetworkPolicy on or off.
+type NetworkPolicySettings struct {
+	// Enabled creates the NetworkPolicy; false removes it (for clusters whose own policies
+	// already isolate the namespace, or to reach the pods from elsewhere).
+	// +kubebuilder:default=true
+	// +optional
+	Enabled *bool `json:"enabled,omitempty"`
 }
 
 // Source says where the seeders get the file. Exactly one field is set.
@@ -118,8 +136,10 @@ type Source struct {
 
 // GenerateSource is deterministic content: the same size and seed give the same bytes.
 type GenerateSource struct {
-	// Size of the file, such as 64Mi.
+	// Size of the file, such as 64Mi, at most 1Ti (every peer writes a whole copy; generated
+	// content is for demos, drills and benchmarks).
 	// +kubebuilder:validation:XValidation:rule="isQuantity(string(self)) && quantity(string(self)).isInteger() && quantity(string(self)).asInteger() > 0",message="generate.size must be a positive whole number of bytes, such as 64Mi"
+	// +kubebuilder:validation:XValidation:rule="!isQuantity(string(self)) || quantity(string(self)).compareTo(quantity('1Ti')) <= 0",message="generate.size must be at most 1Ti"
 	Size resource.Quantity `json:"size"`
 	// Seed picks the content; the same seed gives the same file.
 	// +kubebuilder:default=1
@@ -133,10 +153,18 @@ type HTTPSource struct {
 	// +kubebuilder:validation:MaxLength=2048
 	// +kubebuilder:validation:XValidation:rule="self.startsWith('http://') || self.startsWith('https://')",message="http.url must start with http:// or https://"
 	URL string `json:"url"`
-	// SHA256 is the file's expected SHA-256 in lower-case hex; the seeder refuses other content.
+	// SHA256 is the file's expected SHA-256 in lower-case hex; the seeder refuses other content
+	// and every peer checks its finished copy against it.
 	// +kubebuilder:validation:Pattern=`^[0-9a-f]{64}$`
 	// +optional
 	SHA256 string `json:"sha256,omitempty"`
+	// MaxBytes bounds the download: a seeder stops and fails past it. The default, 32Gi, is
+	// the most 131072 pieces of the default 256Ki hold (the tracker's 8 MiB .torrent limit);
+	// a bigger file needs a bigger pieceSize.
+	// +kubebuilder:default="32Gi"
+	// +kubebuilder:validation:XValidation:rule="isQuantity(string(self)) && quantity(string(self)).isInteger() && quantity(string(self)).asInteger() > 0",message="http.maxBytes must be a positive whole number of bytes, such as 32Gi"
+	// +optional
+	MaxBytes *resource.Quantity `json:"maxBytes,omitempty"`
 }
 
 // PVCSource is a file inside an existing PersistentVolumeClaim, mounted read-only by the
@@ -192,6 +220,7 @@ type Choking struct {
 }
 
 // TrackerSettings tunes the tracker (the design note's phone book).
+// +kubebuilder:validation:XValidation:rule="!has(self.announceInterval) || !has(self.peerTTL) || duration(self.peerTTL) >= duration(self.announceInterval)",message="tracker.peerTTL must be at least tracker.announceInterval: the tracker would drop peers between two of their announces"
 type TrackerSettings struct {
 	// AnnounceInterval is how often peers announce to the tracker (the note's heartbeat).
 	// +kubebuilder:default="30s"
@@ -310,7 +339,10 @@ type Storage struct {
 	// SizeLimit bounds the default emptyDir.
 	// +optional
 	SizeLimit *resource.Quantity `json:"sizeLimit,omitempty"`
-	// Volume replaces the emptyDir: for example a hostPath, or a claim.
+	// Volume replaces the emptyDir: an emptyDir, a hostPath (only under a root the cluster
+	// admin allows with the manager's --allowed-host-path-roots), a persistentVolumeClaim or an
+	// ephemeral volume.
+	// +kubebuilder:validation:XValidation:rule="has(self.emptyDir) || has(self.hostPath) || has(self.persistentVolumeClaim) || has(self.ephemeral)",message="storage.volume must be an emptyDir, hostPath, persistentVolumeClaim or ephemeral volume"
 	// +optional
 	Volume *corev1.VolumeSource `json:"volume,omitempty"`
 }
@@ -323,10 +355,12 @@ type PodOverrides struct {
 	// ImagePullPolicy of every container; the manager's default when unset.
 	// +optional
 	ImagePullPolicy corev1.PullPolicy `json:"imagePullPolicy,omitempty"`
-	// Resources of the peer and seeder containers.
+	// Resources of the peer and seeder containers; when set they replace the defaults
+	// (requests cpu 50m, memory 64Mi; limit memory 256Mi) as a whole.
 	// +optional
 	Resources *corev1.ResourceRequirements `json:"resources,omitempty"`
-	// TrackerResources of the tracker container.
+	// TrackerResources of the tracker container; when set they replace the defaults (requests
+	// cpu 10m, memory 32Mi; limit memory 128Mi) as a whole.
 	// +optional
 	TrackerResources *corev1.ResourceRequirements `json:"trackerResources,omitempty"`
 	// NodeSelector of every pod.
@@ -378,8 +412,11 @@ const (
 	// ConditionDegraded means: some pods failed, disappeared or wait for a replacement, or the
 	// tracker does not answer.
 	ConditionDegraded = "Degraded"
-	// ConditionFailed means: a failure limit was exceeded.
+	// ConditionFailed means: a failure limit was exceeded, or the swarm was refused.
 	ConditionFailed = "Failed"
+	// ConditionContentMismatch means: the tracker reports another info-hash for the swarm than
+	// the one pinned in status.infoHash. Set once the content is pinned.
+	ConditionContentMismatch = "ContentMismatch"
 )
 
 // PeerProgress is one peer's share of the file.
@@ -443,6 +480,7 @@ type ChaosStatus struct {
 }
 
 // SwarmStatus is what the swarm has done, as the controller and the tracker see it.
+// +kubebuilder:validation:XValidation:rule="!has(oldSelf.infoHash) || (has(self.infoHash) && self.infoHash == oldSelf.infoHash)",message="status.infoHash is pinned once set"
 type SwarmStatus struct {
 	// Phase is Pending, Distributing, Completed or Failed.
 	// +optional
@@ -480,10 +518,12 @@ type SwarmStatus struct {
 	// +listType=atomic
 	// +optional
 	SlowestPeers []PeerProgress `json:"slowestPeers,omitempty"`
-	// InfoHash is the file's v1 info-hash in hex, once the seeder has published it.
+	// InfoHash is the file's v1 info-hash in hex, once the seeder has published it. It is
+	// pinned: it never changes afterwards, and peers created later refuse any other content.
+	// +kubebuilder:validation:Pattern=`^[0-9a-f]{40}$`
 	// +optional
 	InfoHash string `json:"infoHash,omitempty"`
-	// Pieces is the file's piece count, once known.
+	// Pieces is the file's piece count, once known (pinned with infoHash).
 	// +optional
 	Pieces int32 `json:"pieces,omitempty"`
 
@@ -494,7 +534,8 @@ type SwarmStatus struct {
 	// +optional
 	CompletionTime *metav1.Time `json:"completionTime,omitempty"`
 
-	// Conditions are TrackerReady, Progressing, Complete, Degraded and Failed.
+	// Conditions are TrackerReady, Progressing, Complete, Degraded and Failed, and
+	// ContentMismatch once the content is pinned.
 	// +listType=map
 	// +listMapKey=type
 	// +optional

@@ -36,13 +36,21 @@ type options struct {
 	progressPeriod         time.Duration
 	trackerTimeout         time.Duration
 	logFormat, logLevel    string
+	// managerNamespace is where the manager's pods run: each swarm's NetworkPolicy lets them
+	// reach its tracker.
+	managerNamespace string
+	// hostPathRoots are where a Swarm's storage may be a hostPath.
+	hostPathRoots controllers.HostPathRoots
 	// imageSet says whether --image was given; when not, a manager running in a pod runs its
 	// swarms' pods with its own image.
 	imageSet bool
 }
 
-func parseFlags(args []string) (options, error) {
+// parseFlags reads the manager's flags; getenv gives POD_NAMESPACE (set by config/manager
+// through the downward API), the default of --manager-namespace.
+func parseFlags(args []string, getenv func(string) string) (options, error) {
 	var o options
+	var roots string
 	fs := flag.NewFlagSet("manager", flag.ContinueOnError)
 	fs.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080", "address of the Prometheus /metrics endpoint (0 turns it off)")
 	fs.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "address of the /healthz and /readyz probes")
@@ -54,8 +62,14 @@ func parseFlags(args []string) (options, error) {
 	fs.DurationVar(&o.trackerTimeout, "tracker-timeout", controllers.DefaultTrackerTimeout, "timeout of one request to a tracker's API")
 	fs.StringVar(&o.logFormat, "log-format", "json", "log format: json or text")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.StringVar(&o.managerNamespace, "manager-namespace", getenv("POD_NAMESPACE"), "namespace of the manager's pods, which each swarm's NetworkPolicy lets reach its tracker (default: $POD_NAMESPACE; empty admits no manager pod)")
+	fs.StringVar(&roots, "allowed-host-path-roots", "", "comma-separated host directories under which a Swarm's storage may be a hostPath; empty allows no hostPath")
 	if err := fs.Parse(args); err != nil {
 		return o, err
+	}
+	var err error
+	if o.hostPathRoots, err = controllers.ParseHostPathRoots(roots); err != nil {
+		return o, fmt.Errorf("--allowed-host-path-roots: %w", err)
 	}
 	fs.Visit(func(f *flag.Flag) { o.imageSet = o.imageSet || f.Name == "image" })
 	switch corev1.PullPolicy(o.pullPolicy) {
@@ -95,7 +109,7 @@ func main() {
 }
 
 func run(args []string) error {
-	o, err := parseFlags(args)
+	o, err := parseFlags(args, os.Getenv)
 	if err != nil {
 		return err
 	}
@@ -128,14 +142,16 @@ func run(args []string) error {
 		return fmt.Errorf("creating the manager: %w", err)
 	}
 	reconciler := &controllers.SwarmReconciler{
-		Client:         mgr.GetClient(),
-		APIReader:      mgr.GetAPIReader(),
-		Scheme:         mgr.GetScheme(),
-		Recorder:       mgr.GetEventRecorder("swarm-controller"),
-		Pods:           controllers.PodDefaults{Image: o.image, PullPolicy: corev1.PullPolicy(o.pullPolicy)},
-		Progress:       controllers.HTTPProgress{Client: &http.Client{Timeout: o.trackerTimeout}},
-		ProgressPeriod: o.progressPeriod,
-		TrackerTimeout: o.trackerTimeout,
+		Client:           mgr.GetClient(),
+		APIReader:        mgr.GetAPIReader(),
+		Scheme:           mgr.GetScheme(),
+		Recorder:         mgr.GetEventRecorder("swarm-controller"),
+		Pods:             controllers.PodDefaults{Image: o.image, PullPolicy: corev1.PullPolicy(o.pullPolicy)},
+		Progress:         controllers.HTTPProgress{Client: &http.Client{Timeout: o.trackerTimeout}},
+		ProgressPeriod:   o.progressPeriod,
+		TrackerTimeout:   o.trackerTimeout,
+		ManagerNamespace: o.managerNamespace,
+		HostPathRoots:    o.hostPathRoots,
 	}
 	if err := reconciler.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the Swarm controller: %w", err)
@@ -146,7 +162,11 @@ func run(args []string) error {
 	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
 		return err
 	}
-	logger.Info("Starting the manager", "image", o.image, "leaderElection", o.leaderElect)
+	if o.managerNamespace == "" {
+		logger.Warn("No manager namespace (POD_NAMESPACE and --manager-namespace unset): the swarms' NetworkPolicies admit no manager pod to their trackers")
+	}
+	logger.Info("Starting the manager", "image", o.image, "leaderElection", o.leaderElect,
+		"managerNamespace", o.managerNamespace, "allowedHostPathRoots", []string(o.hostPathRoots))
 	return mgr.Start(ctrl.SetupSignalHandler())
 }
 
