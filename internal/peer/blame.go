@@ -67,7 +67,8 @@ type suspect struct {
 // guards suspects; the counters are atomic.
 type blameState struct {
 	suspects                 map[int]*suspect
-	serving                  int // hash requests being answered, all peers
+	serving                  int          // hash requests being answered, all peers
+	count                    atomic.Int32 // len(suspects), read without the lock
 	sent, served, rejected   atomic.Int64
 	answersBad, answersProof atomic.Int64
 }
@@ -185,6 +186,7 @@ func (s *Session) suspectLocked(piece int, records []blockRecord) bool {
 		}
 		sus = &suspect{asked: make(map[ConnKey]bool)}
 		s.blame.suspects[piece] = sus
+		s.blame.count.Add(1)
 	}
 	sus.records = append(sus.records, records...)
 	if limit := recordsPerLeaf * min(s.meta.PieceLeaves(), wire.MaxHashes); len(sus.records) > limit {
@@ -193,8 +195,12 @@ func (s *Session) suspectLocked(piece int, records []blockRecord) bool {
 	return true
 }
 
-// suspected reports whether piece failed before and awaits its proof.
+// suspected reports whether piece failed before and awaits its proof (without the lock while
+// no piece does: the verifiers ask it of every piece).
 func (s *Session) suspected(piece int) bool {
+	if s.blame.count.Load() == 0 {
+		return false
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.blame.suspects[piece] != nil
@@ -315,6 +321,7 @@ func (s *Session) provenLocked(piece int, leaves []byte) {
 // forgets the piece's records.
 func (s *Session) convictLocked(piece int, sus *suspect, leaves []byte) {
 	delete(s.blame.suspects, piece)
+	s.blame.count.Add(-1)
 	guilty, cleared := judge(sus.records, leaves)
 	for _, r := range guilty {
 		s.banLocked(r.from, banBadBlock, piece, "its block differs from the proven leaf hash")
