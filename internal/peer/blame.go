@@ -66,11 +66,10 @@ type suspect struct {
 // blameState is the session's pending blame and its counters. Owner: the session's mutex
 // guards suspects; the counters are atomic.
 type blameState struct {
-	suspects                 map[int]*suspect
-	serving                  int          // hash requests being answered, all peers
-	count                    atomic.Int32 // len(suspects), read without the lock
-	sent, served, rejected   atomic.Int64
-	answersBad, answersProof atomic.Int64
+	suspects               map[int]*suspect
+	serving                int          // hash requests being answered, all peers
+	count                  atomic.Int32 // len(suspects), read without the lock
+	sent, served, rejected atomic.Int64
 }
 
 // connHashes is one connection's side of the hash messages. Owner: the session's mutex.
@@ -271,12 +270,10 @@ func (s *Session) onHashes(c *conn, m wire.Message) error {
 	sus.pending = 0
 	leaves := hashes[:r.Length*32]
 	if !s.meta.VerifyLeaves(piece, leaves) {
-		s.blame.answersBad.Add(1)
 		s.banLocked(c.identity(), banBadHashes, piece, "its leaf hashes do not hash to the piece's hash")
 		s.askHashesLocked(piece, time.Now())
 		return nil
 	}
-	s.blame.answersProof.Add(1)
 	s.convictLocked(piece, sus, leaves)
 	return nil
 }
