@@ -130,6 +130,12 @@ func (sw *swarm) baseConfig() peer.Config {
 	cfg.TrackerURL = sw.tracker.url
 	cfg.Logger = discardLogger()
 	cfg.NoFileHash = true // the lab hashes every copy itself, after the run
+	// Every peer of the lab is on 127.0.0.1: one address's shares of the slots and of the
+	// half-open pool would turn the lab's flash crowd away. Everyone fits, as on a cluster
+	// where each pod has its own IP.
+	everyone := sw.spec.Leechers + 10
+	cfg.MaxPeersPerIP = everyone
+	cfg.MaxHalfOpen, cfg.MaxHalfOpenPerIP = everyone, everyone
 	cfg.PieceStrategy = sw.spec.Picker
 	if sw.spec.Choker != (peer.ChokerConfig{}) {
 		cfg.Choker = sw.spec.Choker

@@ -131,9 +131,14 @@ func (s *swarm) peerArgs(name string) []string {
 	if err != nil {
 		port = 0
 	}
+	// Every peer of the demo is on 127.0.0.1: one address's shares of the connection slots and
+	// of the half-open pool are raised so that everyone fits, as on a cluster where each pod
+	// has its own IP.
+	everyone := strconv.Itoa(max(s.cfg.peers+10, 50))
 	args := []string{
 		"--tracker", s.tracker, "--swarm", swarmName, "--name", name,
 		"--listen", "127.0.0.1:" + strconv.Itoa(port), "--metrics-addr", "",
+		"--max-peers-per-ip", everyone, "--max-half-open", everyone, "--max-half-open-per-ip", everyone,
 	}
 	return append(args, strings.Fields(s.cfg.extra)...)
 }
