@@ -148,6 +148,7 @@ func TestSeederAnswersHashRequests(t *testing.T) {
 		"proof layers":     {PiecesRoot: meta.Info.PiecesRoot, Length: 16, ProofLayers: 2},
 		"past the file":    {PiecesRoot: meta.Info.PiecesRoot, Index: 16 * 16, Length: 16},
 		"too many leaves":  {PiecesRoot: meta.Info.PiecesRoot, Length: 64},
+		"over 512 leaves":  {PiecesRoot: meta.Info.PiecesRoot, Length: 1024},
 		"piece layer base": {PiecesRoot: meta.Info.PiecesRoot, BaseLayer: 4, Length: 2},
 	} {
 		p.send(bad.Message(wire.HashRequest))
@@ -163,8 +164,8 @@ func TestSeederAnswersHashRequests(t *testing.T) {
 	for range burst {
 		nextHashAnswer(t, r)
 	}
-	if st := seeder.Stats(); st.HashRequestsServed < 2 || st.HashRequestsServed+st.HashRequestsRejected != burst+1+5 {
-		t.Fatalf("served %d, rejected %d of %d", st.HashRequestsServed, st.HashRequestsRejected, burst+1+5)
+	if st := seeder.Stats(); st.HashRequestsServed < 2 || st.HashRequestsServed+st.HashRequestsRejected != burst+1+6 {
+		t.Fatalf("served %d, rejected %d of %d", st.HashRequestsServed, st.HashRequestsRejected, burst+1+6)
 	}
 }
 

@@ -78,12 +78,14 @@ func (h HashRange) appendTo(dst []byte) []byte {
 	return binary.BigEndian.AppendUint32(dst, h.ProofLayers)
 }
 
-// Valid checks the rules BEP 52 sets on a range: Length a power of two from 2 to MaxHashes,
-// Index a multiple of Length, and at most maxProofHashes proof layers.
+// Valid checks the rules BEP 52 sets on a range: Length a power of two, at least 2, Index a
+// multiple of Length, and at most maxProofHashes proof and base layers. A Length above MaxHashes
+// is valid (BEP 52 only says it SHOULD NOT be): a request for it is rejected, not a protocol
+// error, and a hashes message cannot carry it (Read's bound).
 func (h HashRange) Valid() error {
 	switch {
-	case h.Length < 2 || h.Length > MaxHashes || h.Length&(h.Length-1) != 0:
-		return fmt.Errorf("%w: hash range of length %d (a power of two from 2 to %d)", ErrMalformed, h.Length, MaxHashes)
+	case h.Length < 2 || h.Length&(h.Length-1) != 0:
+		return fmt.Errorf("%w: hash range of length %d (a power of two, at least 2)", ErrMalformed, h.Length)
 	case h.Index%h.Length != 0:
 		return fmt.Errorf("%w: hash range index %d is not a multiple of its length %d", ErrMalformed, h.Index, h.Length)
 	case h.ProofLayers > maxProofHashes || h.BaseLayer > maxProofHashes:
