@@ -239,3 +239,38 @@ func TestSessionBoundsHalfOpenConnections(t *testing.T) {
 		}
 	}
 }
+
+// Two peers that dial each other at the same moment: a second connection with a connected id is
+// refused and never displaces the first, so when each side registers the other's connection
+// first, both refuse their own dial and both connections close; the dialers redial after a
+// short random wait and the pair ends connected. Over several pairs both outcomes of the race
+// show (one connection kept at once, or both closed and redialled); every leecher completes.
+func TestSimultaneousDialsEndConnected(t *testing.T) {
+	const pairs = 12
+	src, meta := testTorrent(t, 256<<10, 32<<10)
+	keptOne := 0
+	for i := range pairs {
+		seedCfg := testConfig(t, meta, src)
+		seedCfg.Seed, seedCfg.Trusted = true, true
+		seeder, err := New(seedCfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		leecher, err := New(leecherConfig(t, meta, t.TempDir(), ""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		seeder.cfg.Peers = []netip.AddrPort{leecher.Addr()}
+		leecher.cfg.Peers = []netip.AddrPort{seeder.Addr()}
+		rs, rl := runSession(t, seeder), runSession(t, leecher)
+		waitDone(t, rl)
+		// A refused incoming connection means one side had registered its own dial: it was kept.
+		if seeder.Stats().Refused[metrics.RefusedDuplicateID]+leecher.Stats().Refused[metrics.RefusedDuplicateID] > 0 {
+			keptOne++
+		}
+		_ = rl.stop(t)
+		_ = rs.stop(t)
+		t.Logf("pair %d: leecher done in %v", i, leecher.Stats().TimeToComplete)
+	}
+	t.Logf("%d of %d pairs kept one connection at once; the others closed both and redialled", keptOne, pairs)
+}

@@ -18,6 +18,12 @@ const (
 	dialScanEvery   = time.Second
 )
 
+// duplicateRedial is the wait before redialling a peer whose connection was refused because its
+// id was connected already: no redial happens while that connection lasts, but when both peers
+// dialled each other at once each may have kept the other's connection and refused its own,
+// closing both; a short wait, spread widely, lets one of the next dials win.
+var duplicateRedial = backoff.Policy{Initial: 300 * time.Millisecond, Max: time.Second, Multiplier: 1, Attempts: 1, Jitter: 0.8}
+
 // redialPolicy spaces the dials of an address that failed or disconnected: the note's backoff
 // (1 s, 2 s, 4 s ...), capped at 30 s, jittered.
 var redialPolicy = backoff.Policy{Initial: time.Second, Max: 30 * time.Second, Multiplier: 2, Attempts: 1, Jitter: 0.2}
@@ -58,6 +64,11 @@ func (d *dialer) add(addrs []netip.AddrPort) {
 		}
 	}
 	d.mu.Unlock()
+	d.wakeUp()
+}
+
+// wakeUp makes the dialer scan its addresses now.
+func (d *dialer) wakeUp() {
 	select {
 	case d.wake <- struct{}{}:
 	default:
@@ -133,8 +144,10 @@ func (d *dialer) dial(addr netip.AddrPort) {
 	switch {
 	case errors.Is(err, errSelf), errors.Is(err, errBanned):
 		k.neverDial = true
-	case errors.Is(err, errDuplicate): // connected already; redialled once that connection ends
-		k.nextTry = time.Now().Add(redialPolicy.Delay(0))
+	case errors.Is(err, errDuplicate):
+		wait := duplicateRedial.Delay(0)
+		k.nextTry = time.Now().Add(wait)
+		time.AfterFunc(wait, d.wakeUp) // sooner than the next scan
 	case err != nil:
 		k.nextTry = time.Now().Add(redialPolicy.Delay(k.failures))
 		k.failures++
