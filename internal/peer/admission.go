@@ -274,14 +274,12 @@ func (s *Session) openHalf(nc net.Conn, addr netip.AddrPort) (*halfOpen, refusal
 	h, dropped, r := s.halfOpen.admit(s.limits, nc, slotKey(addr))
 	s.mu.Unlock()
 	if dropped != nil {
-		_ = dropped.nc.Close()
-		s.refused(refusedHalfOpenFull, remoteAddrPort(dropped.nc), "dropped for another address's newcomer")
+		_ = dropped.nc.Close() // its goroutine counts it (closeHalf or admitIncoming tells it)
 	}
 	return h, r
 }
 
-// closeHalf takes h out of the half-open pool; it reports whether h was dropped for a newcomer
-// (and so already counted as refused).
+// closeHalf takes h out of the half-open pool; it reports whether h was dropped for a newcomer.
 func (s *Session) closeHalf(h *halfOpen) (dropped bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -238,6 +238,8 @@ func TestSessionBoundsHalfOpenConnections(t *testing.T) {
 			t.Errorf("connection %d: read data, want it closed", i)
 		}
 	}
+	_ = s.stop(t)
+	assertSlotsFree(t, s.Session)
 }
 
 // Two peers that dial each other at the same moment: a second connection with a connected id is
@@ -270,7 +272,19 @@ func TestSimultaneousDialsEndConnected(t *testing.T) {
 		}
 		_ = rl.stop(t)
 		_ = rs.stop(t)
+		assertSlotsFree(t, seeder)
+		assertSlotsFree(t, leecher)
 		t.Logf("pair %d: leecher done in %v", i, leecher.Stats().TimeToComplete)
 	}
 	t.Logf("%d of %d pairs kept one connection at once; the others closed both and redialled", keptOne, pairs)
+}
+
+// assertSlotsFree fails unless a stopped session gave back every slot it took.
+func assertSlotsFree(t *testing.T, s *Session) {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.slots.in != 0 || s.slots.out != 0 || len(s.slots.byIP) != 0 || s.halfOpen.total != 0 || len(s.halfOpen.byIP) != 0 {
+		t.Fatalf("stopped session still counts slots: %+v, %d half-open", s.slots, s.halfOpen.total)
+	}
 }

@@ -519,9 +519,14 @@ func (s *Session) tickLoop() {
 // the peer id is a duplicate: the dialler then learns it is connected already), then ours.
 func (s *Session) runIncoming(nc net.Conn, h *halfOpen, addr netip.AddrPort) error {
 	defer nc.Close()
+	stop := context.AfterFunc(s.ctx, func() { _ = nc.Close() }) // shutdown ends a handshake too
+	defer stop()
 	theirs, ours, err := s.readHandshake(nc, false)
 	if err != nil {
-		if dropped := s.closeHalf(h); !dropped && isTimeout(err) {
+		switch {
+		case s.closeHalf(h):
+			s.refused(refusedHalfOpenFull, addr, "dropped for another address's newcomer")
+		case isTimeout(err):
 			s.refused(refusedHandshakeTimeout, addr, err.Error())
 		}
 		return err
@@ -545,6 +550,8 @@ func (s *Session) runIncoming(nc net.Conn, h *halfOpen, addr netip.AddrPort) err
 // close. addr is the address dialled (the peer's listen address).
 func (s *Session) runOutgoing(nc net.Conn, addr netip.AddrPort) error {
 	defer nc.Close()
+	stop := context.AfterFunc(s.ctx, func() { _ = nc.Close() }) // shutdown ends a handshake too
+	defer stop()
 	theirs, _, err := s.readHandshake(nc, true)
 	if err != nil {
 		s.releaseSlot(addr, true)
