@@ -125,6 +125,7 @@ func sessionConfig(meta *metainfo.MetaInfo, path, trackerURL, name string) peer.
 	cfg.TrackerURL = trackerURL
 	cfg.ChokeInterval = time.Second
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	cfg.MaxPeersPerIP = cfg.MaxPeers // every peer of the test is on 127.0.0.1: no per-address share
 	return cfg
 }
 
