@@ -88,6 +88,7 @@ func distribute(b *testing.B, te *testEnv, name string, peers int, d time.Durati
 	if err := trk.PublishTorrent(ctx, name, data); err != nil {
 		b.Fatal(err)
 	}
+	setPodIPs(b, te, name, "127.0.0.1") // the controller counts only announces from a pod's IP
 	announceAll := func(round int) {
 		for i := range peers {
 			pod := fmt.Sprintf("%s-peer-%d", name, i)
@@ -136,5 +137,22 @@ func waitFor(b *testing.B, limit time.Duration, cond func() bool) {
 			b.Fatalf("not settled after %s", limit)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// setPodIPs writes IP ip and phase Running into every pod of the swarm, as the kubelet would.
+func setPodIPs(b *testing.B, te *testEnv, swarm, ip string) {
+	ctx := context.Background()
+	var pods corev1.PodList
+	if err := te.client.List(ctx, &pods, client.MatchingLabels{LabelSwarm: swarm}); err != nil {
+		b.Fatal(err)
+	}
+	for i := range pods.Items {
+		pod := &pods.Items[i]
+		pod.Status.Phase = corev1.PodRunning
+		pod.Status.PodIP, pod.Status.PodIPs = ip, []corev1.PodIP{{IP: ip}}
+		if err := te.client.Status().Update(ctx, pod); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -29,6 +29,12 @@ import (
 // tracker in the tests: a port nothing listens on.
 const unreachableTracker = "http://127.0.0.1:1"
 
+// The manager's namespace and its one allowed hostPath root in the tests.
+const (
+	testManagerNamespace = "minibit-system"
+	testHostPathRoot     = "/var/cache/minibit"
+)
+
 // testEnv is a real kube-apiserver and etcd (envtest), the manager running the Swarm
 // controller against them, and the engine's real tracker in-process on 127.0.0.1.
 type testEnv struct {
@@ -172,7 +178,9 @@ func startTestEnv(progressPeriod time.Duration) (*testEnv, error) {
 			}
 			return te.tracker.URL
 		},
-		ProgressPeriod: progressPeriod,
+		ProgressPeriod:   progressPeriod,
+		ManagerNamespace: testManagerNamespace,
+		HostPathRoots:    HostPathRoots{testHostPathRoot},
 	}
 	if err := te.reconciler.SetupWithManager(mgr); err != nil {
 		return nil, err

@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/sha1"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
@@ -111,12 +113,34 @@ func publishFile(ctx context.Context, name string) *metainfo.MetaInfo {
 	return mi
 }
 
-// announce plays a peer pod: it announces to the tracker under the pod's name with left bytes
-// still to download.
+// announce plays a peer pod whose IP is 127.0.0.1: it announces to the tracker under the pod's
+// name with left bytes still to download.
 func announce(ctx context.Context, mi *metainfo.MetaInfo, pod string, port int, left int64, event string) {
-	_, err := tracker.NewClient(env.tracker.URL).Announce(ctx, tracker.AnnounceRequest{
-		InfoHash: mi.InfoHashV1(), PeerID: sha1.Sum([]byte(pod)), Port: port,
+	announceFrom(ctx, "127.0.0.1", sha1.Sum([]byte(pod)), mi, pod, port, left, event)
+}
+
+// announceFrom announces from the loopback address ip (the tracker sees it as the source) with
+// peer id id, under the name pod.
+func announceFrom(ctx context.Context, ip string, id [20]byte, mi *metainfo.MetaInfo, pod string, port int, left int64, event string) {
+	dialer := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 5 * time.Second}
+	c := tracker.NewClient(env.tracker.URL)
+	c.HTTP = &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DialContext: dialer.DialContext, DisableKeepAlives: true}}
+	_, err := c.Announce(ctx, tracker.AnnounceRequest{
+		InfoHash: mi.InfoHashV1(), PeerID: id, Port: port,
 		Downloaded: mi.Info.Length - left, Left: left, Event: event, Name: pod,
 	})
 	Expect(err).NotTo(HaveOccurred())
+}
+
+// setPodIP writes a pod's IP and phase Running, as the kubelet would once it started.
+func setPodIP(ctx context.Context, ns, name, ip string) {
+	Eventually(func() error {
+		pod, err := getPod(ctx, ns, name)()
+		if err != nil {
+			return err
+		}
+		pod.Status.Phase = corev1.PodRunning
+		pod.Status.PodIP, pod.Status.PodIPs = ip, []corev1.PodIP{{IP: ip}}
+		return k8sClient.Status().Update(ctx, pod)
+	}, timeout, interval).Should(Succeed())
 }

@@ -87,6 +87,9 @@ var _ = Describe("Swarm controller", func() {
 		mi := publishFile(ctx, "progress")
 		length := mi.Info.Length
 		for i := range 3 {
+			setPodIP(ctx, ns, fmt.Sprintf("progress-peer-%d", i), "127.0.0.1")
+		}
+		for i := range 3 {
 			announce(ctx, mi, fmt.Sprintf("progress-peer-%d", i), 7000+i, length, "started")
 		}
 		Eventually(getSwarm(ctx, key), timeout, interval).Should(And(

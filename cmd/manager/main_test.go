@@ -1,0 +1,45 @@
+package main
+
+import (
+	"slices"
+	"testing"
+)
+
+func TestParseFlagsManagerNamespace(t *testing.T) {
+	env := func(v string) func(string) string {
+		return func(k string) string {
+			if k == "POD_NAMESPACE" {
+				return v
+			}
+			return ""
+		}
+	}
+	o, err := parseFlags(nil, env("minibit-system"))
+	if err != nil || o.managerNamespace != "minibit-system" {
+		t.Errorf("from POD_NAMESPACE: %q %v", o.managerNamespace, err)
+	}
+	o, err = parseFlags([]string{"--manager-namespace=ops"}, env("minibit-system"))
+	if err != nil || o.managerNamespace != "ops" {
+		t.Errorf("the flag over POD_NAMESPACE: %q %v", o.managerNamespace, err)
+	}
+	if o, _ := parseFlags(nil, env("")); o.managerNamespace != "" {
+		t.Errorf("neither: %q", o.managerNamespace)
+	}
+}
+
+func TestParseFlagsHostPathRoots(t *testing.T) {
+	none := func(string) string { return "" }
+	o, err := parseFlags(nil, none)
+	if err != nil || len(o.hostPathRoots) != 0 {
+		t.Errorf("default: %q %v, want no root", o.hostPathRoots, err)
+	}
+	o, err = parseFlags([]string{"--allowed-host-path-roots=/var/cache/minibit/,/data"}, none)
+	if err != nil || !slices.Equal(o.hostPathRoots, []string{"/var/cache/minibit", "/data"}) {
+		t.Errorf("two roots: %q %v", o.hostPathRoots, err)
+	}
+	for _, bad := range []string{"cache", "/var/../etc"} {
+		if _, err := parseFlags([]string{"--allowed-host-path-roots=" + bad}, none); err == nil {
+			t.Errorf("root %q accepted", bad)
+		}
+	}
+}
