@@ -16,7 +16,7 @@ type slotFlags struct {
 }
 
 func (f *slotFlags) add(fs *flag.FlagSet, d peer.Config) {
-	fs.IntVar(&f.maxPeersPerIP, "max-peers-per-ip", d.MaxPeersPerIP, "most connections with one IP address (an IPv6 /64), of --max-peers")
+	fs.IntVar(&f.maxPeersPerIP, "max-peers-per-ip", d.MaxPeersPerIP, "most connections with one IP address, of --max-peers")
 	fs.IntVar(&f.outgoingSlots, "outgoing-slots", d.OutgoingSlots, "slots of --max-peers kept for our own dials (at most half; 0 keeps none)")
 	fs.IntVar(&f.maxHalfOpen, "max-half-open", d.MaxHalfOpen, "most accepted connections still in their handshake")
 	fs.IntVar(&f.maxHalfOpenPerIP, "max-half-open-per-ip", d.MaxHalfOpenPerIP, "most connections in their handshake from one IP address")

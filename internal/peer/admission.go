@@ -83,16 +83,11 @@ func limitsOf(cfg Config) slotLimits {
 // inboundCap is how many established slots connections we accepted may take.
 func (l slotLimits) inboundCap() int { return l.maxPeers - l.outgoing }
 
-// slotKey is the address a share is counted for: an IPv4 address, or an IPv6 /64 (one host
-// commonly holds a whole /64, so its addresses are one party).
+// slotKey is the address a share is counted for: the remote IP (an IPv4-mapped address as
+// IPv4). Not an IPv6 prefix: in a cluster each pod has its own address, chosen by the network
+// plugin, and the pods of one node commonly share a /64.
 func slotKey(ap netip.AddrPort) netip.Addr {
-	ip := ap.Addr().Unmap()
-	if ip.Is6() {
-		if p, err := ip.Prefix(64); err == nil {
-			return p.Addr()
-		}
-	}
-	return ip.WithZone("")
+	return ap.Addr().Unmap().WithZone("")
 }
 
 // halfOpen is one accepted connection that has not finished its handshake.

@@ -151,10 +151,10 @@ func TestLimitsKeepAtMostHalfForDials(t *testing.T) {
 
 func TestSlotKey(t *testing.T) {
 	for in, want := range map[string]string{
-		"127.0.0.2:6881":          "127.0.0.2",
-		"[::ffff:10.0.0.1]:6881":  "10.0.0.1",
-		"[2001:db8:1:2:3::4]:80":  "2001:db8:1:2::",
-		"[2001:db8:1:2:ff::9]:81": "2001:db8:1:2::",
+		"127.0.0.2:6881":         "127.0.0.2",
+		"[::ffff:10.0.0.1]:6881": "10.0.0.1",
+		"[2001:db8:1:2:3::4]:80": "2001:db8:1:2:3::4",
+		"[fe80::1%eth0]:81":      "fe80::1",
 	} {
 		if got := slotKey(netip.MustParseAddrPort(in)); got.String() != want {
 			t.Errorf("slotKey(%s) = %s, want %s", in, got, want)

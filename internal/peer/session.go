@@ -73,8 +73,8 @@ type Config struct {
 	NumWant int
 	// MaxPeers bounds the established connections, with the dials under way (default 50).
 	MaxPeers int
-	// MaxPeersPerIP is one address's share of MaxPeers (an IPv6 /64 counts as one address);
-	// several pods behind one node address still get in. Harnesses that run many peers on one
+	// MaxPeersPerIP is one IP address's share of MaxPeers; several pods behind one node address
+	// still get in. Harnesses that run many peers on one
 	// loopback address raise it.
 	MaxPeersPerIP int
 	// OutgoingSlots are kept for our own dials: accepted connections take at most
