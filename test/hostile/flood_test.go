@@ -284,3 +284,27 @@ func TestIdleFloodIsEvictedForNewcomers(t *testing.T) {
 		t.Error("no connection refused for want of a slot: the flood did not fill the seeder")
 	}
 }
+
+// With the binary's defaults, a flood of established, idle connections from 127.0.0.3 holds
+// only its address's share of the slots; the rest are refused and honest peers are served.
+func TestIdleFloodHoldsOnlyItsShare(t *testing.T) {
+	RequireLoopback(t, IP(3))
+	sw := NewSwarm(t, 14, 1<<20, 64<<10)
+	seeder := sw.StartSeeder(IP(1))
+	f := floodStart(t, sw, []netip.Addr{IP(3)}, seeder.Addr(), 30, true, false)
+	floodWait(t, "the idle flood's connections to be answered", func() bool {
+		return f.shut.Load()+int64(seeder.Stats().PeersConnected) >= 30
+	})
+	held := seeder.Stats().PeersConnected
+	took := floodHonestPeers(t, sw, seeder, floodHonest)
+	f.stop()
+	st := seeder.Stats()
+	t.Logf("idle flood with defaults: %d connections from %s, %d held by the seeder; honest peers served in %v; refusals %v",
+		f.opened.Load(), IP(3), held, took, st.Refused)
+	if held > peer.DefaultMaxPeersPerIP {
+		t.Errorf("the flood holds %d slots, want at most its share (%d)", held, peer.DefaultMaxPeersPerIP)
+	}
+	if st.Refused[metrics.RefusedPerIP]+st.Refused[metrics.RefusedHalfOpenPerIP] == 0 {
+		t.Error("no flood connection refused for its address's share")
+	}
+}
