@@ -64,18 +64,11 @@ func tcpPort(n int) networkingv1.NetworkPolicyPort {
 // Swarm does not control fails the swarm: it would run without the isolation it asked for.
 func (r *SwarmReconciler) reconcileNetworkPolicy(ctx context.Context, p *pass, obs *observed) error {
 	current := obs.networkPolicy
+	if !p.st.networkPolicy {
+		return r.deleteNetworkPolicy(ctx, p, current)
+	}
 	if current != nil && !controlledBy(current, p.swarm) {
 		p.fail(ReasonNameConflict, nameConflict("NetworkPolicy", current.Name))
-		return nil
-	}
-	if !p.st.networkPolicy {
-		if current == nil || !current.DeletionTimestamp.IsZero() {
-			return nil
-		}
-		if err := r.Delete(ctx, current, client.Preconditions{UID: &current.UID}); client.IgnoreNotFound(err) != nil {
-			return fmt.Errorf("deleting the NetworkPolicy: %w", err)
-		}
-		p.record(corev1.EventTypeNormal, "NetworkPolicyDeleted", "Delete", "deleted NetworkPolicy %s: spec.networkPolicy.enabled is false", current.Name)
 		return nil
 	}
 	want := buildNetworkPolicy(p.swarm, r.ManagerNamespace)
@@ -98,5 +91,18 @@ func (r *SwarmReconciler) reconcileNetworkPolicy(ctx context.Context, p *pass, o
 		return fmt.Errorf("restoring the NetworkPolicy: %w", err)
 	}
 	p.record(corev1.EventTypeWarning, "NetworkPolicyRestored", "Update", "NetworkPolicy %s was changed: its rules were put back", current.Name)
+	return nil
+}
+
+// deleteNetworkPolicy deletes the swarm's NetworkPolicy (turned off); someone else's policy of
+// that name is theirs to keep.
+func (r *SwarmReconciler) deleteNetworkPolicy(ctx context.Context, p *pass, current *networkingv1.NetworkPolicy) error {
+	if current == nil || !controlledBy(current, p.swarm) || !current.DeletionTimestamp.IsZero() {
+		return nil
+	}
+	if err := r.Delete(ctx, current, client.Preconditions{UID: &current.UID}); client.IgnoreNotFound(err) != nil {
+		return fmt.Errorf("deleting the NetworkPolicy: %w", err)
+	}
+	p.record(corev1.EventTypeNormal, "NetworkPolicyDeleted", "Delete", "deleted NetworkPolicy %s: spec.networkPolicy.enabled is false", current.Name)
 	return nil
 }

@@ -117,21 +117,28 @@ var _ = Describe("Swarm trust", func() {
 		Expect(again.Data).To(Equal(sec.Data))
 	})
 
-	It("refuses to run on a publish Secret someone else planted", func() {
-		planted := &corev1.Secret{
-			ObjectMeta: metav1.ObjectMeta{Name: "planted-publish", Namespace: ns},
+	DescribeTable("refuses to run on a child's name someone else took",
+		func(planted client.Object) {
+			planted.SetNamespace(ns)
+			Expect(k8sClient.Create(ctx, planted)).To(Succeed())
+			swarm := makeSwarm("planted", ns).Obj()
+			Expect(k8sClient.Create(ctx, swarm)).To(Succeed())
+			Eventually(getSwarm(ctx, client.ObjectKeyFromObject(swarm)), timeout, interval).Should(And(
+				HaveField("Status.Phase", minibitv1alpha1.PhaseFailed),
+				haveCondition(minibitv1alpha1.ConditionFailed, metav1.ConditionTrue, ReasonNameConflict)))
+			var pods corev1.PodList
+			Expect(k8sClient.List(ctx, &pods, client.InNamespace(ns))).To(Succeed())
+			Expect(pods.Items).To(BeEmpty())
+		},
+		Entry("a publish Secret whose token the attacker knows", &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Name: "planted-publish"},
 			Data:       map[string][]byte{"token": []byte("the attacker knows this")},
-		}
-		Expect(k8sClient.Create(ctx, planted)).To(Succeed())
-		swarm := makeSwarm("planted", ns).Obj()
-		Expect(k8sClient.Create(ctx, swarm)).To(Succeed())
-		Eventually(getSwarm(ctx, client.ObjectKeyFromObject(swarm)), timeout, interval).Should(And(
-			HaveField("Status.Phase", minibitv1alpha1.PhaseFailed),
-			haveCondition(minibitv1alpha1.ConditionFailed, metav1.ConditionTrue, ReasonNameConflict)))
-		var pods corev1.PodList
-		Expect(k8sClient.List(ctx, &pods, client.InNamespace(ns))).To(Succeed())
-		Expect(pods.Items).To(BeEmpty())
-	})
+		}),
+		Entry("a NetworkPolicy that lets everyone in", &networkingv1.NetworkPolicy{
+			ObjectMeta: metav1.ObjectMeta{Name: "planted-isolation"},
+			Spec:       networkingv1.NetworkPolicySpec{Ingress: []networkingv1.NetworkPolicyIngressRule{{}}},
+		}),
+	)
 
 	It("isolates the swarm with a NetworkPolicy it owns, keeps it as built, and removes it when turned off", func() {
 		swarm := makeSwarm("isolated", ns).Obj()
