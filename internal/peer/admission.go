@@ -245,7 +245,7 @@ func idleVictim(conns map[ConnKey]*conn, scope evictScope, now time.Time, grace 
 		if scope == evictInbound && c.outgoing {
 			continue
 		}
-		if c.amInterested || c.peerInterested {
+		if c.amInterested || c.peerInterested || c.evicted {
 			continue
 		}
 		since := c.activeSince()
@@ -312,17 +312,15 @@ func (s *Session) admitIncoming(h *halfOpen, addr netip.AddrPort, id [20]byte) r
 	return notRefused
 }
 
-// evictLocked closes victim and frees its slot for the newcomer at addr.
+// evictLocked closes victim and gives its slot to the newcomer at addr at once. The victim's
+// own goroutine unregisters it as usual, once its reader has stopped.
 func (s *Session) evictLocked(victim *conn, newcomer netip.AddrPort) {
 	s.evictions.Add(1)
 	s.log.Info("Peer evicted for a newcomer", "peer", victim.addr, "outgoing", victim.outgoing,
 		"idle", time.Since(victim.activeSince()).Round(time.Second), "newcomer", newcomer)
+	victim.evicted = true
 	victim.close(errEvicted)
-	s.removeLocked(victim)
-	if victim.outgoing {
-		s.dialer.evicted(victim.addr, s.limits.idleGrace)
-	}
-	s.fillAllLocked()
+	s.releaseSlotLocked(victim.addr, victim.outgoing)
 }
 
 // reserveDialLocked reserves a slot for a dial to addr; false if none is free or the address

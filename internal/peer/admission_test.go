@@ -1,13 +1,16 @@
 package peer
 
 import (
+	"io"
 	"net"
 	"net/netip"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/minibit-io/minibit/internal/metainfo"
 	"github.com/minibit-io/minibit/internal/metrics"
+	"github.com/minibit-io/minibit/internal/wire"
 )
 
 // testLimits are small limits that make every decision easy to reach.
@@ -287,4 +290,56 @@ func assertSlotsFree(t *testing.T, s *Session) {
 	if s.slots.in != 0 || s.slots.out != 0 || len(s.slots.byIP) != 0 || s.halfOpen.total != 0 || len(s.halfOpen.byIP) != 0 {
 		t.Fatalf("stopped session still counts slots: %+v, %d half-open", s.slots, s.halfOpen.total)
 	}
+}
+
+// rawHandshake completes a handshake for meta's torrent as id on nc and fails the test otherwise.
+func rawHandshake(t *testing.T, nc net.Conn, meta *metainfo.MetaInfo, id [20]byte) {
+	t.Helper()
+	_ = nc.SetDeadline(time.Now().Add(testTimeout))
+	if err := wire.WriteHandshake(nc, wire.Handshake{InfoHash: meta.InfoHashV1(), PeerID: id}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := wire.ReadHandshake(nc); err != nil {
+		t.Fatal(err)
+	}
+	_ = nc.SetDeadline(time.Time{})
+}
+
+// A seeder whose every slot is held by connections that brought nothing evicts the one idle
+// longest for a leecher, which completes; the evicted connection is closed and every slot is
+// accounted for once the session stops.
+func TestEvictionGivesTheSlotToTheNewcomer(t *testing.T) {
+	src, meta := testTorrent(t, 256<<10, 32<<10)
+	cfg := testConfig(t, meta, src)
+	cfg.Seed, cfg.Trusted = true, true
+	cfg.MaxPeers, cfg.OutgoingSlots = 2, -1
+	cfg.EvictIdleAfter = 100 * time.Millisecond
+	seeder := startSession(t, cfg)
+	var idle []net.Conn
+	for i := range 2 {
+		nc := rawDial(t, ipA, seeder.Addr())
+		rawHandshake(t, nc, meta, [20]byte{'i', 'd', 'l', 'e', byte(i)})
+		idle = append(idle, nc)
+	}
+	waitFor(t, "two idle connections", func() bool { return seeder.Stats().PeersConnected == 2 })
+	time.Sleep(cfg.EvictIdleAfter) // they bring nothing past the grace
+
+	leecher := startSession(t, leecherConfig(t, meta, t.TempDir(), "", seeder.Addr()))
+	waitDone(t, leecher)
+	if n := seeder.Stats().Evictions; n != 1 {
+		t.Fatalf("%d evictions, want 1", n)
+	}
+	closed := 0
+	for _, nc := range idle {
+		_ = nc.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+		if _, err := io.ReadAll(nc); err == nil { // EOF: closed by the seeder
+			closed++
+		}
+	}
+	if closed != 1 {
+		t.Fatalf("%d idle connections closed, want the one evicted", closed)
+	}
+	_ = leecher.stop(t)
+	_ = seeder.stop(t)
+	assertSlotsFree(t, seeder.Session)
 }

@@ -82,6 +82,7 @@ type conn struct {
 	offered        []int // super-seeding: pieces offered to it and not yet announced by it
 	down, up       *rateMeter
 	contributed    bool // it sent us a block we had asked for (the seeding choker remembers it)
+	evicted        bool // closed for a newcomer, which took its slot at once
 
 	hx connHashes // BEP 52 hash messages to and from it (blame.go)
 }

@@ -664,7 +664,9 @@ func (s *Session) unregister(c *conn) {
 // removeLocked forgets c: its pieces leave the availability, its requests go back to the picker.
 func (s *Session) removeLocked(c *conn) {
 	delete(s.conns, c.key)
-	s.releaseSlotLocked(c.addr, c.outgoing)
+	if !c.evicted { // an evicted connection's slot went to the newcomer already
+		s.releaseSlotLocked(c.addr, c.outgoing)
+	}
 	if s.byID[c.id] == c {
 		delete(s.byID, c.id)
 	}
@@ -682,7 +684,10 @@ func (s *Session) removeLocked(c *conn) {
 	}
 	clear(c.outstanding)
 	s.picker.PeerGone(c.key)
-	if c.outgoing {
+	switch {
+	case c.outgoing && c.evicted:
+		s.dialer.evicted(c.addr, s.limits.idleGrace) // it would most likely bring nothing again
+	case c.outgoing:
 		s.dialer.disconnected(c.addr)
 	}
 }
