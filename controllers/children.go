@@ -42,19 +42,24 @@ func (r *SwarmReconciler) observe(ctx context.Context, s *minibitv1alpha1.Swarm)
 	if obs.serviceExists, err = r.getOptional(ctx, client.ObjectKey{Namespace: s.Namespace, Name: TrackerName(s)}, &corev1.Service{}); err != nil {
 		return nil, fmt.Errorf("reading the tracker's Service: %w", err)
 	}
-	secret := &corev1.Secret{}
-	if found, err := r.getOptional(ctx, client.ObjectKey{Namespace: s.Namespace, Name: PublishSecretName(s)}, secret); err != nil {
+	if obs.publishSecret, err = getIfExists(ctx, r, s, PublishSecretName(s), &corev1.Secret{}); err != nil {
 		return nil, fmt.Errorf("reading the publish Secret: %w", err)
-	} else if found {
-		obs.publishSecret = secret
 	}
-	policy := &networkingv1.NetworkPolicy{}
-	if found, err := r.getOptional(ctx, client.ObjectKey{Namespace: s.Namespace, Name: NetworkPolicyName(s)}, policy); err != nil {
+	if obs.networkPolicy, err = getIfExists(ctx, r, s, NetworkPolicyName(s), &networkingv1.NetworkPolicy{}); err != nil {
 		return nil, fmt.Errorf("reading the NetworkPolicy: %w", err)
-	} else if found {
-		obs.networkPolicy = policy
 	}
 	return obs, nil
+}
+
+// getIfExists reads the object of a name in the Swarm's namespace from the cache into obj and
+// returns it, or nil when there is none.
+func getIfExists[T client.Object](ctx context.Context, r *SwarmReconciler, s *minibitv1alpha1.Swarm, name string, obj T) (T, error) {
+	found, err := r.getOptional(ctx, client.ObjectKey{Namespace: s.Namespace, Name: name}, obj)
+	if !found {
+		var none T
+		return none, err
+	}
+	return obj, nil
 }
 
 // podEnded says whether a pod of a role stopped for good: Failed, or (for the tracker and
