@@ -5,14 +5,17 @@
 #
 #   hack/build-k8s.sh DEST COMPONENT...
 #
-# COMPONENT is a k8s.io/kubernetes command (kube-apiserver, kubelet, kubectl, ...), "etcd" or
-# "coredns" (the local cluster's DNS server).
+# COMPONENT is a k8s.io/kubernetes command (kube-apiserver, kubelet, kubectl, ...), "etcd",
+# "coredns" (the local cluster's DNS server) or "kube-router" (its NetworkPolicy agent).
 # A binary already present in DEST with the pinned version's stamp file is not rebuilt.
 set -euo pipefail
 
 K8S_VERSION=${K8S_VERSION:-v1.37.2}
 ETCD_VERSION=${ETCD_VERSION:-v3.6.5}
 COREDNS_VERSION=${COREDNS_VERSION:-v1.15.0}
+# The only kube-router on the module proxy here. Security flaws are reported for v2.1.0: it is
+# good enough to enforce NetworkPolicy on a throwaway local test cluster, not for a real one.
+KUBE_ROUTER_VERSION=${KUBE_ROUTER_VERSION:-v2.1.0}
 dest=$(mkdir -p "$1" && cd "$1" && pwd)
 shift
 
@@ -26,6 +29,10 @@ fi
 # CoreDNS has its own stamp, so that adding it never invalidates the other binaries.
 if [[ -f "$dest/.coredns-version" && "$(cat "$dest/.coredns-version")" != "$COREDNS_VERSION" ]]; then
   rm -f "$dest/coredns" "$dest/.coredns-version"
+fi
+
+if [[ -f "$dest/.kube-router-version" && "$(cat "$dest/.kube-router-version")" != "$KUBE_ROUTER_VERSION" ]]; then
+  rm -f "$dest/kube-router" "$dest/.kube-router-version"
 fi
 
 missing=()
@@ -78,10 +85,25 @@ build_coredns() {
   echo "$COREDNS_VERSION" > "$dest/.coredns-version"
 }
 
+# build_kube_router: kube-router's command; the local cluster runs only its NetworkPolicy
+# controller (iptables and ipset), the version stamped the way its Makefile does.
+build_kube_router() {
+  local dir="$work/kube-router" mod=github.com/cloudnativelabs/kube-router/v2
+  mkdir -p "$dir"
+  (cd "$dir" && go mod init minibit.local/kuberouterbuild >/dev/null 2>&1 &&
+    go mod edit -require="$mod@$KUBE_ROUTER_VERSION")
+  echo "build-k8s: building kube-router $KUBE_ROUTER_VERSION" >&2
+  (cd "$dir" && CGO_ENABLED=0 go build -mod=mod -trimpath \
+    -ldflags "-s -w -X $mod/pkg/version.Version=$KUBE_ROUTER_VERSION" \
+    -o "$dest/kube-router" "$mod/cmd/kube-router")
+  echo "$KUBE_ROUTER_VERSION" > "$dest/.kube-router-version"
+}
+
 for c in "${missing[@]}"; do
   case "$c" in
     etcd) build_etcd ;;
     coredns) build_coredns ;;
+    kube-router) build_kube_router ;;
     *) build_kube "$c" ;;
   esac
 done

@@ -2,7 +2,8 @@
 # Tears down the local cluster of up.sh and leaves nothing behind: stops every daemon by its
 # recorded PID, kills the pods' containers and their shims, removes the pods' network namespaces,
 # unmounts what containerd and the kubelet mounted, deletes the bridge, the nftables tables, the
-# node address, the pods' cgroups, restores the kernel settings, and removes the state.
+# iptables chains and ipsets of the kubelet and the policy agent, the node address, the pods'
+# cgroups, restores the kernel settings, and removes the state.
 # Logs stay in bin/cluster/logs for debugging. Safe to run twice.
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -96,9 +97,9 @@ unmount_all() {
     done
 }
 
-# remove_network: the bridge, kube-proxy's and the guard's nftables tables, the kubelet's
-# iptables chains (and the jumps to them), the iptables tables that only they needed, the node
-# address.
+# remove_network: the bridge, kube-proxy's and the guard's nftables tables, the kubelet's and
+# the policy agent's iptables chains (and the jumps to them), the iptables tables that only they
+# needed, the agent's ipsets (once no rule uses them), the node address.
 remove_network() {
   ip link show "$BRIDGE" >/dev/null 2>&1 && ip link delete "$BRIDGE"
   nft delete table inet "$GUARD_TABLE" 2>/dev/null
@@ -106,6 +107,7 @@ remove_network() {
   nft delete table ip6 kube-proxy 2>/dev/null
   remove_kube_iptables iptables ip
   remove_kube_iptables ip6tables ip6
+  remove_policy_ipsets
   ip addr show dev lo | has "inet $NODE_IP/32" && ip addr delete "$NODE_IP/32" dev lo
   rm -f "$NFT_TABLES_BEFORE"
   return 0
@@ -131,6 +133,21 @@ remove_kube_iptables() {
       nft delete table "$family" "$table" 2>/dev/null
     fi
   done
+}
+
+# remove_policy_ipsets: the ipsets kube-router made for NetworkPolicy (KUBE-SRC-*, KUBE-DST-*).
+remove_policy_ipsets() {
+  command -v ipset >/dev/null || return 0
+  local set
+  for set in $(ipset list -n 2>/dev/null | grep -E "$POLICY_IPSETS"); do
+    ipset destroy "$set" 2>/dev/null || log "could not destroy ipset $set"
+  done
+}
+
+# new_netfilter: iptables chains and rules and ipsets there now that were not before up.sh.
+new_netfilter() {
+  [[ -f $NETFILTER_BEFORE ]] || return 0
+  comm -13 "$NETFILTER_BEFORE" <(netfilter_state)
 }
 
 restore_sysctls() {
@@ -168,6 +185,14 @@ report_leftovers() {
   ip netns list 2>/dev/null | has '^cni-' && left+=(netns)
   nft list tables 2>/dev/null | has -E "$GUARD_TABLE|kube-proxy" && left+=(nftables)
   { iptables-save; ip6tables-save; } 2>/dev/null | has 'KUBE-' && left+=(iptables)
+  ipset list -n 2>/dev/null | has -E "$POLICY_IPSETS" && left+=(ipsets)
+  local added
+  added=$(new_netfilter)
+  if [[ -n $added ]]; then
+    left+=("iptables/ipset entries not there before up.sh")
+    log "new since up.sh (first 20):"
+    printf '  %s\n' "$added" | head -n 20 >&2
+  fi
   ip addr show dev lo | has "inet $NODE_IP/" && left+=("lo address")
   [[ -e $STATE_DIR || -e $RUN_DIR ]] && left+=(state)
   compgen -G "/sys/fs/cgroup/*/kubepods" >/dev/null && left+=(cgroups)
@@ -175,13 +200,14 @@ report_leftovers() {
     log "left behind: ${left[*]}"
     return 1
   fi
+  rm -f "$NETFILTER_BEFORE"
   log "down: nothing left behind"
 }
 
 log "stopping the cluster"
 # Nothing needs a graceful stop: Kubernetes' daemons together (the API server gets 3 s, not its
 # long drain), then etcd, then the containers and containerd.
-stop_daemons 3 kube-proxy kubelet kube-scheduler kube-controller-manager kube-apiserver
+stop_daemons 3 "$POLICY_AGENT" kube-proxy kubelet kube-scheduler kube-controller-manager kube-apiserver
 stop_daemons 10 etcd
 stop_containers
 remove_netns

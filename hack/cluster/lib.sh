@@ -23,6 +23,9 @@ CREATED_LIST="$OUT_DIR/created-paths"
 # nftables tables present before up.sh: iptables-nft tables made for the kubelet's chains only
 # are deleted by down.sh.
 NFT_TABLES_BEFORE="$OUT_DIR/nft-tables-before"
+# iptables chains and rules (every table, IPv4 and IPv6) and ipsets present before up.sh: down.sh
+# reports any that are still there afterwards and were not before.
+NETFILTER_BEFORE="$OUT_DIR/netfilter-before"
 # Kernel settings changed by up.sh (or by the kubelet and kube-proxy), restored by down.sh.
 SYSCTL_SAVE="$OUT_DIR/sysctl-saved"
 
@@ -47,6 +50,12 @@ SYSCTLS=(net.ipv4.ip_forward net.bridge.bridge-nf-call-iptables net.bridge.bridg
   kernel.keys.root_maxkeys kernel.keys.root_maxbytes
   net.netfilter.nf_conntrack_max net.netfilter.nf_conntrack_tcp_timeout_established
   net.netfilter.nf_conntrack_tcp_timeout_close_wait)
+
+# The NetworkPolicy agent: kube-router's firewall controller alone (no routing, no service
+# proxy), a host daemon. Its iptables chains are named KUBE-ROUTER-*, KUBE-POD-FW-*,
+# KUBE-NWPLCY-*; its ipsets KUBE-SRC-* and KUBE-DST-*.
+POLICY_AGENT=kube-router
+POLICY_IPSETS='^KUBE-(SRC|DST)-'
 
 # has PATTERN: whether stdin has a matching line. Unlike grep -q it reads all of stdin, so the
 # writer never dies of SIGPIPE (which pipefail would turn into "no match").
@@ -90,4 +99,19 @@ pid_alive() {
 record_created() {
   mkdir -p "$OUT_DIR"
   grep -qxF -- "$1" "$CREATED_LIST" 2>/dev/null || echo "$1" >>"$CREATED_LIST"
+}
+
+# netfilter_state prints this machine's iptables chains and rules (IPv4 and IPv6, every table,
+# counters left out) and its ipsets' names, one per line, sorted: compared before and after.
+netfilter_state() {
+  local ipt
+  {
+    for ipt in iptables ip6tables; do
+      command -v "$ipt-save" >/dev/null || continue
+      "$ipt-save" 2>/dev/null | awk -v tool="$ipt" '
+        /^\*/ { table = substr($0, 2) }
+        /^[:-]/ { sub(/ \[[0-9]+:[0-9]+\]$/, ""); print tool, table, $0 }'
+    done
+    if command -v ipset >/dev/null; then ipset list -n 2>/dev/null | sed 's/^/ipset /'; fi
+  } | sort -u
 }

@@ -50,6 +50,7 @@ make_pki() {
   new_cert ca controller-manager "/CN=system:kube-controller-manager" clientAuth
   new_cert ca scheduler "/CN=system:kube-scheduler" clientAuth
   new_cert ca kube-proxy "/CN=system:kube-proxy" clientAuth
+  new_cert ca kube-router "/CN=minibit:kube-router" clientAuth
   new_cert front-proxy-ca front-proxy-client "/CN=front-proxy-client" clientAuth
   new_key "$PKI_DIR/sa.key"
   openssl pkey -in "$PKI_DIR/sa.key" -pubout -out "$PKI_DIR/sa.pub" 2>/dev/null
@@ -60,7 +61,7 @@ make_pki() {
 pki_valid() {
   local f
   for f in ca front-proxy-ca apiserver apiserver-kubelet-client kubelet kubelet-client admin \
-    controller-manager scheduler kube-proxy front-proxy-client; do
+    controller-manager scheduler kube-proxy kube-router front-proxy-client; do
     [[ -f $PKI_DIR/$f.key ]] && openssl x509 -checkend 604800 -noout -in "$PKI_DIR/$f.crt" >/dev/null 2>&1 || return 1
   done
   [[ -f $PKI_DIR/sa.key && -f $PKI_DIR/sa.pub ]]

@@ -3,7 +3,8 @@
 # kube-apiserver, controller-manager, scheduler, kubelet, kube-proxy as host daemons, containerd
 # and runc from Debian, a bridge pod network, CoreDNS as a Deployment. Nothing leaves the machine:
 # pods have no default route and an nftables table drops anything forwarded to or from the
-# external interface. Waits until the node is Ready and CoreDNS answers.
+# external interface. kube-router's firewall controller enforces NetworkPolicy (iptables and
+# ipset). Waits until the node is Ready, the policy agent has synced and CoreDNS answers.
 #
 #   hack/cluster/up.sh          (as root; hack/cluster/down.sh undoes everything)
 #
@@ -35,7 +36,8 @@ install_packages() {
   local need=() pkg
   declare -A probe=([containerd]=/usr/bin/containerd [runc]=/usr/sbin/runc
     [containernetworking-plugins]=/usr/lib/cni/bridge [iptables]=/usr/sbin/iptables
-    [nftables]=/usr/sbin/nft [conntrack]=/usr/sbin/conntrack [openssl]=/usr/bin/openssl)
+    [nftables]=/usr/sbin/nft [conntrack]=/usr/sbin/conntrack [openssl]=/usr/bin/openssl
+    [ipset]=/usr/sbin/ipset)
   for pkg in "${!probe[@]}"; do [[ -e ${probe[$pkg]} ]] || need+=("$pkg"); done
   [[ ${#need[@]} -eq 0 ]] && return 0
   log "installing Debian packages: ${need[*]}"
@@ -44,10 +46,10 @@ install_packages() {
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 }
 
-# build_binaries: Kubernetes, etcd and CoreDNS from Go modules, cached in bin/k8s.
+# build_binaries: Kubernetes, etcd, CoreDNS and kube-router from Go modules, cached in bin/k8s.
 build_binaries() {
   "$REPO_ROOT/hack/build-k8s.sh" "$K8S_BIN" etcd kube-apiserver kube-controller-manager \
-    kube-scheduler kubelet kube-proxy kubectl coredns
+    kube-scheduler kubelet kube-proxy kubectl coredns "$POLICY_AGENT"
 }
 
 # build_images: the pause and CoreDNS images as tarballs, rebuilt only when a binary changed.
@@ -204,6 +206,25 @@ start_node() {
   start_daemon kube-proxy "$K8S_BIN/kube-proxy" --config "$STATE_DIR/kube-proxy.yaml"
 }
 
+# start_policy_agent: kube-router with only its NetworkPolicy controller, as a host daemon with
+# its own client certificate and a read-only ClusterRole. No health or metrics listener (they
+# would listen on every interface); it is ready once its first full sync has written the
+# explicit-accept rule at the end of KUBE-ROUTER-FORWARD.
+start_policy_agent() {
+  kctl apply -f "$CLUSTER_DIR/manifests/kube-router-rbac.yaml" >/dev/null
+  start_daemon "$POLICY_AGENT" "$K8S_BIN/kube-router" --kubeconfig "$STATE_DIR/kube-router.kubeconfig" \
+    --run-firewall=true --run-router=false --run-service-proxy=false --run-loadbalancer=false \
+    --enable-cni=false --enable-ipv4=true --enable-ipv6=false \
+    --hostname-override "$NODE_NAME" --service-cluster-ip-range "$SERVICE_CIDR" \
+    --health-port=0 --metrics-port=0 --enable-pprof=false
+  wait_daemon "$POLICY_AGENT" 60 policy_agent_synced
+}
+
+policy_agent_synced() {
+  iptables -w 5 -t filter -S FORWARD | has -- '-j KUBE-ROUTER-FORWARD' &&
+    iptables -w 5 -t filter -S KUBE-ROUTER-FORWARD | has -- '--mark 0x20000/0x20000 -j ACCEPT'
+}
+
 # import_image TAR: loads an image tarball into the cluster's containerd for the kubelet.
 import_image() {
   ctr --address "$CONTAINERD_SOCK" -n k8s.io images import "$1" >/dev/null
@@ -232,13 +253,14 @@ main() {
   rm -f "$LOG_DIR"/*.log
   save_sysctls
   nft list tables >"$NFT_TABLES_BEFORE" 2>/dev/null || true
+  netfilter_state >"$NETFILTER_BEFORE"
   # Fixed paths the kubelet uses whatever its root dir (device plugins, log links).
   local fixed
   for fixed in /var/lib/kubelet /var/log/containers; do [[ -e $fixed ]] || record_created "$fixed"; done
   if pki_valid; then log "reusing certificates in $PKI_DIR"; else make_pki; fi
   write_kubeconfig "$KUBECONFIG_OUT" admin
   local c
-  for c in controller-manager scheduler kube-proxy; do
+  for c in controller-manager scheduler kube-proxy kube-router; do
     write_kubeconfig "$STATE_DIR/$c.kubeconfig" "$c"
   done
   write_kubeconfig "$STATE_DIR/kubelet.kubeconfig" kubelet-client
@@ -268,6 +290,8 @@ main() {
   wait_daemon kube-proxy 60 curl -fsS --max-time 2 http://127.0.0.1:10256/healthz
   step "waiting for the node to be Ready"
   wait_daemon kubelet 120 node_ready
+  step "starting the NetworkPolicy agent (kube-router's firewall)"
+  start_policy_agent
   step "deploying CoreDNS"
   kctl apply -f "$CLUSTER_DIR/manifests/coredns.yaml" >/dev/null
   wait_daemon kube-controller-manager 120 kctl -n kube-system wait --for=condition=Available \
