@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -49,6 +50,8 @@ type testEnv struct {
 	writes, uncachedReads atomic.Int64
 	// statusWrites counts the Swarm status writes among the writes.
 	statusWrites atomic.Int64
+	// trackerFor maps a Swarm's name to another tracker's URL: a test replaces its tracker.
+	trackerFor sync.Map
 }
 
 // countingReader counts the reads that go past the cache.
@@ -173,6 +176,9 @@ func startTestEnv(progressPeriod time.Duration) (*testEnv, error) {
 		Pods:      PodDefaults{Image: DefaultImage, PullPolicy: corev1.PullIfNotPresent},
 		Progress:  HTTPProgress{},
 		TrackerURL: func(s *minibitv1alpha1.Swarm) string {
+			if url, ok := te.trackerFor.Load(s.Name); ok {
+				return url.(string)
+			}
 			if len(s.Name) > 12 && s.Name[:12] == "unreachable-" {
 				return unreachableTracker
 			}

@@ -1,15 +1,20 @@
 package controllers
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha1"
 	"fmt"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -17,6 +22,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	minibitv1alpha1 "github.com/minibit-io/minibit/api/v1alpha1"
+	"github.com/minibit-io/minibit/internal/metainfo"
+	"github.com/minibit-io/minibit/internal/tracker"
 )
 
 // Issue 10: one hostile pod must not change what a swarm delivers, stall it, or fake its
@@ -79,6 +86,40 @@ var _ = Describe("Swarm trust", func() {
 		Expect(k8sClient.Patch(ctx, swarm, patch)).To(Succeed())
 		Eventually(getPod(ctx, ns, "pinned-peer-1"), timeout, interval).Should(
 			HaveField("Spec.Containers", HaveEach(HaveField("Args", ContainElement("--info-hash="+pinned)))))
+	})
+
+	It("keeps the pinned info-hash when a replaced tracker reports other content, and says so", func() {
+		swarm := makeSwarm("swapped", ns).Peers(1).Obj()
+		Expect(k8sClient.Create(ctx, swarm)).To(Succeed())
+		key := client.ObjectKeyFromObject(swarm)
+		setPodIP(ctx, ns, "swapped-peer-0", "127.0.0.1")
+		mi := publishFile(ctx, "swapped")
+		pinned := fmt.Sprintf("%x", mi.InfoHashV1())
+		Eventually(getSwarm(ctx, key), timeout, interval).Should(And(
+			HaveField("Status.InfoHash", pinned),
+			haveCondition(minibitv1alpha1.ConditionContentMismatch, metav1.ConditionFalse, ReasonContentAsPinned)))
+
+		// Another tracker holds an intruder's torrent under the swarm's name; the peer pod's
+		// announce there says it is done.
+		intruder := tracker.NewServer(tracker.Config{Interval: time.Second, PeerTTL: time.Minute})
+		srv := httptest.NewServer(intruder)
+		defer srv.Close()
+		other := publishOther(ctx, srv.URL, "swapped")
+		announceTo(ctx, srv.URL, other, "swapped-peer-0")
+		env.trackerFor.Store("swapped", srv.URL)
+		defer env.trackerFor.Delete("swapped")
+		Eventually(getSwarm(ctx, key), timeout, interval).Should(And(
+			HaveField("Status.InfoHash", pinned),
+			HaveField("Status.Phase", minibitv1alpha1.PhaseDistributing),
+			HaveField("Status.Completed", int32(0)),
+			haveCondition(minibitv1alpha1.ConditionContentMismatch, metav1.ConditionTrue, ReasonTrackerOtherContent),
+			haveCondition(minibitv1alpha1.ConditionDegraded, metav1.ConditionTrue, ReasonContentMismatch)))
+		Eventually(eventReasons(ctx, ns), timeout, interval).Should(ContainElement(ReasonContentMismatchEvent))
+
+		// The seeders' content is back: so is the condition.
+		env.trackerFor.Delete("swapped")
+		Eventually(getSwarm(ctx, key), timeout, interval).Should(
+			haveCondition(minibitv1alpha1.ConditionContentMismatch, metav1.ConditionFalse, ReasonContentAsPinned))
 	})
 
 	It("creates the publish Secret once and mounts it only into the tracker and the seeders", func() {
@@ -262,3 +303,37 @@ var _ = Describe("Swarm trust", func() {
 		Expect(fmt.Sprint(settingsOf(swarm).maxBytes)).To(Equal(fmt.Sprint(DefaultHTTPMaxBytes)))
 	})
 })
+
+// publishOther publishes, to the tracker at url under name, a torrent of other content than
+// publishFile's.
+func publishOther(ctx context.Context, url, name string) *metainfo.MetaInfo {
+	path := filepath.Join(GinkgoT().TempDir(), "other.bin")
+	Expect(os.WriteFile(path, bytes.Repeat([]byte("intruder"), 8<<10), 0o600)).To(Succeed())
+	mi, err := metainfo.Create(path, metainfo.CreateOptions{PieceLength: 16 << 10})
+	Expect(err).NotTo(HaveOccurred())
+	data, err := mi.Encode()
+	Expect(err).NotTo(HaveOccurred())
+	Expect(tracker.NewClient(url).PublishTorrent(ctx, name, data)).To(Succeed())
+	return mi
+}
+
+// announceTo announces pod as done to the tracker at url, from 127.0.0.1.
+func announceTo(ctx context.Context, url string, mi *metainfo.MetaInfo, pod string) {
+	_, err := tracker.NewClient(url).Announce(ctx, tracker.AnnounceRequest{
+		InfoHash: mi.InfoHashV1(), PeerID: sha1.Sum([]byte(pod)), Port: 7200, Downloaded: mi.Info.Length, Event: "completed", Name: pod,
+	})
+	Expect(err).NotTo(HaveOccurred())
+}
+
+// eventReasons lists the reasons of the Events in a namespace, for Eventually.
+func eventReasons(ctx context.Context, ns string) func() ([]string, error) {
+	return func() ([]string, error) {
+		var evs eventsv1.EventList
+		err := k8sClient.List(ctx, &evs, client.InNamespace(ns))
+		var reasons []string
+		for _, e := range evs.Items {
+			reasons = append(reasons, e.Reason)
+		}
+		return reasons, err
+	}
+}
