@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # CI's end-to-end stage, run by .ci/run after `make test`, as root on a fresh machine: brings the
-# local cluster up (hack/cluster), builds the image without Docker and loads it, runs the e2e
+# local cluster up (hack/cluster, NetworkPolicy enforced by kube-router's firewall), builds the image without Docker and loads it, runs the e2e
 # suite (which deploys the operator from config/), and always tears the cluster down. On failure
 # it prints the cluster's state and the daemons' logs first.
 set -euo pipefail
@@ -36,7 +36,7 @@ finish() {
 }
 trap finish EXIT
 
-step "cluster up (cold: builds Kubernetes, etcd and CoreDNS from Go modules)"
+step "cluster up (cold: builds Kubernetes, etcd, CoreDNS and kube-router from Go modules)"
 make cluster-up
 step "image built without Docker and loaded into containerd"
 make cluster-load
