@@ -10,29 +10,57 @@ source "$(dirname "$0")/lib.sh"
 
 [[ $(id -u) -eq 0 ]] || die "must run as root"
 
-# is_program PID WORD: PID runs and its command line holds WORD (so a reused PID is left alone).
-is_program() {
-  [[ -d /proc/$1 ]] && tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | has -- "$2"
-}
-
-# stop_pids GRACE_SECONDS PID:WORD...: SIGTERM to each PID that still runs WORD, then SIGKILL to
-# those still there after GRACE_SECONDS. All at once: the cluster is going away.
+# stop_pids GRACE_SECONDS PID:NAME...: stops each PID that still runs NAME, with its process
+# group when it leads one: each daemon leads its own (setsid), which holds the helpers it may be
+# running at that moment (iptables-restore, ipset, nft, CNI plugins). SIGTERM, SIGKILL to what is
+# left after GRACE_SECONDS, then waits until all of them are gone, so that nothing they started
+# still adds a rule, a link or a mount while the rest of the teardown removes them. All at once:
+# the cluster is going away.
 stop_pids() {
-  local grace=$1 item pid live=() i
+  local grace=$1 item pid targets=()
   shift
   for item in "$@"; do
     pid=${item%%:*}
-    is_program "$pid" "${item#*:}" && kill -TERM "$pid" 2>/dev/null && live+=("$pid")
+    runs_program "$pid" "${item#*:}" || continue
+    if [[ $(pgrp_of "$pid") == "$pid" ]]; then targets+=("-$pid"); else targets+=("$pid"); fi
   done
-  for ((i = 0; i < grace * 10; i++)); do
-    local still=()
-    for pid in "${live[@]}"; do [[ -d /proc/$pid ]] && still+=("$pid"); done
-    live=("${still[@]}")
-    ((${#live[@]})) || return 0
+  ((${#targets[@]})) || return 0
+  kill -TERM -- "${targets[@]}" 2>/dev/null
+  wait_gone "$grace" "${targets[@]}" && return 0
+  kill -KILL -- "${targets[@]}" 2>/dev/null
+  wait_gone 10 "${targets[@]}" || log "still running 10s after SIGKILL: ${targets[*]}"
+  return 0
+}
+
+# pgrp_of PID: the process group PID belongs to.
+pgrp_of() {
+  local stat pgrp
+  read -r stat 2>/dev/null <"/proc/$1/stat" || return 1
+  read -r _ _ pgrp _ <<<"${stat##*) }" # after the command: state, parent, group
+  echo "$pgrp"
+}
+
+# any_alive TARGET...: whether a target still runs; a target is a PID, or -PGID for a whole group.
+any_alive() {
+  local t p
+  for t in "$@"; do
+    if [[ $t == -* ]]; then
+      for p in $(pgrep -g "${t#-}"); do running "$p" && return 0; done
+    else
+      running "$t" && return 0
+    fi
+  done
+  return 1
+}
+
+# wait_gone SECONDS TARGET...: waits up to SECONDS until no target runs (zombies do not count).
+wait_gone() {
+  local i
+  for ((i = 0; i < $1 * 10; i++)); do
+    any_alive "${@:2}" || return 0
     sleep 0.1
   done
-  kill -KILL "${live[@]}" 2>/dev/null
-  return 0
+  ! any_alive "${@:2}"
 }
 
 # stop_daemons GRACE_SECONDS NAME...: stops daemons by their recorded PIDs.
@@ -57,12 +85,14 @@ task_dirs() {
 # stop_containers: kills every container's processes, lets containerd remove the tasks (which
 # unmounts their root filesystems), stops containerd, then any shim left.
 stop_containers() {
-  local d pid shims=() id
+  local d pid shims=() inits=() id
   for d in $(task_dirs); do
-    [[ -f $d/shim.pid ]] && shims+=("$(<"$d/shim.pid")")
-    if [[ -f $d/init.pid ]]; then
-      pid=$(<"$d/init.pid")
-      [[ -d /proc/$pid ]] && kill -KILL "$pid" 2>/dev/null
+    [[ -f $d/shim.pid ]] && shims+=("$(<"$d/shim.pid"):containerd-shim-runc-v2")
+    [[ -f $d/init.pid ]] || continue
+    pid=$(<"$d/init.pid")
+    # A container's first process, if that PID still is one of the pods' (not a reused PID).
+    if running "$pid" && has kubepods 2>/dev/null <"/proc/$pid/cgroup"; then
+      kill -KILL "$pid" 2>/dev/null && inits+=("$pid")
     fi
   done
   if pid_alive containerd; then
@@ -70,10 +100,9 @@ stop_containers() {
       timeout 20 ctr --address "$CONTAINERD_SOCK" -n k8s.io tasks rm -f "$id" >/dev/null 2>&1
     done
   fi
+  ((${#inits[@]})) && ! wait_gone 10 "${inits[@]}" && log "containers still running: ${inits[*]}"
   stop_daemons 10 containerd
-  local items=()
-  for pid in "${shims[@]}"; do items+=("$pid:containerd-shim"); done
-  ((${#items[@]})) && stop_pids 5 "${items[@]}"
+  ((${#shims[@]})) && stop_pids 5 "${shims[@]}"
   return 0
 }
 
@@ -157,11 +186,18 @@ restore_sysctls() {
   rm -f "$SYSCTL_SAVE"
 }
 
-# remove_cgroups: the kubelet's pod cgroups (kubepods and below) in every v1 hierarchy.
+# remove_cgroups: the kubelet's pod cgroups (kubepods and below) in every v1 hierarchy. A cgroup
+# whose last process is still exiting cannot be removed yet: tries again for up to 10 s.
 remove_cgroups() {
-  local root
-  for root in /sys/fs/cgroup/*/kubepods /sys/fs/cgroup/kubepods; do
-    [[ -d $root ]] && find "$root" -depth -type d -exec rmdir {} + 2>/dev/null
+  local root i left
+  for ((i = 0; i < 50; i++)); do
+    left=0
+    for root in /sys/fs/cgroup/*/kubepods /sys/fs/cgroup/kubepods; do
+      [[ -d $root ]] || continue
+      find "$root" -depth -type d -exec rmdir {} + 2>/dev/null || left=1
+    done
+    ((left)) || return 0
+    sleep 0.2
   done
   return 0
 }

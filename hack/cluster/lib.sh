@@ -87,12 +87,30 @@ external_interfaces() {
     awk '{for (i = 1; i < NF; i++) if ($i == "dev") print $(i + 1)}' | sort -u
 }
 
-# pid_alive NAME: the recorded PID of daemon NAME is running and is still that daemon.
+# runs_program PID NAME: process PID runs the executable file named NAME ("NAME (deleted)" too:
+# the file was replaced since). Not a zombie, not a reused PID, and not the copy of the shell that
+# `&` forks, which is a shell until it has exec'd NAME.
+runs_program() {
+  local exe
+  [[ $1 =~ ^[0-9]+$ ]] || return 1
+  exe=$(readlink "/proc/$1/exe" 2>/dev/null) || return 1
+  exe=${exe% (deleted)}
+  [[ ${exe##*/} == "$2" ]]
+}
+
+# running PID: PID is a live process. A zombie is not (PID 1 here reaps orphans only every 2 s or so).
+running() {
+  local stat
+  read -r stat 2>/dev/null <"/proc/$1/stat" || return 1
+  stat=${stat##*) }
+  [[ ${stat:0:1} != [ZX] ]]
+}
+
+# pid_alive NAME: the PID recorded for daemon NAME runs NAME (up.sh names each daemon after its
+# executable file and records its PID only once the daemon has exec'd it).
 pid_alive() {
-  local f="$PID_DIR/$1.pid" pid
-  [[ -f $f ]] || return 1
-  pid=$(<"$f")
-  [[ -d /proc/$pid ]] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | has -- "$1"
+  local f="$PID_DIR/$1.pid"
+  [[ -f $f ]] && runs_program "$(<"$f")" "$1"
 }
 
 # record_created PATH: remembers that up.sh created PATH, so down.sh removes it.

@@ -107,20 +107,38 @@ EOF
   log "guard table drops forwarding via: ${ifaces:-<no external interface>}"
 }
 
-# start_daemon NAME BINARY ARG...: runs a daemon in its own session, output in logs/NAME.log,
-# PID recorded in PID_DIR/NAME.pid.
+# start_daemon NAME BINARY ARG...: runs BINARY, whose file is named NAME, in its own session,
+# output in logs/NAME.log, and records its PID in PID_DIR/NAME.pid once it runs BINARY. The PID
+# that `&` gives is first a copy of this shell, then setsid (which, not leading a process group,
+# calls setsid(2) and execs BINARY in place), and only then the daemon: a check made before that
+# second exec would take a starting daemon for one that has exited.
 start_daemon() {
-  local name=$1
+  local name=$1 pid deadline=$((SECONDS + 30))
   shift
+  [[ ${1##*/} == "$name" ]] || die "start_daemon: $1 is not named $name"
   setsid "$@" >>"$LOG_DIR/$name.log" 2>&1 </dev/null &
-  echo $! >"$PID_DIR/$name.pid"
+  pid=$!
+  until runs_program "$pid" "$name"; do
+    running "$pid" || daemon_failed "$name" "exited as it started"
+    if ((SECONDS >= deadline)); then
+      kill -KILL "$pid" 2>/dev/null || true
+      daemon_failed "$name" "did not start within 30s"
+    fi
+    sleep 0.02
+  done
+  echo "$pid" >"$PID_DIR/$name.pid.new"
+  mv "$PID_DIR/$name.pid.new" "$PID_DIR/$name.pid"
+}
+
+# daemon_failed NAME WHAT: fails with the daemon's last log lines.
+daemon_failed() {
+  tail -n 30 "$LOG_DIR/$1.log" >&2 || true
+  die "$1 $2 (log: $LOG_DIR/$1.log)"
 }
 
 # ensure_running NAME: fails with the daemon's last log lines if it has exited.
 ensure_running() {
-  pid_alive "$1" && return 0
-  tail -n 30 "$LOG_DIR/$1.log" >&2 || true
-  die "$1 exited (log: $LOG_DIR/$1.log)"
+  pid_alive "$1" || daemon_failed "$1" exited
 }
 
 wait_daemon() {
@@ -142,7 +160,7 @@ start_containerd() {
   [[ -d /var/lib/cni ]] || record_created /var/lib/cni # libcni's result cache
   [[ -d /run/netns ]] || record_created /run/netns     # the pods' network namespaces
   # A proxy that refuses makes any image pull fail at once: images only come from the tarballs.
-  HTTP_PROXY=http://127.0.0.1:9 HTTPS_PROXY=http://127.0.0.1:9 NO_PROXY= \
+  HTTP_PROXY=http://127.0.0.1:9 HTTPS_PROXY=http://127.0.0.1:9 NO_PROXY='' \
     start_daemon containerd containerd --config "$STATE_DIR/containerd.toml"
   wait_daemon containerd 30 ctr --address "$CONTAINERD_SOCK" version
 }
