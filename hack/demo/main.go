@@ -2,6 +2,10 @@
 // a tracker, one seeder of a generated file and N leechers. It shows live progress, checks every
 // leecher's copy against the source's SHA-256 itself, and prints a summary table. It exits 0 only
 // when every leecher holds a verified copy.
+//
+// With --watch it caps every peer's upload so that the swarm takes about half a minute, and keeps
+// every peer up (the leechers seeding once done) until Ctrl-C, to be watched on the dashboard.
+// Every process binds port 0 itself and the demo reads the address it got from its log.
 package main
 
 import (
@@ -25,6 +29,7 @@ func main() {
 }
 
 func mainErr(cfg config) error {
+	stopWithParent()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return run(ctx, cfg, func(summary *summary) error {
@@ -34,9 +39,10 @@ func mainErr(cfg config) error {
 				return err
 			}
 		}
-		if cfg.hold {
-			fmt.Println("\nThe swarm stays up for the dashboard; Ctrl-C stops it.")
+		if cfg.keepUp() {
+			fmt.Printf("\nEvery peer stays up (the seeder, and %d leechers now seeding) for the dashboard; Ctrl-C stops them.\n", cfg.peers)
 			<-ctx.Done()
+			fmt.Println("\nStopping the swarm…")
 		}
 		return nil
 	})
@@ -54,7 +60,12 @@ type config struct {
 	timeout   time.Duration
 	extra     string
 	hold      bool
+	watch     bool
+	watchTime time.Duration
 }
+
+// keepUp tells whether the peers stay up after the summary until Ctrl-C (--hold, --watch).
+func (c config) keepUp() bool { return c.hold || c.watch }
 
 func parseFlags() config {
 	var c config
@@ -66,9 +77,11 @@ func parseFlags() config {
 	flag.StringVar(&c.jsonPath, "json", "", "also write the summary as JSON to this path")
 	flag.StringVar(&c.workDir, "workdir", "", "directory for the swarm's files (default: a temporary directory, removed at the end)")
 	flag.BoolVar(&c.keep, "keep", false, "keep the work directory")
-	flag.DurationVar(&c.timeout, "timeout", 10*time.Minute, "give up after this long")
-	flag.StringVar(&c.extra, "peer-flags", "", "extra flags passed to every peer, space separated (e.g. \"--upload-rate 4MiB\")")
-	flag.BoolVar(&c.hold, "hold", false, "keep the tracker and peers running after the summary, until Ctrl-C (to look at the dashboard)")
+	flag.DurationVar(&c.timeout, "timeout", 10*time.Minute, "give up when the leechers are not all done after this long")
+	flag.StringVar(&c.extra, "peer-flags", "", "extra flags passed to every peer, space separated (e.g. \"--upload-rate 4MiB\"); they override --watch's pacing")
+	flag.BoolVar(&c.hold, "hold", false, "keep the tracker and every peer running after the summary, the leechers seeding, until Ctrl-C (to look at the dashboard)")
+	flag.BoolVar(&c.watch, "watch", false, "a swarm to watch: cap every peer's upload so that it takes about --watch-time, then hold it like --hold")
+	flag.DurationVar(&c.watchTime, "watch-time", 30*time.Second, "how long --watch paces the swarm to take")
 	flag.Parse()
 	return c
 }
@@ -79,6 +92,9 @@ func run(ctx context.Context, cfg config, report func(*summary) error) error {
 	if cfg.peers < 1 {
 		return errors.New("--peers must be at least 1")
 	}
+	if cfg.watch && cfg.watchTime <= 0 {
+		return errors.New("--watch-time must be positive")
+	}
 	bin, err := filepath.Abs(cfg.bin)
 	if err != nil {
 		return err
@@ -88,11 +104,13 @@ func run(ctx context.Context, cfg config, report func(*summary) error) error {
 		return err
 	}
 	defer cleanup()
-	swarmCtx, cancel := context.WithTimeout(ctx, cfg.timeout)
-	defer cancel()
 	sw := &swarm{cfg: cfg, bin: bin, work: work}
-	defer sw.stopAll()
-	summary, err := sw.run(swarmCtx)
+	defer func() {
+		if n := sw.stopAll(); n > 0 && cfg.keepUp() {
+			fmt.Printf("stopped %d processes\n", n)
+		}
+	}()
+	summary, err := sw.run(ctx)
 	if summary != nil {
 		if rerr := report(summary); rerr != nil {
 			return rerr

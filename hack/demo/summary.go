@@ -41,15 +41,16 @@ func (s *swarm) summarize(source, want string, leechers []*leecher, total time.D
 		Seconds: total.Seconds(), SHA256: want, AllVerified: true}
 	for _, l := range leechers {
 		r := peerResult{Name: l.name}
-		if !l.ended.IsZero() {
-			r.Seconds = l.ended.Sub(l.started).Seconds()
+		ended, err := l.outcome()
+		if !ended.IsZero() {
+			r.Seconds = ended.Sub(l.started).Seconds()
 		}
-		if l.err == nil {
-			r.SHA256, l.err = fileSHA256(filepath.Join(l.dir, fileName))
+		if err == nil {
+			r.SHA256, err = fileSHA256(filepath.Join(l.dir, fileName))
 		}
-		r.Verified = l.err == nil && r.SHA256 == want
-		if l.err != nil {
-			r.Error = l.err.Error()
+		r.Verified = err == nil && r.SHA256 == want
+		if err != nil {
+			r.Error = err.Error()
 		} else if !r.Verified {
 			r.Error = "sha256 differs from the source"
 		}

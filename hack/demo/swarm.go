@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/minibit-io/minibit/internal/generate"
 	"github.com/minibit-io/minibit/internal/tracker/api"
 )
 
@@ -23,32 +23,56 @@ const (
 	fileName  = "demo.bin"
 )
 
-// swarm owns the demo's processes. Each leecher's result fields are written by that leecher's
-// wait goroutine only and read after waitAll returns.
+// swarm owns the demo's processes.
 type swarm struct {
 	cfg     config
 	bin     string
 	work    string
 	tracker string
-	procs   []*exec.Cmd
+	pace    pacing // zero without --watch
+	procs   []*proc
 	mu      sync.Mutex // guards procs
 }
 
+// leecher is one downloading peer. Its outcome (ended, err) is written by its own await
+// goroutine and read by the progress display meanwhile, hence mu.
 type leecher struct {
 	name    string
 	dir     string
-	cmd     *exec.Cmd
+	proc    *proc
 	started time.Time
-	ended   time.Time
-	err     error
+
+	mu    sync.Mutex
+	ended time.Time // when its verified copy was in place
+	err   error
 }
 
+// finish records the leecher's outcome.
+func (l *leecher) finish(err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.ended, l.err = time.Now(), err
+}
+
+// outcome returns when the leecher finished (zero while it runs) and its error.
+func (l *leecher) outcome() (time.Time, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.ended, l.err
+}
+
+// run starts the swarm and waits until every leecher is done (or failed), within --timeout.
 func (s *swarm) run(ctx context.Context) (*summary, error) {
 	if err := s.startTracker(ctx); err != nil {
 		return nil, err
 	}
+	fmt.Printf("dashboard %s/  (open it in a browser%s)\n", s.tracker, holdHint(s.cfg))
 	fmt.Printf("tracker   %s  (JSON API %s/api/v1/swarms/%s)\n", s.tracker, s.tracker, swarmName)
-	fmt.Printf("dashboard %s/  (open it in a browser; --hold keeps the swarm up after it completes)\n", s.tracker)
+	if err := s.choosePace(); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.timeout)
+	defer cancel()
 	source, err := s.generate(ctx)
 	if err != nil {
 		return nil, err
@@ -58,33 +82,59 @@ func (s *swarm) run(ctx context.Context) (*summary, error) {
 		return nil, err
 	}
 	fmt.Printf("source    %s  %s  sha256 %s\n", source, s.cfg.size, want)
-	if err := s.startSeeder(ctx, source); err != nil {
+	if err := s.startSeeder(source); err != nil {
 		return nil, err
 	}
 	// The clock starts once the seeder has hashed the file and published its .torrent.
 	if err := waitHTTP(ctx, s.tracker+api.TorrentPathPrefix+swarmName, 5*time.Minute); err != nil {
 		return nil, fmt.Errorf("the seeder did not publish the torrent: %w (log: %s/seeder.log)", err, s.work)
 	}
-	leechers, start := s.startLeechers(ctx)
+	leechers, start := s.startLeechers()
 	done := make(chan struct{})
-	go func() { defer close(done); s.waitAll(leechers) }()
+	go func() { defer close(done); s.awaitAll(ctx, leechers) }()
 	watch(ctx, s.tracker, leechers, done)
 	<-done
 	total := time.Since(start)
 	return s.summarize(source, want, leechers, total)
 }
 
+func holdHint(cfg config) string {
+	if cfg.keepUp() {
+		return "; every peer stays up until Ctrl-C"
+	}
+	return "; --watch paces the swarm and keeps it up"
+}
+
+// choosePace picks --watch's upload cap from the file's size and the number of leechers.
+func (s *swarm) choosePace() error {
+	if !s.cfg.watch {
+		return nil
+	}
+	size, err := generate.ParseSize(s.cfg.size)
+	if err != nil {
+		return fmt.Errorf("--size: %w", err)
+	}
+	piece, err := generate.ParseSize(s.cfg.pieceSize)
+	if err != nil {
+		return fmt.Errorf("--piece-size: %w", err)
+	}
+	s.pace = choosePacing(size, s.cfg.peers, s.cfg.watchTime, piece)
+	fmt.Printf("pacing    %s\n", s.pace)
+	return nil
+}
+
+// startTracker starts the tracker on a port of its own choosing and learns it from its log.
 func (s *swarm) startTracker(ctx context.Context) error {
-	port, err := freePort()
+	// A one-second heartbeat instead of the note's 30 s, so that progress is live.
+	p, err := s.start("tracker", "tracker", "--listen", "127.0.0.1:0", "--interval", "1s")
 	if err != nil {
 		return err
 	}
-	addr := "127.0.0.1:" + strconv.Itoa(port)
-	s.tracker = "http://" + addr
-	// A one-second heartbeat instead of the note's 30 s, so that progress is live.
-	if _, err := s.start(ctx, "tracker", "tracker", "--listen", addr, "--interval", "1s"); err != nil {
+	addr, err := listenAddr(ctx, p, "Tracker listening", 30*time.Second)
+	if err != nil {
 		return err
 	}
+	s.tracker = "http://" + addr
 	return waitHTTP(ctx, s.tracker+"/healthz", 10*time.Second)
 }
 
@@ -102,107 +152,102 @@ func (s *swarm) generate(ctx context.Context) (string, error) {
 	return path, nil
 }
 
-func (s *swarm) startSeeder(ctx context.Context, source string) error {
+func (s *swarm) startSeeder(source string) error {
 	args := append([]string{"seed", "--file", source, "--piece-size", s.cfg.pieceSize}, s.peerArgs("seeder")...)
-	_, err := s.start(ctx, "seeder", "peer", args...)
+	_, err := s.start("seeder", "peer", args...)
 	return err
 }
 
-func (s *swarm) startLeechers(ctx context.Context) ([]*leecher, time.Time) {
+// startLeechers starts every leecher. Without --hold or --watch they exit once their copy is
+// verified; with either they stay up and seed.
+func (s *swarm) startLeechers() ([]*leecher, time.Time) {
 	start := time.Now()
 	leechers := make([]*leecher, s.cfg.peers)
 	for i := range leechers {
 		l := &leecher{name: fmt.Sprintf("leecher-%02d", i+1), dir: filepath.Join(s.work, fmt.Sprintf("leecher-%02d", i+1))}
 		leechers[i] = l
 		if err := os.MkdirAll(l.dir, 0o755); err != nil {
-			l.err = err
+			l.finish(err)
 			continue
 		}
-		args := append([]string{"get", "--dir", l.dir, "--exit-on-complete"}, s.peerArgs(l.name)...)
+		args := []string{"get", "--dir", l.dir}
+		if !s.cfg.keepUp() {
+			args = append(args, "--exit-on-complete")
+		}
+		args = append(args, s.peerArgs(l.name)...)
 		l.started = time.Now()
-		l.cmd, l.err = s.start(ctx, l.name, "peer", args...)
+		var err error
+		if l.proc, err = s.start(l.name, "peer", args...); err != nil {
+			l.finish(err)
+		}
 	}
 	return leechers, start
 }
 
-// peerArgs are the flags every peer shares: the tracker, the swarm, its own port and name.
+// peerArgs are the flags every peer shares: the tracker, the swarm, its name, port 0 (each
+// peer binds a free port itself and announces it) and --watch's pacing.
 func (s *swarm) peerArgs(name string) []string {
-	port, err := freePort()
-	if err != nil {
-		port = 0
-	}
 	// Every peer of the demo is on 127.0.0.1: one address's shares of the connection slots and
 	// of the half-open pool are raised so that everyone fits, as on a cluster where each pod
 	// has its own IP.
 	everyone := strconv.Itoa(max(s.cfg.peers+10, 50))
 	args := []string{
 		"--tracker", s.tracker, "--swarm", swarmName, "--name", name,
-		"--listen", "127.0.0.1:" + strconv.Itoa(port), "--metrics-addr", "",
+		"--listen", "127.0.0.1:0", "--metrics-addr", "",
 		"--max-peers-per-ip", everyone, "--max-half-open", everyone, "--max-half-open-per-ip", everyone,
+	}
+	if s.pace.uploadRate > 0 {
+		args = append(args, "--upload-rate", strconv.FormatInt(s.pace.uploadRate, 10))
 	}
 	return append(args, strings.Fields(s.cfg.extra)...)
 }
 
-func (s *swarm) start(ctx context.Context, name, binary string, args ...string) (*exec.Cmd, error) {
-	logFile, err := os.Create(filepath.Join(s.work, name+".log"))
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.CommandContext(ctx, filepath.Join(s.bin, binary), args...)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
-	cmd.WaitDelay = 5 * time.Second
-	if err := cmd.Start(); err != nil {
-		_ = logFile.Close()
-		return nil, fmt.Errorf("start %s: %w", name, err)
-	}
-	s.mu.Lock()
-	s.procs = append(s.procs, cmd)
-	s.mu.Unlock()
-	return cmd, nil
-}
-
-// waitAll waits for every leecher process; the seeder and tracker keep running until stopAll.
-func (s *swarm) waitAll(leechers []*leecher) {
+// awaitAll waits until every leecher is done or failed, or ctx ends.
+func (s *swarm) awaitAll(ctx context.Context, leechers []*leecher) {
 	var wg sync.WaitGroup
 	for _, l := range leechers {
-		if l.cmd == nil {
+		if l.proc == nil {
 			continue
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := l.cmd.Wait(); err != nil {
-				l.err = fmt.Errorf("%s exited: %w (log: %s.log)", l.name, err, l.name)
-			}
-			l.ended = time.Now()
-		}()
+		wg.Go(func() { s.await(ctx, l) })
 	}
 	wg.Wait()
 }
 
-func (s *swarm) stopAll() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, p := range s.procs {
-		if p.ProcessState == nil && p.Process != nil {
-			_ = p.Process.Signal(os.Interrupt)
-		}
-	}
-	for _, p := range s.procs {
-		if p.ProcessState == nil {
-			_ = p.Wait()
+// await waits for one leecher: an exiting leecher is done when it exits with 0; one that stays
+// up is done once its verified file is in place under its final name (it was .part until then),
+// and fails if it exits.
+func (s *swarm) await(ctx context.Context, l *leecher) {
+	final := filepath.Join(l.dir, fileName)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-l.proc.done:
+			switch {
+			case l.proc.err != nil:
+				l.finish(fmt.Errorf("%s exited: %w (log: %s.log)", l.name, l.proc.err, l.name))
+			case s.cfg.keepUp() && !exists(final):
+				l.finish(fmt.Errorf("%s exited before its copy was complete (log: %s.log)", l.name, l.name))
+			default:
+				l.finish(nil)
+			}
+			return
+		case <-ctx.Done():
+			l.finish(fmt.Errorf("%s: not complete: %w", l.name, context.Cause(ctx)))
+			return
+		case <-tick.C:
+			if s.cfg.keepUp() && exists(final) {
+				l.finish(nil)
+				return
+			}
 		}
 	}
 }
 
-func freePort() (int, error) {
-	l, err := new(net.ListenConfig).Listen(context.Background(), "tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer func() { _ = l.Close() }()
-	return l.Addr().(*net.TCPAddr).Port, nil
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 func fileSHA256(path string) (string, error) {

@@ -80,11 +80,12 @@ func redraw(drawn int, leechers []*leecher, progress map[string]api.Peer, elapse
 func peerLine(l *leecher, p api.Peer) string {
 	frac := p.Progress
 	state := "leeching"
+	ended, err := l.outcome()
 	switch {
-	case l.err != nil:
+	case err != nil:
 		state = "failed"
-	case !l.ended.IsZero():
-		frac, state = 1, "done "+l.ended.Sub(l.started).Round(10*time.Millisecond).String()
+	case !ended.IsZero():
+		frac, state = 1, "done "+ended.Sub(l.started).Round(10*time.Millisecond).String()
 	}
 	const width = 30
 	filled := int(frac * width)
@@ -96,7 +97,7 @@ func peerLine(l *leecher, p api.Peer) string {
 func digest(leechers []*leecher, progress map[string]api.Peer, elapsed time.Duration) string {
 	done, sum := 0, 0.0
 	for _, l := range leechers {
-		if !l.ended.IsZero() && l.err == nil {
+		if ended, err := l.outcome(); !ended.IsZero() && err == nil {
 			done++
 			sum++
 			continue

@@ -1,0 +1,18 @@
+package main
+
+import (
+	"os/exec"
+	"syscall"
+)
+
+// dieWithParent makes the kernel send SIGTERM to cmd's process when the demo dies, however it
+// dies: a killed demo leaves no peer or tracker behind.
+func dieWithParent(cmd *exec.Cmd) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+}
+
+// stopWithParent asks the kernel to send the demo SIGTERM when its parent dies: `go run` exits
+// on SIGTERM without passing it on, and the demo then stops its swarm as on Ctrl-C.
+func stopWithParent() {
+	_, _, _ = syscall.RawSyscall(syscall.SYS_PRCTL, syscall.PR_SET_PDEATHSIG, uintptr(syscall.SIGTERM), 0)
+}
