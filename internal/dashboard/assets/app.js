@@ -11,6 +11,7 @@ const state = {
   selected: null,     // key (name or info-hash) of the swarm shown
   view: null,         // the last SwarmView
   receivedAt: 0,      // performance.now() when view arrived
+  openedAt: 0,        // performance.now() when the shown swarm's stream was opened
   history: [],        // {t, down, up} for the chart
   listSource: null,
   swarmSource: null,
@@ -61,14 +62,27 @@ function openList() {
   src.addEventListener("error", () => setConn("down", "reconnecting…"));
   src.addEventListener("swarms", (e) => {
     state.swarms = JSON.parse(e.data).swarms || [];
-    if (!state.selected || !state.swarms.some((s) => keyOf(s) === state.selected)) {
-      const fromHash = decodeURIComponent(location.hash.replace(/^#swarm=/, ""));
-      const pick = state.swarms.find((s) => keyOf(s) === fromHash) || state.swarms[0];
-      if (pick && keyOf(pick) !== state.selected) select(keyOf(pick));
-    }
+    const pick = choose(state.swarms);
+    if (pick && (keyOf(pick) !== state.selected || streamRefused())) select(keyOf(pick));
     drawList();
   });
   state.listSource = src;
+}
+
+// choose returns the swarm to show: the one shown while it exists, else the one the address
+// names (#swarm=...), else the first; so a tracker with one swarm always opens on its panel.
+function choose(swarms) {
+  const shown = swarms.find((s) => keyOf(s) === state.selected);
+  if (shown) return shown;
+  const fromHash = decodeURIComponent(location.hash.replace(/^#swarm=/, ""));
+  return swarms.find((s) => keyOf(s) === fromHash) || swarms[0];
+}
+
+// streamRefused tells whether the shown swarm's stream was refused (an HTTP error: the browser
+// does not retry those) at least two seconds ago; the next list update then opens it again.
+function streamRefused() {
+  const src = state.swarmSource;
+  return src != null && src.readyState === EventSource.CLOSED && performance.now() - state.openedAt > 2000;
 }
 
 function select(key) {
@@ -79,6 +93,8 @@ function select(key) {
   state.rows.clear();
   $("peers").replaceChildren();
   history.replaceState(null, "", "#swarm=" + encodeURIComponent(key));
+  drawPending(state.swarms.find((s) => keyOf(s) === key));
+  state.openedAt = performance.now();
   const src = new EventSource("/api/v1/swarms/" + encodeURIComponent(key) + "/events");
   src.addEventListener("swarm", (e) => {
     state.view = JSON.parse(e.data);
@@ -91,6 +107,22 @@ function select(key) {
   src.addEventListener("missing", () => { setText($("swarm-status"), "gone"); });
   state.swarmSource = src;
   drawList();
+}
+
+// drawPending opens the panel of swarm s at once, from its line in the list, until its own
+// stream's first update draws the rest.
+function drawPending(s) {
+  if (!s) return;
+  $("detail").hidden = false;
+  setText($("swarm-name"), s.name || s.infoHash);
+  setText($("swarm-meta"), s.length ? fmtBytes(s.length) : "\u00a0");
+  const fill = $("overall-fill");
+  fill.style.width = (s.progress * 100).toFixed(2) + "%";
+  fill.classList.remove("done");
+  $("overall").dataset.progress = String(s.progress);
+  setText($("overall"), pct(s.progress));
+  $("swarm-status").classList.remove("done");
+  setText($("swarm-status"), "connecting…");
 }
 
 function schedule() {
