@@ -36,16 +36,16 @@ func (p *proc) exited() bool {
 	}
 }
 
-// start starts bin/binary with args, its output in work/name.log. The process is not tied to a
-// context: stopAll ends it, so that a held swarm outlives every timeout.
-func (s *swarm) start(name, binary string, args ...string) (*proc, error) {
+// start starts bin/binary with args, its output in work/name.log. The process outlives ctx's
+// cancellation and deadline: stopAll ends it, so that a held swarm outlives every timeout.
+func (s *swarm) start(ctx context.Context, name, binary string, args ...string) (*proc, error) {
 	path := filepath.Join(s.work, name+".log")
 	logFile, err := os.Create(path)
 	if err != nil {
 		return nil, err
 	}
 	defer func() { _ = logFile.Close() }() // the child keeps its own descriptor
-	cmd := exec.Command(filepath.Join(s.bin, binary), args...)
+	cmd := exec.CommandContext(context.WithoutCancel(ctx), filepath.Join(s.bin, binary), args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	dieWithParent(cmd)
 	if err := cmd.Start(); err != nil {
@@ -99,15 +99,15 @@ func listenAddr(ctx context.Context, p *proc, msg string, within time.Duration) 
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		if addr, ok := findLogValue(p.log, msg, "addr"); ok {
+		if addr, ok := findListenAddr(p.log, msg); ok {
 			return addr, nil
 		}
 		select {
 		case <-p.done:
-			if addr, ok := findLogValue(p.log, msg, "addr"); ok {
+			if addr, ok := findListenAddr(p.log, msg); ok {
 				return addr, nil
 			}
-			return "", fmt.Errorf("%s exited before it listened: %v (log: %s)", p.name, p.err, p.log)
+			return "", fmt.Errorf("%s exited before it listened: %w (log: %s)", p.name, p.err, p.log)
 		case <-ctx.Done():
 			return "", fmt.Errorf("%s did not report its address within %s (log: %s)", p.name, within, p.log)
 		case <-tick.C:
@@ -118,9 +118,9 @@ func listenAddr(ctx context.Context, p *proc, msg string, within time.Duration) 
 // maxLogScan bounds how much of a log findLogValue reads: the line it looks for comes first.
 const maxLogScan = 1 << 20
 
-// findLogValue returns the value of key in the first line of the log at path whose message
+// findListenAddr returns the addr= value of the first line of the log at path whose message
 // (slog's text format: msg="...") is msg.
-func findLogValue(path, msg, key string) (string, bool) {
+func findListenAddr(path, msg string) (string, bool) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", false
@@ -133,7 +133,7 @@ func findLogValue(path, msg, key string) (string, bool) {
 		if m, ok := logValue(line, "msg"); !ok || m != msg {
 			continue
 		}
-		return logValue(line, key)
+		return logValue(line, "addr")
 	}
 	return "", false
 }

@@ -28,7 +28,7 @@ func TestLogValueReadsSlogText(t *testing.T) {
 
 func TestFindLogValueWaitsForTheMessage(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "tracker.log")
-	if _, ok := findLogValue(path, "Tracker listening", "addr"); ok {
+	if _, ok := findListenAddr(path, "Tracker listening"); ok {
 		t.Fatal("a missing log gave an address")
 	}
 	log := `level=INFO msg="Something else" addr=127.0.0.1:1` + "\n" +
@@ -37,14 +37,14 @@ func TestFindLogValueWaitsForTheMessage(t *testing.T) {
 	if err := os.WriteFile(path, []byte(log), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if got, ok := findLogValue(path, "Tracker listening", "addr"); ok {
+	if got, ok := findListenAddr(path, "Tracker listening"); ok {
 		t.Errorf("found %q past a line too long to scan; the scan should stop there", got)
 	}
 	log = `level=INFO msg="Something else" addr=127.0.0.1:1` + "\n" + `level=INFO msg="Tracker listening" addr=127.0.0.1:40001` + "\n"
 	if err := os.WriteFile(path, []byte(log), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if got, ok := findLogValue(path, "Tracker listening", "addr"); !ok || got != "127.0.0.1:40001" {
-		t.Errorf("findLogValue = %q, %v; want 127.0.0.1:40001", got, ok)
+	if got, ok := findListenAddr(path, "Tracker listening"); !ok || got != "127.0.0.1:40001" {
+		t.Errorf("findListenAddr = %q, %v; want 127.0.0.1:40001", got, ok)
 	}
 }

@@ -82,14 +82,14 @@ func (s *swarm) run(ctx context.Context) (*summary, error) {
 		return nil, err
 	}
 	fmt.Printf("source    %s  %s  sha256 %s\n", source, s.cfg.size, want)
-	if err := s.startSeeder(source); err != nil {
+	if err := s.startSeeder(ctx, source); err != nil {
 		return nil, err
 	}
 	// The clock starts once the seeder has hashed the file and published its .torrent.
 	if err := waitHTTP(ctx, s.tracker+api.TorrentPathPrefix+swarmName, 5*time.Minute); err != nil {
 		return nil, fmt.Errorf("the seeder did not publish the torrent: %w (log: %s/seeder.log)", err, s.work)
 	}
-	leechers, start := s.startLeechers()
+	leechers, start := s.startLeechers(ctx)
 	done := make(chan struct{})
 	go func() { defer close(done); s.awaitAll(ctx, leechers) }()
 	watch(ctx, s.tracker, leechers, done)
@@ -126,7 +126,7 @@ func (s *swarm) choosePace() error {
 // startTracker starts the tracker on a port of its own choosing and learns it from its log.
 func (s *swarm) startTracker(ctx context.Context) error {
 	// A one-second heartbeat instead of the note's 30 s, so that progress is live.
-	p, err := s.start("tracker", "tracker", "--listen", "127.0.0.1:0", "--interval", "1s")
+	p, err := s.start(ctx, "tracker", "tracker", "--listen", "127.0.0.1:0", "--interval", "1s")
 	if err != nil {
 		return err
 	}
@@ -152,15 +152,15 @@ func (s *swarm) generate(ctx context.Context) (string, error) {
 	return path, nil
 }
 
-func (s *swarm) startSeeder(source string) error {
+func (s *swarm) startSeeder(ctx context.Context, source string) error {
 	args := append([]string{"seed", "--file", source, "--piece-size", s.cfg.pieceSize}, s.peerArgs("seeder")...)
-	_, err := s.start("seeder", "peer", args...)
+	_, err := s.start(ctx, "seeder", "peer", args...)
 	return err
 }
 
 // startLeechers starts every leecher. Without --hold or --watch they exit once their copy is
 // verified; with either they stay up and seed.
-func (s *swarm) startLeechers() ([]*leecher, time.Time) {
+func (s *swarm) startLeechers(ctx context.Context) ([]*leecher, time.Time) {
 	start := time.Now()
 	leechers := make([]*leecher, s.cfg.peers)
 	for i := range leechers {
@@ -177,7 +177,7 @@ func (s *swarm) startLeechers() ([]*leecher, time.Time) {
 		args = append(args, s.peerArgs(l.name)...)
 		l.started = time.Now()
 		var err error
-		if l.proc, err = s.start(l.name, "peer", args...); err != nil {
+		if l.proc, err = s.start(ctx, l.name, "peer", args...); err != nil {
 			l.finish(err)
 		}
 	}
