@@ -55,8 +55,14 @@ lint: golangci-lint ## Run golangci-lint.
 	$(GOLANGCI_LINT) run ./...
 
 .PHONY: test
-test: envtest ## Run every test: unit, loopback swarms, libtorrent interop, envtest (real kube-apiserver).
+test: test-deps envtest ## Run every test: unit, loopback swarms, libtorrent interop, envtest (real kube-apiserver).
 	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) go test -race -timeout 30m ./...
+
+# `make test SKIP_TEST_DEPS=1` skips test-deps, where the packages came by other means (no apt);
+# the script reads it from its environment.
+.PHONY: test-deps
+test-deps: ## Install the Debian packages the tests need, if missing (hack/test-deps.sh --list; root or sudo).
+	hack/test-deps.sh
 
 .PHONY: envtest
 envtest: ## Build kube-apiserver and etcd for envtest from Go modules (cached in bin/k8s).

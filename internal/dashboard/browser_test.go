@@ -27,7 +27,7 @@ func chromiumPath(t *testing.T) string {
 		path = "/usr/bin/chromium"
 	}
 	if _, err := os.Stat(path); err != nil {
-		t.Fatalf("the dashboard's browser test needs Chromium at %s: run `apt-get install chromium` (%v)", path, err)
+		t.Fatalf("the dashboard's browser test needs Chromium at %s: `make test-deps` installs it (or `apt-get install chromium`) (%v)", path, err)
 	}
 	return path
 }

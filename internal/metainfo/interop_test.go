@@ -27,11 +27,11 @@ func libtorrentCreate(t *testing.T, path string, pieceLength int64, out string) 
 	stdout, err := cmd.Output()
 	var exit *exec.ExitError
 	if errors.As(err, &exit) && exit.ExitCode() == 3 {
-		t.Fatalf("libtorrent's Python module is missing; install it with "+
-			"`apt-get install python3-libtorrent` (%s)", strings.TrimSpace(stderr.String()))
+		t.Fatalf("libtorrent's Python module is missing; `make test-deps` installs it "+
+			"(or `apt-get install python3-libtorrent`) (%s)", strings.TrimSpace(stderr.String()))
 	}
 	if err != nil {
-		t.Fatalf("%s %s: %v\n%s\n(needs %s with libtorrent: `apt-get install python3-libtorrent`)",
+		t.Fatalf("%s %s: %v\n%s\n(needs %s with libtorrent: `make test-deps`, or `apt-get install python3-libtorrent`)",
 			python, script, err, stderr.String(), python)
 	}
 	fields := strings.Fields(string(stdout))

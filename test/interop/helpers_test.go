@@ -37,7 +37,7 @@ const (
 	fileSize    = 4<<20 + 5
 	pieceLength = 32 << 10
 	// installHint is the remedy for a machine without libtorrent's Python module.
-	installHint = "apt-get install python3-libtorrent"
+	installHint = "`make test-deps` installs python3-libtorrent (or `apt-get install python3-libtorrent`)"
 )
 
 // sessionLogger logs a MiniBit session at debug level to the test's output (shown with -v or
@@ -292,7 +292,7 @@ func startLibtorrent(t testing.TB, args ...string) *libtorrent {
 	}
 	lt.stdout = bufio.NewReader(stdout)
 	if err := lt.cmd.Start(); err != nil {
-		t.Fatalf("starting %s: %v (needs %s)", python, err, installHint)
+		t.Fatalf("starting %s: %v (%s)", python, err, installHint)
 	}
 	go func() { lt.waited <- lt.cmd.Wait() }()
 	t.Cleanup(lt.stop)
