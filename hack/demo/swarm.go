@@ -114,11 +114,7 @@ func (s *swarm) choosePace() error {
 	if err != nil {
 		return fmt.Errorf("--size: %w", err)
 	}
-	piece, err := generate.ParseSize(s.cfg.pieceSize)
-	if err != nil {
-		return fmt.Errorf("--piece-size: %w", err)
-	}
-	s.pace = choosePacing(size, s.cfg.peers, s.cfg.watchTime, piece)
+	s.pace = choosePacing(size, s.cfg.peers, s.cfg.watchTime)
 	fmt.Printf("pacing    %s\n", s.pace)
 	return nil
 }
