@@ -15,10 +15,11 @@ CONTROLLER_GEN ?= $(GOBIN_TOOLS)/controller-gen
 GOLANGCI_LINT ?= $(GOBIN_TOOLS)/golangci-lint
 KUSTOMIZE ?= $(GOBIN_TOOLS)/kustomize
 
-# The demo's knobs: `make demo PEERS=20 SIZE=256MiB`.
+# The demo's knobs: `make demo PEERS=20 SIZE=256MiB`; WATCH=1 paces it to ~30 s and keeps it up.
 PEERS ?= 8
 SIZE ?= 64MiB
 DEMO_JSON ?=
+WATCH ?=
 
 SHELL := /usr/bin/env bash -o pipefail
 .SHELLFLAGS := -ec
@@ -79,8 +80,9 @@ build: ## Build the manager, tracker and peer binaries into bin/.
 	CGO_ENABLED=0 go build -trimpath -o $(LOCALBIN)/ ./cmd/manager ./cmd/tracker ./cmd/peer
 
 .PHONY: demo
-demo: build ## Run a whole swarm on this machine: a tracker, a seeder and PEERS leechers of a SIZE file.
-	go run ./hack/demo --bin $(LOCALBIN) --peers $(PEERS) --size $(SIZE) $(if $(DEMO_JSON),--json $(DEMO_JSON))
+demo: build ## Run a whole swarm on this machine: a tracker, a seeder and PEERS leechers of a SIZE file (WATCH=1: to watch).
+	go build -o $(LOCALBIN)/demo ./hack/demo
+	$(LOCALBIN)/demo --bin $(LOCALBIN) --peers $(PEERS) --size $(SIZE) $(if $(DEMO_JSON),--json $(DEMO_JSON)) $(if $(WATCH),--watch)
 
 ##@ Tools
 
