@@ -17,18 +17,21 @@ source "$(dirname "$0")/lib.sh"
 # still adds a rule, a link or a mount while the rest of the teardown removes them. All at once:
 # the cluster is going away.
 stop_pids() {
-  local grace=$1 item pid targets=()
+  local grace=$1 item pid targets=() names=() i left=()
   shift
   for item in "$@"; do
     pid=${item%%:*}
     runs_program "$pid" "${item#*:}" || continue
     if [[ $(pgrp_of "$pid") == "$pid" ]]; then targets+=("-$pid"); else targets+=("$pid"); fi
+    names+=("${item#*:}")
   done
   ((${#targets[@]})) || return 0
   kill -TERM -- "${targets[@]}" 2>/dev/null
   wait_gone "$grace" "${targets[@]}" && return 0
+  for i in "${!targets[@]}"; do any_alive "${targets[i]}" && left+=("${names[i]}"); done
+  log "SIGKILL to ${left[*]} (still running ${grace}s after SIGTERM)"
   kill -KILL -- "${targets[@]}" 2>/dev/null
-  wait_gone 10 "${targets[@]}" || log "still running 10s after SIGKILL: ${targets[*]}"
+  wait_gone 10 "${targets[@]}" || log "still running 10s after SIGKILL: ${left[*]}"
   return 0
 }
 
@@ -55,12 +58,11 @@ any_alive() {
 
 # wait_gone SECONDS TARGET...: waits up to SECONDS until no target runs (zombies do not count).
 wait_gone() {
-  local i
-  for ((i = 0; i < $1 * 10; i++)); do
-    any_alive "${@:2}" || return 0
+  local deadline=$((${EPOCHREALTIME/[.,]/} + $1 * 1000000))
+  while any_alive "${@:2}"; do
+    ((${EPOCHREALTIME/[.,]/} < deadline)) || return 1
     sleep 0.1
   done
-  ! any_alive "${@:2}"
 }
 
 # stop_daemons GRACE_SECONDS NAME...: stops daemons by their recorded PIDs.
