@@ -72,14 +72,18 @@ type depsRun struct {
 	installed []string
 }
 
-// runDeps runs hack/test-deps.sh with only the fakes and tools on PATH, so that it can reach
-// neither the real apt-get nor sudo. With twice it runs the script a second time on the
-// machine the first run left, and returns that run.
-func runDeps(t *testing.T, e depsEnv, twice bool) depsRun {
+// fakeMachine is a PATH holding only the fakes and the tools, and the fakes' state folder.
+type fakeMachine struct {
+	path, state string
+}
+
+// newFakeMachine lays out the fake machine of e in a temporary folder.
+func newFakeMachine(t *testing.T, e depsEnv) fakeMachine {
 	t.Helper()
 	dir := t.TempDir()
-	fakeBin, toolBin, state := filepath.Join(dir, "fake"), filepath.Join(dir, "tools"), filepath.Join(dir, "state")
-	for _, d := range []string{fakeBin, toolBin, state} {
+	fakeBin, toolBin := filepath.Join(dir, "fake"), filepath.Join(dir, "tools")
+	m := fakeMachine{path: fakeBin + ":" + toolBin, state: filepath.Join(dir, "state")}
+	for _, d := range []string{fakeBin, toolBin, m.state} {
 		if err := os.Mkdir(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -101,40 +105,52 @@ func runDeps(t *testing.T, e depsEnv, twice bool) depsRun {
 			t.Fatal(err)
 		}
 	}
-	writeLines(t, filepath.Join(state, "installed"), e.installed)
-	writeLines(t, filepath.Join(state, "calls"), nil)
-	run := func() depsRun {
-		var stderr bytes.Buffer
-		cmd := exec.Command("./test-deps.sh")
-		cmd.Env = append([]string{"PATH=" + fakeBin + ":" + toolBin, "FAKE_STATE=" + state, "FAKE_UID=" + e.uid}, e.env...)
-		cmd.Stderr = &stderr
-		out, err := cmd.Output()
-		if len(out) > 0 {
-			t.Errorf("test-deps.sh printed %q on its standard output, want nothing", out)
-		}
-		r := depsRun{stderr: stderr.String()}
-		var exit *exec.ExitError
-		switch {
-		case errors.As(err, &exit):
-			r.code = exit.ExitCode()
-		case err != nil:
-			t.Fatal(err)
-		}
-		if r.stderr != "" {
-			t.Logf("test-deps.sh exited %d and printed:\n%s", r.code, r.stderr)
-		}
-		r.calls = readLines(t, filepath.Join(state, "calls"))
-		r.installed = readLines(t, filepath.Join(state, "installed"))
-		return r
+	writeLines(t, filepath.Join(m.state, "installed"), e.installed)
+	return m
+}
+
+// run runs hack/test-deps.sh on the machine as user e.uid with e.env, and returns what it did.
+func (m fakeMachine) run(t *testing.T, e depsEnv) depsRun {
+	t.Helper()
+	writeLines(t, filepath.Join(m.state, "calls"), nil)
+	var stderr bytes.Buffer
+	cmd := exec.Command("./test-deps.sh")
+	cmd.Env = append([]string{"PATH=" + m.path, "FAKE_STATE=" + m.state, "FAKE_UID=" + e.uid}, e.env...)
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if len(out) > 0 {
+		t.Errorf("test-deps.sh printed %q on its standard output, want nothing", out)
 	}
-	r := run()
+	r := depsRun{stderr: stderr.String()}
+	var exit *exec.ExitError
+	switch {
+	case errors.As(err, &exit):
+		r.code = exit.ExitCode()
+	case err != nil:
+		t.Fatal(err)
+	}
+	if r.stderr != "" {
+		t.Logf("test-deps.sh exited %d and printed:\n%s", r.code, r.stderr)
+	}
+	r.calls = readLines(t, filepath.Join(m.state, "calls"))
+	r.installed = readLines(t, filepath.Join(m.state, "installed"))
+	return r
+}
+
+// runDeps runs hack/test-deps.sh on the fake machine of e, where it can reach neither the real
+// apt-get nor sudo. With twice it runs the script a second time on the machine the first run
+// left, and returns that second run.
+func runDeps(t *testing.T, e depsEnv, twice bool) depsRun {
+	t.Helper()
+	m := newFakeMachine(t, e)
+	r := m.run(t, e)
 	if twice {
-		writeLines(t, filepath.Join(state, "calls"), nil)
-		r = run()
+		r = m.run(t, e)
 	}
 	return r
 }
 
+// writeLines writes lines to path, one a line.
 func writeLines(t *testing.T, path string, lines []string) {
 	t.Helper()
 	text := strings.Join(lines, "\n")
@@ -146,6 +162,7 @@ func writeLines(t *testing.T, path string, lines []string) {
 	}
 }
 
+// readLines returns the lines of the file at path that are not blank, trimmed.
 func readLines(t *testing.T, path string) []string {
 	t.Helper()
 	b, err := os.ReadFile(path)
