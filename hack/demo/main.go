@@ -39,7 +39,7 @@ func mainErr(cfg config) error {
 				return err
 			}
 		}
-		if cfg.keepUp() {
+		if cfg.keepUp() && ctx.Err() == nil {
 			fmt.Printf("\nEvery peer stays up (the seeder, and %d leechers now seeding) for the dashboard; Ctrl-C stops them.\n", cfg.peers)
 			<-ctx.Done()
 			fmt.Println("\nStopping the swarm…")

@@ -19,11 +19,12 @@ const stopGrace = 10 * time.Second
 
 // proc is one process of the demo. err is set before done closes, by proc's own wait goroutine.
 type proc struct {
-	name string
-	log  string // path of its log (stdout and stderr)
-	cmd  *exec.Cmd
-	done chan struct{}
-	err  error
+	name     string
+	stopLast bool   // the tracker: stopped once the peers are
+	log      string // path of its log (stdout and stderr)
+	cmd      *exec.Cmd
+	done     chan struct{}
+	err      error
 }
 
 // exited reports whether the process has ended.
@@ -59,12 +60,26 @@ func (s *swarm) start(ctx context.Context, name, binary string, args ...string) 
 	return p, nil
 }
 
-// stopAll sends SIGINT to every process still running, waits for them (up to stopGrace, then
-// kills the rest) and reports how many it stopped.
+// stopAll stops every process still running and reports how many it stopped: the peers first,
+// then the tracker, so that the peers' last announces ("stopped") find it up and none of them
+// waits out its retries.
 func (s *swarm) stopAll() int {
 	s.mu.Lock()
-	procs := append([]*proc(nil), s.procs...)
+	var peers, last []*proc
+	for _, p := range s.procs {
+		if p.stopLast {
+			last = append(last, p)
+		} else {
+			peers = append(peers, p)
+		}
+	}
 	s.mu.Unlock()
+	return stop(peers) + stop(last)
+}
+
+// stop sends SIGINT to every process of procs still running, waits for them (up to stopGrace,
+// then kills the rest) and reports how many it stopped.
+func stop(procs []*proc) int {
 	stopped := 0
 	for _, p := range procs {
 		if !p.exited() {

@@ -126,6 +126,7 @@ func (s *swarm) startTracker(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	p.stopLast = true
 	addr, err := listenAddr(ctx, p, "Tracker listening", 30*time.Second)
 	if err != nil {
 		return err
@@ -222,15 +223,15 @@ func (s *swarm) await(ctx context.Context, l *leecher) {
 		case <-l.proc.done:
 			switch {
 			case l.proc.err != nil:
-				l.finish(fmt.Errorf("%s exited: %w (log: %s.log)", l.name, l.proc.err, l.name))
+				l.finish(fmt.Errorf("exited: %w (log: %s.log)", l.proc.err, l.name))
 			case s.cfg.keepUp() && !exists(final):
-				l.finish(fmt.Errorf("%s exited before its copy was complete (log: %s.log)", l.name, l.name))
+				l.finish(fmt.Errorf("exited before its copy was complete (log: %s.log)", l.name))
 			default:
 				l.finish(nil)
 			}
 			return
 		case <-ctx.Done():
-			l.finish(fmt.Errorf("%s: not complete: %w", l.name, context.Cause(ctx)))
+			l.finish(fmt.Errorf("not complete: %w", context.Cause(ctx)))
 			return
 		case <-tick.C:
 			if s.cfg.keepUp() && exists(final) {
