@@ -37,9 +37,16 @@ func (p *proc) exited() bool {
 	}
 }
 
-// start starts bin/binary with args, its output in work/name.log. The process outlives ctx's
-// cancellation and deadline: stopAll ends it, so that a held swarm outlives every timeout.
+// start starts a peer: bin/binary with args, its output in work/name.log. The process outlives
+// ctx's cancellation and deadline: stopAll ends it, so that a held swarm outlives every timeout.
 func (s *swarm) start(ctx context.Context, name, binary string, args ...string) (*proc, error) {
+	return s.launch(ctx, name, binary, false, args)
+}
+
+// launch starts a process as start does; one started last (the tracker) is stopped after the
+// others, and (on Linux) in a process group of its own, so that a terminal's Ctrl-C reaches the
+// demo and the peers but leaves it to the demo.
+func (s *swarm) launch(ctx context.Context, name, binary string, last bool, args []string) (*proc, error) {
 	path := filepath.Join(s.work, name+".log")
 	logFile, err := os.Create(path)
 	if err != nil {
@@ -48,11 +55,11 @@ func (s *swarm) start(ctx context.Context, name, binary string, args ...string) 
 	defer func() { _ = logFile.Close() }() // the child keeps its own descriptor
 	cmd := exec.CommandContext(context.WithoutCancel(ctx), filepath.Join(s.bin, binary), args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
-	dieWithParent(cmd)
+	dieWithParent(cmd, last)
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
-	p := &proc{name: name, log: path, cmd: cmd, done: make(chan struct{})}
+	p := &proc{name: name, stopLast: last, log: path, cmd: cmd, done: make(chan struct{})}
 	go func() { p.err = cmd.Wait(); close(p.done) }()
 	s.mu.Lock()
 	s.procs = append(s.procs, p)

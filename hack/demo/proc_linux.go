@@ -6,9 +6,10 @@ import (
 )
 
 // dieWithParent makes the kernel send SIGTERM to cmd's process when the demo dies, however it
-// dies: a killed demo leaves no peer or tracker behind.
-func dieWithParent(cmd *exec.Cmd) {
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+// dies: a killed demo leaves no peer or tracker behind. With ownGroup the process gets a
+// process group of its own, out of reach of the terminal's Ctrl-C.
+func dieWithParent(cmd *exec.Cmd, ownGroup bool) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM, Setpgid: ownGroup}
 }
 
 // stopWithParent asks the kernel to send the demo SIGTERM when its parent dies: `go run` exits

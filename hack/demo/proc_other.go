@@ -4,8 +4,9 @@ package main
 
 import "os/exec"
 
-// dieWithParent does nothing here: only Linux has a parent-death signal.
-func dieWithParent(*exec.Cmd) {}
+// dieWithParent does nothing here: only Linux has a parent-death signal, and without it a
+// process in a group of its own could outlive a killed demo.
+func dieWithParent(*exec.Cmd, bool) {}
 
 // stopWithParent does nothing here: only Linux has a parent-death signal.
 func stopWithParent() {}

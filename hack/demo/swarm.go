@@ -122,11 +122,10 @@ func (s *swarm) choosePace() error {
 // startTracker starts the tracker on a port of its own choosing and learns it from its log.
 func (s *swarm) startTracker(ctx context.Context) error {
 	// A one-second heartbeat instead of the note's 30 s, so that progress is live.
-	p, err := s.start(ctx, "tracker", "tracker", "--listen", "127.0.0.1:0", "--interval", "1s")
+	p, err := s.launch(ctx, "tracker", "tracker", true, []string{"--listen", "127.0.0.1:0", "--interval", "1s"})
 	if err != nil {
 		return err
 	}
-	p.stopLast = true
 	addr, err := listenAddr(ctx, p, "Tracker listening", 30*time.Second)
 	if err != nil {
 		return err
