@@ -215,8 +215,12 @@ func (s *swarm) awaitAll(ctx context.Context, leechers []*leecher) {
 // and fails if it exits.
 func (s *swarm) await(ctx context.Context, l *leecher) {
 	final := filepath.Join(l.dir, fileName)
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
+	var poll <-chan time.Time // nil (never ready) for a leecher that exits when done
+	if s.cfg.keepUp() {
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		poll = tick.C
+	}
 	for {
 		select {
 		case <-l.proc.done:
@@ -232,8 +236,8 @@ func (s *swarm) await(ctx context.Context, l *leecher) {
 		case <-ctx.Done():
 			l.finish(fmt.Errorf("not complete: %w", context.Cause(ctx)))
 			return
-		case <-tick.C:
-			if s.cfg.keepUp() && exists(final) {
+		case <-poll:
+			if exists(final) {
 				l.finish(nil)
 				return
 			}
