@@ -82,7 +82,7 @@ build: ## Build the manager, tracker and peer binaries into bin/.
 .PHONY: demo
 demo: build ## Run a whole swarm on this machine: a tracker, a seeder and PEERS leechers of a SIZE file (WATCH=1: to watch).
 	go build -o $(LOCALBIN)/demo ./hack/demo
-	$(LOCALBIN)/demo --bin $(LOCALBIN) --peers $(PEERS) --size $(SIZE) $(if $(DEMO_JSON),--json $(DEMO_JSON)) $(if $(WATCH),--watch)
+	$(LOCALBIN)/demo --bin $(LOCALBIN) --peers $(PEERS) --size $(SIZE) $(if $(DEMO_JSON),--json $(DEMO_JSON)) $(if $(filter 1 true yes,$(WATCH)),--watch)
 
 ##@ Tools
 
