@@ -248,8 +248,10 @@ func TestSessionBoundsHalfOpenConnections(t *testing.T) {
 // Two peers that dial each other at the same moment: a second connection with a connected id is
 // refused and never displaces the first, so when each side registers the other's connection
 // first, both refuse their own dial and both connections close; the dialers redial after a
-// short random wait and the pair ends connected. Over several pairs both outcomes of the race
-// show (one connection kept at once, or both closed and redialled); every leecher completes.
+// short random wait and the pair ends connected. Whichever way each pair's race goes (one
+// connection kept at once, or both closed and redialled), every leecher completes and every
+// slot is given back; the log counts the outcomes (both showed here, 2 of 12 closed both), which
+// the test does not assert, since the race decides them.
 func TestSimultaneousDialsEndConnected(t *testing.T) {
 	const pairs = 12
 	src, meta := testTorrent(t, 256<<10, 32<<10)
