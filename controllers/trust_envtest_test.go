@@ -23,6 +23,7 @@ import (
 
 	minibitv1alpha1 "github.com/minibit-io/minibit/api/v1alpha1"
 	"github.com/minibit-io/minibit/internal/metainfo"
+	"github.com/minibit-io/minibit/internal/swarmtest"
 	"github.com/minibit-io/minibit/internal/tracker"
 )
 
@@ -39,7 +40,7 @@ var _ = Describe("Swarm trust", func() {
 	})
 
 	It("takes a peer's progress only from announces from the pod's own IP", func() {
-		swarm := makeSwarm("forged", ns).Peers(1).Obj()
+		swarm := swarmtest.MakeSwarm("forged", ns).Peers(1).Obj()
 		Expect(k8sClient.Create(ctx, swarm)).To(Succeed())
 		key := client.ObjectKeyFromObject(swarm)
 		setPodIP(ctx, ns, "forged-peer-0", "127.0.0.3")
@@ -63,7 +64,7 @@ var _ = Describe("Swarm trust", func() {
 	})
 
 	It("pins status.infoHash: no status writer can change or remove it", func() {
-		swarm := makeSwarm("pinned", ns).Peers(1).Obj()
+		swarm := swarmtest.MakeSwarm("pinned", ns).Peers(1).Obj()
 		Expect(k8sClient.Create(ctx, swarm)).To(Succeed())
 		key := client.ObjectKeyFromObject(swarm)
 		mi := publishFile(ctx, "pinned")
@@ -89,7 +90,7 @@ var _ = Describe("Swarm trust", func() {
 	})
 
 	It("keeps the pinned info-hash when a replaced tracker reports other content, and says so", func() {
-		swarm := makeSwarm("swapped", ns).Peers(1).Obj()
+		swarm := swarmtest.MakeSwarm("swapped", ns).Peers(1).Obj()
 		Expect(k8sClient.Create(ctx, swarm)).To(Succeed())
 		key := client.ObjectKeyFromObject(swarm)
 		setPodIP(ctx, ns, "swapped-peer-0", "127.0.0.1")
@@ -123,11 +124,11 @@ var _ = Describe("Swarm trust", func() {
 	})
 
 	It("creates the publish Secret once and mounts it only into the tracker and the seeders", func() {
-		swarm := makeSwarm("secret", ns).Peers(2).Obj()
+		swarm := swarmtest.MakeSwarm("secret", ns).Peers(2).Obj()
 		Expect(k8sClient.Create(ctx, swarm)).To(Succeed())
 		var sec corev1.Secret
 		Eventually(func() error {
-			return k8sClient.Get(ctx, nsName(ns, "secret-publish"), &sec)
+			return k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "secret-publish"}, &sec)
 		}, timeout, interval).Should(Succeed())
 		Expect(metav1.GetControllerOf(&sec).UID).To(Equal(swarm.UID))
 		Expect(sec.Immutable).To(HaveValue(BeTrue()))
@@ -153,7 +154,7 @@ var _ = Describe("Swarm trust", func() {
 		Expect(k8sClient.Patch(ctx, swarm, patch)).To(Succeed())
 		Eventually(getPod(ctx, ns, "secret-peer-2"), timeout, interval).Should(Not(BeNil()))
 		var again corev1.Secret
-		Expect(k8sClient.Get(ctx, nsName(ns, "secret-publish"), &again)).To(Succeed())
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "secret-publish"}, &again)).To(Succeed())
 		Expect(again.UID).To(Equal(sec.UID))
 		Expect(again.Data).To(Equal(sec.Data))
 	})
@@ -162,7 +163,7 @@ var _ = Describe("Swarm trust", func() {
 		func(planted client.Object) {
 			planted.SetNamespace(ns)
 			Expect(k8sClient.Create(ctx, planted)).To(Succeed())
-			swarm := makeSwarm("planted", ns).Obj()
+			swarm := swarmtest.MakeSwarm("planted", ns).Obj()
 			Expect(k8sClient.Create(ctx, swarm)).To(Succeed())
 			Eventually(getSwarm(ctx, client.ObjectKeyFromObject(swarm)), timeout, interval).Should(And(
 				HaveField("Status.Phase", minibitv1alpha1.PhaseFailed),
@@ -182,9 +183,9 @@ var _ = Describe("Swarm trust", func() {
 	)
 
 	It("isolates the swarm with a NetworkPolicy it owns, keeps it as built, and removes it when turned off", func() {
-		swarm := makeSwarm("isolated", ns).Obj()
+		swarm := swarmtest.MakeSwarm("isolated", ns).Obj()
 		Expect(k8sClient.Create(ctx, swarm)).To(Succeed())
-		key := nsName(ns, "isolated-isolation")
+		key := client.ObjectKey{Namespace: ns, Name: "isolated-isolation"}
 		var np networkingv1.NetworkPolicy
 		Eventually(func() error { return k8sClient.Get(ctx, key, &np) }, timeout, interval).Should(Succeed())
 		Expect(metav1.GetControllerOf(&np).UID).To(Equal(swarm.UID))
@@ -218,19 +219,17 @@ var _ = Describe("Swarm trust", func() {
 	})
 
 	It("creates no NetworkPolicy for a swarm created with it turned off", func() {
-		swarm := makeSwarm("open", ns).Obj()
-		swarm.Spec.NetworkPolicy.Enabled = ptr.To(false)
+		swarm := swarmtest.MakeSwarm("open", ns).NetworkPolicy(false).Obj()
 		Expect(k8sClient.Create(ctx, swarm)).To(Succeed())
 		Eventually(getPod(ctx, ns, "open-peer-2"), timeout, interval).Should(Not(BeNil()))
 		Consistently(func() error {
-			return k8sClient.Get(ctx, nsName(ns, "open-isolation"), &networkingv1.NetworkPolicy{})
+			return k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "open-isolation"}, &networkingv1.NetworkPolicy{})
 		}, time.Second, interval).Should(Satisfy(apierrors.IsNotFound))
 	})
 
 	DescribeTable("hostPath storage only under the manager's allowed roots",
 		func(path string, accepted bool) {
-			swarm := makeSwarm("hostpath", ns).Obj()
-			swarm.Spec.Storage.Volume = hostPath(path)
+			swarm := swarmtest.MakeSwarm("hostpath", ns).HostPath(path).Obj()
 			Expect(k8sClient.Create(ctx, swarm)).To(Succeed())
 			if accepted {
 				Eventually(getPod(ctx, ns, "hostpath-peer-0"), timeout, interval).Should(
@@ -252,7 +251,7 @@ var _ = Describe("Swarm trust", func() {
 
 	DescribeTable("the API server bounds what a Swarm may ask for",
 		func(mutate func(*minibitv1alpha1.Swarm), message string) {
-			swarm := makeSwarm("bounded", ns).Obj()
+			swarm := swarmtest.MakeSwarm("bounded", ns).Obj()
 			mutate(swarm)
 			err := k8sClient.Create(ctx, swarm, client.DryRunAll)
 			if message == "" {
@@ -296,7 +295,7 @@ var _ = Describe("Swarm trust", func() {
 	)
 
 	It("defaults the new fields: the NetworkPolicy on, an http bound of 32Gi", func() {
-		swarm := makeSwarm("defaults", ns).HTTP("https://host/f", "").Obj()
+		swarm := swarmtest.MakeSwarm("defaults", ns).HTTP("https://host/f", "").Obj()
 		Expect(k8sClient.Create(ctx, swarm, client.DryRunAll)).To(Succeed())
 		Expect(swarm.Spec.NetworkPolicy.Enabled).To(HaveValue(BeTrue()))
 		Expect(swarm.Spec.Source.HTTP.MaxBytes.String()).To(Equal("32Gi"))
