@@ -16,6 +16,7 @@ import (
 
 	minibitv1alpha1 "github.com/minibit-io/minibit/api/v1alpha1"
 	"github.com/minibit-io/minibit/internal/metainfo"
+	"github.com/minibit-io/minibit/internal/swarmtest"
 	"github.com/minibit-io/minibit/internal/tracker"
 )
 
@@ -45,7 +46,7 @@ func BenchmarkSwarm1000Peers(b *testing.B) {
 		name := fmt.Sprintf("bench-%d", i)
 		reconciles0, writes0, reads0 := reconcileCount(b), te.writes.Load(), te.uncachedReads.Load()
 		start := time.Now()
-		swarm := makeSwarm(name, ns.Name).Peers(peers).Obj()
+		swarm := swarmtest.MakeSwarm(name, ns.Name).Peers(peers).Obj()
 		if err := te.client.Create(ctx, swarm); err != nil {
 			b.Fatal(err)
 		}

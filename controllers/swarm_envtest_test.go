@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	minibitv1alpha1 "github.com/minibit-io/minibit/api/v1alpha1"
+	"github.com/minibit-io/minibit/internal/swarmtest"
 )
 
 var _ = Describe("Swarm controller", func() {
@@ -32,7 +33,7 @@ var _ = Describe("Swarm controller", func() {
 	})
 
 	It("creates the tracker, its Service, the seeder and the peers, owned by the Swarm", func() {
-		swarm := makeSwarm("children", ns).Peers(3).RateLimits("4Mi", "8Mi").Obj()
+		swarm := swarmtest.MakeSwarm("children", ns).Peers(3).UploadRate("4Mi").DownloadRate("8Mi").Obj()
 		Expect(k8sClient.Create(ctx, swarm)).To(Succeed())
 
 		names := []string{"children-tracker", "children-seeder-0", "children-peer-0", "children-peer-1", "children-peer-2"}
@@ -81,7 +82,7 @@ var _ = Describe("Swarm controller", func() {
 	})
 
 	It("moves through Distributing to Completed as the tracker reports the peers' progress", func() {
-		swarm := makeSwarm("progress", ns).Peers(3).Obj()
+		swarm := swarmtest.MakeSwarm("progress", ns).Peers(3).Obj()
 		Expect(k8sClient.Create(ctx, swarm)).To(Succeed())
 		key := client.ObjectKeyFromObject(swarm)
 		mi := publishFile(ctx, "progress")
@@ -127,7 +128,7 @@ var _ = Describe("Swarm controller", func() {
 	})
 
 	It("completes when every peer exits done (completion mode Exit), then its TTL deletes it", func() {
-		swarm := makeSwarm("exits", ns).Peers(2).ExitOnComplete().TTL(1).Obj()
+		swarm := swarmtest.MakeSwarm("exits", ns).Peers(2).ExitOnComplete().TTL(1).Obj()
 		Expect(k8sClient.Create(ctx, swarm)).To(Succeed())
 		Eventually(getPod(ctx, ns, "exits-peer-1"), timeout, interval).Should(HaveField("Spec.Containers", HaveEach(
 			HaveField("Args", ContainElement("--exit-on-complete")))))
@@ -142,7 +143,7 @@ var _ = Describe("Swarm controller", func() {
 	DescribeTable("a deleted peer pod under each failure action",
 		func(action minibitv1alpha1.FailureAction, replaced bool) {
 			name := "deleted-" + strings.ToLower(string(action))
-			swarm := makeSwarm(name, ns).Peers(2).PeerAction(action).Backoff(500 * time.Millisecond).Obj()
+			swarm := swarmtest.MakeSwarm(name, ns).Peers(2).PeerAction(action).Backoff(500 * time.Millisecond).Obj()
 			Expect(k8sClient.Create(ctx, swarm)).To(Succeed())
 			victim := name + "-peer-1"
 			old, err := func() (*corev1.Pod, error) {
@@ -181,7 +182,7 @@ var _ = Describe("Swarm controller", func() {
 	)
 
 	It("fails the swarm when more peers fail than the failure policy tolerates", func() {
-		swarm := makeSwarm("fails", ns).Peers(3).MaxPeerFailures(1).Obj()
+		swarm := swarmtest.MakeSwarm("fails", ns).Peers(3).MaxPeerFailures(1).Obj()
 		Expect(k8sClient.Create(ctx, swarm)).To(Succeed())
 		Eventually(getPod(ctx, ns, "fails-peer-2"), timeout, interval).Should(Not(BeNil()))
 		setPodPhase(ctx, ns, "fails-peer-0", corev1.PodFailed)
@@ -195,7 +196,7 @@ var _ = Describe("Swarm controller", func() {
 	})
 
 	It("runs the chaos drill on schedule and stops at its count, without counting failures", func() {
-		swarm := makeSwarm("chaos", ns).Peers(3).Chaos(time.Second, 2).Backoff(200 * time.Millisecond).Obj()
+		swarm := swarmtest.MakeSwarm("chaos", ns).Peers(3).Chaos(time.Second, 2).Backoff(200 * time.Millisecond).Obj()
 		Expect(k8sClient.Create(ctx, swarm)).To(Succeed())
 		key := client.ObjectKeyFromObject(swarm)
 		Eventually(getSwarm(ctx, key), timeout, interval).Should(And(
@@ -209,7 +210,7 @@ var _ = Describe("Swarm controller", func() {
 	})
 
 	It("reports a tracker that does not answer as a condition, not an error", func() {
-		swarm := makeSwarm("unreachable-tracker", ns).Obj()
+		swarm := swarmtest.MakeSwarm("unreachable-tracker", ns).Obj()
 		Expect(k8sClient.Create(ctx, swarm)).To(Succeed())
 		Eventually(getSwarm(ctx, client.ObjectKeyFromObject(swarm)), timeout, interval).Should(And(
 			HaveField("Status.Phase", minibitv1alpha1.PhasePending),
@@ -219,7 +220,7 @@ var _ = Describe("Swarm controller", func() {
 	})
 
 	It("scales peers up and down through spec.peers", func() {
-		swarm := makeSwarm("scales", ns).Peers(2).Obj()
+		swarm := swarmtest.MakeSwarm("scales", ns).Peers(2).Obj()
 		Expect(k8sClient.Create(ctx, swarm)).To(Succeed())
 		peers := func() ([]string, error) {
 			var pods corev1.PodList
@@ -245,7 +246,7 @@ var _ = Describe("Swarm controller", func() {
 
 	DescribeTable("the API server refuses invalid Swarms with a message a user understands",
 		func(mutate func(*minibitv1alpha1.Swarm), message string) {
-			swarm := makeSwarm("invalid", ns).Obj()
+			swarm := swarmtest.MakeSwarm("invalid", ns).Obj()
 			mutate(swarm)
 			err := k8sClient.Create(ctx, swarm)
 			Expect(err).To(HaveOccurred())
@@ -279,7 +280,7 @@ var _ = Describe("Swarm controller", func() {
 
 	DescribeTable("the API server refuses changes to fields that cannot change mid-swarm",
 		func(mutate func(*minibitv1alpha1.Swarm), message string) {
-			swarm := makeSwarm("immutable", ns).PieceSize("64Ki").Obj()
+			swarm := swarmtest.MakeSwarm("immutable", ns).PieceSize("64Ki").Obj()
 			Expect(k8sClient.Create(ctx, swarm)).To(Succeed())
 			mutate(swarm)
 			err := k8sClient.Update(ctx, swarm)
