@@ -5,11 +5,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 
 	minibitv1alpha1 "github.com/minibit-io/minibit/api/v1alpha1"
+	"github.com/minibit-io/minibit/internal/swarmtest"
 )
 
 func TestBuildPodArgs(t *testing.T) {
@@ -21,7 +24,7 @@ func TestBuildPodArgs(t *testing.T) {
 		never []string
 	}{{
 		name:  "peer with the engine's defaults",
-		swarm: makeSwarm("demo", "ns").Obj(),
+		swarm: swarmtest.MakeSwarm("demo", "ns").Obj(),
 		role:  RolePeer,
 		want: []string{"get", "--dir=/data", "--tracker=http://demo-tracker.ns.svc:8080", "--swarm=demo", "--name=$(POD_NAME)",
 			"--listen=:6881", "--metrics-addr=:9090", "--unchoke-slots=4", "--optimistic-slots=1",
@@ -29,42 +32,42 @@ func TestBuildPodArgs(t *testing.T) {
 		never: []string{"--exit-on-complete", "--upload-rate", "--download-rate", "--piece-size"},
 	}, {
 		name:  "peer that exits when done, with rate limits and 1Mi pieces",
-		swarm: makeSwarm("demo", "ns").ExitOnComplete().RateLimits("1Mi", "2Mi").PieceSize("1Mi").Obj(),
+		swarm: swarmtest.MakeSwarm("demo", "ns").ExitOnComplete().UploadRate("1Mi").DownloadRate("2Mi").PieceSize("1Mi").Obj(),
 		role:  RolePeer,
 		want:  []string{"--exit-on-complete", "--upload-rate=1048576", "--download-rate=2097152"},
 	}, {
 		name:  "seeder creating 1Mi pieces",
-		swarm: makeSwarm("demo", "ns").PieceSize("1Mi").Obj(),
+		swarm: swarmtest.MakeSwarm("demo", "ns").PieceSize("1Mi").Obj(),
 		role:  RoleSeeder,
 		want:  []string{"seed", "--piece-size=1MiB"},
 	}, {
 		name:  "seeder of generated content",
-		swarm: makeSwarm("demo", "ns").Obj(),
+		swarm: swarmtest.MakeSwarm("demo", "ns").Obj(),
 		role:  RoleSeeder,
 		want:  []string{"seed", "--file=/data/demo.bin", "--generate-size=1MiB", "--generate-seed=7"},
 		never: []string{"--url", "--exit-on-complete"},
 	}, {
 		name:  "seeder of an HTTP file with its checksum",
-		swarm: makeSwarm("demo", "ns").HTTP("https://host/path/disk.img?x=1", strings.Repeat("a", 64)).Obj(),
+		swarm: swarmtest.MakeSwarm("demo", "ns").HTTP("https://host/path/disk.img?x=1", strings.Repeat("a", 64)).Obj(),
 		role:  RoleSeeder,
 		want: []string{"--file=/data/disk.img", "--url=https://host/path/disk.img?x=1", "--url-sha256=" + strings.Repeat("a", 64),
 			"--max-bytes=32GiB"},
 		never: []string{"--generate-size", "--sha256"},
 	}, {
 		name:  "peer of an HTTP file with its checksum",
-		swarm: makeSwarm("demo", "ns").HTTP("https://host/disk.img", strings.Repeat("a", 64)).Obj(),
+		swarm: swarmtest.MakeSwarm("demo", "ns").HTTP("https://host/disk.img", strings.Repeat("a", 64)).Obj(),
 		role:  RolePeer,
 		want:  []string{"--sha256=" + strings.Repeat("a", 64)},
 		never: []string{"--url", "--max-bytes", "--publish-secret-file"},
 	}, {
 		name:  "seeder of a file in a claim",
-		swarm: makeSwarm("demo", "ns").PVC("images", "v1/disk.img").Obj(),
+		swarm: swarmtest.MakeSwarm("demo", "ns").PVC("images", "v1/disk.img").Obj(),
 		role:  RoleSeeder,
 		want:  []string{"--file=/source/v1/disk.img"},
 		never: []string{"--generate-size", "--url"},
 	}, {
 		name:  "tracker",
-		swarm: makeSwarm("demo", "ns").Obj(),
+		swarm: swarmtest.MakeSwarm("demo", "ns").Obj(),
 		role:  RoleTracker,
 		want: []string{"--listen=:8080", "--interval=30s", "--peer-ttl=5m0s", "--numwant=5",
 			"--publish-secret-file=/etc/minibit/publish/token", "--registered-only"},
@@ -88,17 +91,17 @@ func TestBuildPodArgs(t *testing.T) {
 }
 
 func TestBuildPodIdentityAndSafety(t *testing.T) {
-	swarm := makeSwarm("demo", "ns").UID("uid-1").Obj()
-	swarm.Spec.Pod.Image = "registry/minibit:v1"
+	swarm := swarmtest.MakeSwarm("demo", "ns").UID("uid-1").Image("registry/minibit:v1", "").Obj()
+	wantOwners := []metav1.OwnerReference{{APIVersion: minibitv1alpha1.GroupVersion.String(), Kind: "Swarm", Name: "demo", UID: "uid-1",
+		Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true)}}
 	for _, role := range []Role{RoleTracker, RoleSeeder, RolePeer} {
 		pod := buildPod(swarm, PodDefaults{Image: "ignored:dev"}, role, 4, 2)
 		wantName := map[Role]string{RoleTracker: "demo-tracker", RoleSeeder: "demo-seeder-4", RolePeer: "demo-peer-4"}[role]
 		if pod.Name != wantName || pod.Namespace != "ns" {
 			t.Errorf("%s: name %s/%s, want ns/%s", role, pod.Namespace, pod.Name, wantName)
 		}
-		owner := pod.OwnerReferences[0]
-		if owner.UID != "uid-1" || !*owner.Controller || owner.Kind != "Swarm" {
-			t.Errorf("%s: owner %+v", role, owner)
+		if diff := cmp.Diff(wantOwners, pod.OwnerReferences); diff != "" {
+			t.Errorf("%s: owner references mismatch (-want +got):\n%s", role, diff)
 		}
 		if got, _ := slotOf(pod.Labels); got.role != role || (role != RoleTracker && got.index != 4) {
 			t.Errorf("%s: slot from labels %+v", role, got)
@@ -121,13 +124,12 @@ func TestBuildPodIdentityAndSafety(t *testing.T) {
 }
 
 func TestBuildPodStorage(t *testing.T) {
-	swarm := makeSwarm("demo", "ns").Obj()
-	pod := buildPeerPod(swarm, PodDefaults{}, 0, 0)
+	swarm := swarmtest.MakeSwarm("demo", "ns")
+	pod := buildPeerPod(swarm.Obj(), PodDefaults{}, 0, 0)
 	if v := volumeNamed(pod, "data"); v == nil || v.EmptyDir == nil {
 		t.Fatalf("default data volume is not an emptyDir: %+v", v)
 	}
-	swarm.Spec.Storage.Volume = &corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/var/cache/minibit"}}
-	pod = buildPeerPod(swarm, PodDefaults{}, 0, 0)
+	pod = buildPeerPod(swarm.HostPath("/var/cache/minibit").Obj(), PodDefaults{}, 0, 0)
 	if v := volumeNamed(pod, "data"); v == nil || v.HostPath == nil {
 		t.Fatalf("data volume is not the user's hostPath: %+v", v)
 	}
@@ -156,7 +158,7 @@ func TestFormatSize(t *testing.T) {
 }
 
 func TestSlotOfName(t *testing.T) {
-	swarm := makeSwarm("a-peer", "ns").Obj()
+	swarm := swarmtest.MakeSwarm("a-peer", "ns").Obj()
 	tests := map[string]slot{"a-peer-tracker": {RoleTracker, 0}, "a-peer-seeder-2": {RoleSeeder, 2}, "a-peer-peer-10": {RolePeer, 10}}
 	for name, want := range tests {
 		if got, ok := slotOfName(swarm, name); !ok || got != want {
@@ -171,7 +173,7 @@ func TestSlotOfName(t *testing.T) {
 }
 
 func TestBuildPodResources(t *testing.T) {
-	swarm := makeSwarm("demo", "ns").Obj()
+	swarm := swarmtest.MakeSwarm("demo", "ns").Obj()
 	for _, role := range []Role{RoleTracker, RoleSeeder, RolePeer} {
 		c := buildPod(swarm, PodDefaults{}, role, 0, 0).Spec.Containers[0]
 		r := c.Resources
@@ -194,10 +196,11 @@ func TestBuildPodResources(t *testing.T) {
 		t.Errorf("tracker memory limit %s, want 128Mi", got)
 	}
 	own := corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("1Gi")}}
-	swarm.Spec.Pod.Resources, swarm.Spec.Pod.TrackerResources = &own, &own
+	swarm = swarmtest.MakeSwarm("demo", "ns").Resources(own).TrackerResources(own).Obj()
 	for _, role := range []Role{RoleTracker, RoleSeeder, RolePeer} {
-		if got := buildPod(swarm, PodDefaults{}, role, 0, 0).Spec.Containers[0].Resources; !equality.Semantic.DeepEqual(got, own) {
-			t.Errorf("%s: resources %+v, want the spec's as a whole", role, got)
+		got := buildPod(swarm, PodDefaults{}, role, 0, 0).Spec.Containers[0].Resources
+		if diff := cmp.Diff(own, got); diff != "" {
+			t.Errorf("%s: resources mismatch, want the spec's as a whole (-want +got):\n%s", role, diff)
 		}
 	}
 }
