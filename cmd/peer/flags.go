@@ -7,6 +7,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/minibit-io/minibit/internal/flagalias"
 	"github.com/minibit-io/minibit/internal/generate"
 	"github.com/minibit-io/minibit/internal/peer"
 )
@@ -32,12 +33,13 @@ type common struct {
 	timeout, chokeInterval        time.Duration
 	numWant, maxPeers             int
 	unchokeSlots, optimisticSlots int
-	choker, picker                string
+	chokeStrategy, pieceStrategy  string
 	uploadRate, downloadRate      sizeFlag
 	logFormat                     string
 	logLevel                      slog.Level
 	pin                           pinFlags // --info-hash (trust.go)
 	slots                         slotFlags
+	renamed                       flagalias.Set // old names of renamed flags
 }
 
 func addCommon(fs *flag.FlagSet) *common {
@@ -52,11 +54,13 @@ func addCommon(fs *flag.FlagSet) *common {
 	fs.DurationVar(&c.timeout, "timeout", d.Timeout, "timeout of every dial, write and tracker request (the note's 10 s)")
 	fs.IntVar(&c.numWant, "numwant", d.NumWant, "peers to ask the tracker for (the note's 5)")
 	fs.IntVar(&c.maxPeers, "max-peers", d.MaxPeers, "most connections at once")
-	fs.IntVar(&c.unchokeSlots, "unchoke-slots", d.Choker.RegularSlots, "peers uploaded to for their rate (the note's 4)")
-	fs.IntVar(&c.optimisticSlots, "optimistic-slots", d.Choker.OptimisticSlots, "peers uploaded to at random (the note's 1)")
-	fs.DurationVar(&c.chokeInterval, "choke-interval", d.ChokeInterval, "how often the choker decides (the note's 10 s)")
-	fs.StringVar(&c.choker, "choker", string(d.Choker.Strategy), "choking strategy: tit-for-tat or rarity")
-	fs.StringVar(&c.picker, "picker", string(peer.RarestFirst), "piece order: rarest (the note's rarest first) or random")
+	fs.IntVar(&c.unchokeSlots, "unchoke-slots", d.Choker.RegularSlots, "peers uploaded to at once, chosen by --choke-strategy (the note's 4)")
+	fs.IntVar(&c.optimisticSlots, "optimistic-slots", d.Choker.OptimisticSlots, "more peers uploaded to, picked at random (the note's 1)")
+	fs.DurationVar(&c.chokeInterval, "choke-interval", d.ChokeInterval, "how often the unchoke and optimistic slots are given again (the note's 10 s)")
+	fs.StringVar(&c.chokeStrategy, "choke-strategy", string(d.Choker.Strategy), "who gets the unchoke slots: tit-for-tat (the peers uploading most to this one) or rarity (the peers holding the rarest pieces)")
+	fs.StringVar(&c.pieceStrategy, "piece-strategy", string(peer.RarestFirst), "which missing piece is fetched first: rarest (rarest first) or random")
+	c.renamed.Add(fs, "choker", "choke-strategy")
+	c.renamed.Add(fs, "picker", "piece-strategy")
 	fs.Var(&c.uploadRate, "upload-rate", "upload cap in bytes/s, such as 4MiB; 0 is unlimited")
 	fs.Var(&c.downloadRate, "download-rate", "download cap in bytes/s, such as 4MiB; 0 is unlimited")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
@@ -74,11 +78,11 @@ func (c *common) check() error {
 	if err := c.pin.check(); err != nil {
 		return err
 	}
-	if _, err := peer.ParseStrategy(c.choker); err != nil {
-		return usagef("--choker: %v", err)
+	if _, err := peer.ParseStrategy(c.chokeStrategy); err != nil {
+		return usagef("--choke-strategy: %v", err)
 	}
-	if _, err := peer.ParsePieceStrategy(c.picker); err != nil {
-		return usagef("--picker: %v", err)
+	if _, err := peer.ParsePieceStrategy(c.pieceStrategy); err != nil {
+		return usagef("--piece-strategy: %v", err)
 	}
 	if c.torrent == "" && (c.tracker == "" || c.swarm == "") {
 		return usagef("give --torrent, or --tracker and --swarm")
@@ -104,6 +108,7 @@ func (c *common) logger() *slog.Logger {
 	}
 	log := slog.New(h)
 	slog.SetDefault(log)
+	c.renamed.Warn(log)
 	return log
 }
 
@@ -120,11 +125,11 @@ func (c *common) config(log *slog.Logger) peer.Config {
 	cfg.NumWant = c.numWant
 	cfg.MaxPeers = c.maxPeers
 	c.slots.apply(&cfg)
-	cfg.Choker.Strategy = peer.Strategy(c.choker)
+	cfg.Choker.Strategy = peer.Strategy(c.chokeStrategy)
 	cfg.Choker.RegularSlots = c.unchokeSlots
 	cfg.Choker.OptimisticSlots = c.optimisticSlots
 	cfg.ChokeInterval = c.chokeInterval
-	cfg.PieceStrategy = peer.PieceStrategy(c.picker)
+	cfg.PieceStrategy = peer.PieceStrategy(c.pieceStrategy)
 	cfg.UploadRate = int64(c.uploadRate)
 	cfg.DownloadRate = int64(c.downloadRate)
 	cfg.Progress = os.Stderr

@@ -1,0 +1,56 @@
+package main
+
+import (
+	"flag"
+	"io"
+	"log/slog"
+	"testing"
+
+	"github.com/minibit-io/minibit/internal/peer"
+)
+
+// parseCommon parses args as the common flags (with a torrent, so that check passes) and
+// returns the config they make.
+func parseCommon(t *testing.T, args ...string) (peer.Config, error) {
+	t.Helper()
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	c := addCommon(fs)
+	if err := fs.Parse(append([]string{"--torrent=x.torrent"}, args...)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.check(); err != nil {
+		return peer.Config{}, err
+	}
+	return c.config(slog.New(slog.DiscardHandler)), nil
+}
+
+// --choker and --picker, the names before the vocabulary of issue 12, set what --choke-strategy
+// and --piece-strategy set.
+func TestRenamedStrategyFlagsKeepTheirOldNames(t *testing.T) {
+	for _, args := range [][]string{
+		{"--choke-strategy=rarity", "--piece-strategy=random"},
+		{"--choker=rarity", "--picker=random"},
+	} {
+		cfg, err := parseCommon(t, args...)
+		if err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+		if cfg.Choker.Strategy != peer.Rarity || cfg.PieceStrategy != peer.RandomPiece {
+			t.Errorf("%v: choke strategy %q, piece strategy %q; want rarity, random", args, cfg.Choker.Strategy, cfg.PieceStrategy)
+		}
+	}
+	cfg, err := parseCommon(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := peer.DefaultConfig()
+	if cfg.Choker.Strategy != d.Choker.Strategy || cfg.PieceStrategy != peer.RarestFirst {
+		t.Errorf("defaults: choke strategy %q, piece strategy %q", cfg.Choker.Strategy, cfg.PieceStrategy)
+	}
+	for _, args := range [][]string{{"--choke-strategy=fastest"}, {"--piece-strategy=sequential"}} {
+		if _, err := parseCommon(t, args...); err == nil {
+			t.Errorf("%v accepted", args)
+		}
+	}
+}
