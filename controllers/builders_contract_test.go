@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	minibitv1alpha1 "github.com/minibit-io/minibit/api/v1alpha1"
+	"github.com/minibit-io/minibit/internal/swarmtest"
 )
 
 // The pods' command lines are a contract with the engine's binaries: every argument the
@@ -22,15 +23,14 @@ func TestPodArgumentsParseWithTheRealBinaries(t *testing.T) {
 		t.Fatalf("building the engine's binaries: %v\n%s", err, out)
 	}
 	swarms := map[string]*minibitv1alpha1.Swarm{
-		"defaults":            makeSwarm("demo", "ns").Obj(),
-		"every option":        makeSwarm("demo", "ns").ExitOnComplete().RateLimits("1Mi", "2Mi").PieceSize("1Mi").Obj(),
-		"http source":         makeSwarm("demo", "ns").HTTP("http://files.local/a.bin", strings.Repeat("ab", 32)).Obj(),
-		"claim source":        makeSwarm("demo", "ns").PVC("data", "models/a.bin").Obj(),
-		"rarity choker, fast": makeSwarm("demo", "ns").Obj(),
+		"defaults":            swarmtest.MakeSwarm("demo", "ns").Obj(),
+		"every option":        swarmtest.MakeSwarm("demo", "ns").ExitOnComplete().UploadRate("1Mi").DownloadRate("2Mi").PieceSize("1Mi").Obj(),
+		"http source":         swarmtest.MakeSwarm("demo", "ns").HTTP("http://files.local/a.bin", strings.Repeat("ab", 32)).Obj(),
+		"claim source":        swarmtest.MakeSwarm("demo", "ns").PVC("data", "models/a.bin").Obj(),
+		"rarity choker, fast": swarmtest.MakeSwarm("demo", "ns").ChokeStrategy(minibitv1alpha1.ChokingRarity).Obj(),
+		"pinned content": swarmtest.MakeSwarm("demo", "ns").HTTP("http://files.local/a.bin", strings.Repeat("ab", 32)).
+			Status(minibitv1alpha1.SwarmStatus{InfoHash: strings.Repeat("0f", 20)}).Obj(),
 	}
-	swarms["rarity choker, fast"].Spec.Choking = minibitv1alpha1.Choking{Strategy: minibitv1alpha1.ChokingRarity}
-	swarms["pinned content"] = makeSwarm("demo", "ns").HTTP("http://files.local/a.bin", strings.Repeat("ab", 32)).Obj()
-	swarms["pinned content"].Status.InfoHash = strings.Repeat("0f", 20)
 	for name, s := range swarms {
 		pods := []*corev1.Pod{
 			buildTrackerPod(s, PodDefaults{}, 0),
