@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/minibit-io/minibit/internal/flagalias"
 	"github.com/minibit-io/minibit/internal/tracker"
 )
 
@@ -40,6 +41,7 @@ type options struct {
 	// secretFile holds the publish token (--publish-secret-file); empty: uploads are open.
 	secretFile string
 	cfg        tracker.Config
+	renamed    flagalias.Set // old names of renamed flags
 }
 
 func main() {
@@ -52,6 +54,7 @@ func main() {
 		os.Exit(2)
 	}
 	log := newLogger(opts)
+	opts.renamed.Warn(log)
 	if err := runUntilSignal(opts, log); err != nil {
 		log.Error("Tracker failed", "err", err)
 		os.Exit(1)
@@ -70,7 +73,8 @@ func parseFlags(args []string) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("tracker", flag.ContinueOnError)
 	fs.StringVar(&o.listen, "listen", ":8080", "address to serve announce, scrape, the JSON API, /metrics and /healthz on")
-	fs.DurationVar(&o.cfg.Interval, "interval", tracker.DefaultInterval, "heartbeat interval asked of peers (the note's 30 s)")
+	fs.DurationVar(&o.cfg.Interval, "announce-interval", tracker.DefaultInterval, "how often peers are asked to announce (the note's 30 s heartbeat)")
+	o.renamed.Add(fs, "interval", "announce-interval")
 	fs.DurationVar(&o.cfg.PeerTTL, "peer-ttl", tracker.DefaultPeerTTL, "drop a peer not heard from for this long (the note's 5 min)")
 	fs.IntVar(&o.cfg.DefaultNumWant, "numwant", tracker.DefaultNumWant, "peers per answer when the peer does not ask (the note's sample of 5)")
 	fs.IntVar(&o.cfg.MaxNumWant, "max-numwant", tracker.DefaultMaxNumWant, "most peers per answer, whatever the peer asks")
@@ -91,7 +95,7 @@ func parseFlags(args []string) (options, error) {
 		return o, fmt.Errorf("--log-format must be text or json, got %q", o.logFormat)
 	}
 	if o.cfg.Interval < time.Second || o.cfg.PeerTTL < o.cfg.Interval {
-		return o, fmt.Errorf("--interval must be at least 1s and --peer-ttl at least --interval")
+		return o, fmt.Errorf("--announce-interval must be at least 1s and --peer-ttl at least --announce-interval")
 	}
 	return o, nil
 }

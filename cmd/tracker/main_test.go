@@ -32,7 +32,7 @@ func TestFlagDefaultsAreTheNotesNumbers(t *testing.T) {
 }
 
 func TestFlagsAreParsedAndChecked(t *testing.T) {
-	o, err := parseFlags([]string{"--listen", "127.0.0.1:0", "--interval", "1s", "--peer-ttl", "10s",
+	o, err := parseFlags([]string{"--listen", "127.0.0.1:0", "--announce-interval", "1s", "--peer-ttl", "10s",
 		"--numwant", "8", "--log-format", "json", "--log-level", "debug"})
 	if err != nil {
 		t.Fatal(err)
@@ -44,13 +44,25 @@ func TestFlagsAreParsedAndChecked(t *testing.T) {
 	for _, args := range [][]string{
 		{"--log-format", "xml"},
 		{"--log-level", "loud"},
+		{"--announce-interval", "100ms"},
+		{"--announce-interval", "1m", "--peer-ttl", "30s"},
 		{"--interval", "100ms"},
-		{"--interval", "1m", "--peer-ttl", "30s"},
 		{"extra"},
 	} {
 		if _, err := parseFlags(args); err == nil {
 			t.Errorf("parseFlags(%s) accepted bad flags", strings.Join(args, " "))
 		}
+	}
+}
+
+// --interval, the name before the vocabulary of issue 12, still sets the announce interval.
+func TestIntervalIsTheOldNameOfAnnounceInterval(t *testing.T) {
+	o, err := parseFlags([]string{"--interval", "2s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.cfg.Interval != 2*time.Second {
+		t.Fatalf("--interval 2s: announce interval %v", o.cfg.Interval)
 	}
 }
 
