@@ -3,15 +3,17 @@ package controllers
 import (
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/minibit-io/minibit/internal/swarmtest"
 )
 
 func TestBuildNetworkPolicy(t *testing.T) {
-	s := makeSwarm("demo", "ns").UID("uid-1").Obj()
+	s := swarmtest.MakeSwarm("demo", "ns").UID("uid-1").Obj()
 	np := buildNetworkPolicy(s, "minibit-system")
 	if np.Name != "demo-isolation" || np.Namespace != "ns" || !controlledBy(np, s) {
 		t.Errorf("identity %s/%s, owner %+v", np.Namespace, np.Name, np.OwnerReferences)
@@ -36,8 +38,8 @@ func TestBuildNetworkPolicy(t *testing.T) {
 			Ports: []networkingv1.NetworkPolicyPort{tcp(8080)},
 		}},
 	}
-	if !equality.Semantic.DeepEqual(np.Spec, want) {
-		t.Errorf("spec\n%+v\nwant\n%+v", np.Spec, want)
+	if diff := cmp.Diff(want, np.Spec); diff != "" {
+		t.Errorf("NetworkPolicy spec mismatch (-want +got):\n%s", diff)
 	}
 	if rules := buildNetworkPolicy(s, "").Spec.Ingress; len(rules) != 1 {
 		t.Errorf("without a manager namespace: %d rules, want only the swarm's own pods", len(rules))
@@ -46,7 +48,7 @@ func TestBuildNetworkPolicy(t *testing.T) {
 
 // Every pod of the swarm carries the label the policy admits; nothing else the policy selects.
 func TestNetworkPolicySelectsTheSwarmsPods(t *testing.T) {
-	s := makeSwarm("demo", "ns").Obj()
+	s := swarmtest.MakeSwarm("demo", "ns").Obj()
 	np := buildNetworkPolicy(s, "m")
 	for _, role := range []Role{RoleTracker, RoleSeeder, RolePeer} {
 		pod := buildPod(s, PodDefaults{}, role, 0, 0)
@@ -56,7 +58,7 @@ func TestNetworkPolicySelectsTheSwarmsPods(t *testing.T) {
 			}
 		}
 	}
-	other := buildPod(makeSwarm("other", "ns").Obj(), PodDefaults{}, RolePeer, 0, 0)
+	other := buildPod(swarmtest.MakeSwarm("other", "ns").Obj(), PodDefaults{}, RolePeer, 0, 0)
 	if other.Labels[LabelSwarm] == "demo" {
 		t.Error("another swarm's pod is admitted")
 	}

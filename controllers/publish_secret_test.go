@@ -5,7 +5,10 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/minibit-io/minibit/internal/swarmtest"
 )
 
 func TestNewPublishToken(t *testing.T) {
@@ -23,7 +26,7 @@ func TestNewPublishToken(t *testing.T) {
 }
 
 func TestBuildPublishSecret(t *testing.T) {
-	s := makeSwarm("demo", "ns").UID("uid-1").Obj()
+	s := swarmtest.MakeSwarm("demo", "ns").UID("uid-1").Obj()
 	sec := buildPublishSecret(s, "t0ken")
 	if sec.Name != "demo-publish" || sec.Namespace != "ns" || !controlledBy(sec, s) {
 		t.Errorf("identity %s/%s, owner %+v", sec.Namespace, sec.Name, sec.OwnerReferences)
@@ -31,8 +34,8 @@ func TestBuildPublishSecret(t *testing.T) {
 	if sec.Immutable == nil || !*sec.Immutable {
 		t.Error("the Secret is not immutable: its token could be rotated")
 	}
-	if string(sec.Data["token"]) != "t0ken" || len(sec.Data) != 1 {
-		t.Errorf("data %q", sec.Data)
+	if diff := cmp.Diff(map[string][]byte{"token": []byte("t0ken")}, sec.Data); diff != "" {
+		t.Errorf("Secret data mismatch (-want +got):\n%s", diff)
 	}
 	if sec.Labels[LabelManagedBy] != ManagedByValue {
 		t.Errorf("labels %v: the manager's cache would not see it", sec.Labels)
@@ -41,7 +44,7 @@ func TestBuildPublishSecret(t *testing.T) {
 
 // The token reaches the tracker and the seeders, read-only, and never a peer.
 func TestPublishSecretMounts(t *testing.T) {
-	s := makeSwarm("demo", "ns").Obj()
+	s := swarmtest.MakeSwarm("demo", "ns").Obj()
 	for role, wantArgs := range map[Role][]string{
 		RoleTracker: {"--publish-secret-file=/etc/minibit/publish/token", "--registered-only"},
 		RoleSeeder:  {"--publish-secret-file=/etc/minibit/publish/token"},
