@@ -4,15 +4,20 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 
 	minibitv1alpha1 "github.com/minibit-io/minibit/api/v1alpha1"
+	"github.com/minibit-io/minibit/internal/swarmtest"
 )
 
 func TestParseHostPathRoots(t *testing.T) {
 	roots, err := ParseHostPathRoots(" /var/cache/minibit/ , ,/data//images,/var/cache/minibit")
-	if err != nil || !equalStrings(roots, []string{"/var/cache/minibit", "/data/images"}) {
-		t.Errorf("roots %q %v", roots, err)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(HostPathRoots{"/var/cache/minibit", "/data/images"}, roots); diff != "" {
+		t.Errorf("roots mismatch (-want +got):\n%s", diff)
 	}
 	if roots, err := ParseHostPathRoots(""); err != nil || len(roots) != 0 {
 		t.Errorf("empty list: %q %v, want no root", roots, err)
@@ -77,8 +82,7 @@ func TestStorageRefusal(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := makeSwarm("s", "ns").Obj()
-			s.Spec.Storage.Volume = tt.volume
+			s := swarmtest.MakeSwarm("s", "ns").StorageVolume(tt.volume).Obj()
 			got := storageRefusal(s, tt.roots)
 			if tt.want == "" && got != "" || tt.want != "" && !strings.Contains(got, tt.want) {
 				t.Errorf("storageRefusal = %q, want %q", got, tt.want)
@@ -88,8 +92,7 @@ func TestStorageRefusal(t *testing.T) {
 }
 
 func TestRefuseStorageFailsTheSwarmAndStopsItsPods(t *testing.T) {
-	s := makeSwarm("s", "ns").Obj()
-	s.Spec.Storage.Volume = hostPath("/etc")
+	s := swarmtest.MakeSwarm("s", "ns").HostPath("/etc").Obj()
 	p := newPass(s, t0)
 	r := &SwarmReconciler{HostPathRoots: HostPathRoots{"/var/cache/minibit"}}
 	if !r.refuseStorage(p, withPods(podsOf(nil), "s-peer-0")) {
