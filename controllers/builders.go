@@ -59,7 +59,7 @@ func buildTrackerPod(s *minibitv1alpha1.Swarm, d PodDefaults, attempt int32) *co
 	st := settingsOf(s)
 	c := container(s, d, "tracker", "/tracker", []string{
 		"--listen=:" + strconv.Itoa(trackerPort),
-		"--interval=" + st.announceInterval.String(),
+		"--announce-interval=" + st.announceInterval.String(),
 		"--peer-ttl=" + st.peerTTL.String(),
 		"--numwant=" + strconv.Itoa(int(st.numWant)),
 		"--publish-secret-file=" + publishTokenPath,
@@ -131,7 +131,7 @@ func peerArgs(s *minibitv1alpha1.Swarm) []string {
 		"--unchoke-slots=" + strconv.Itoa(int(st.unchokeSlots)),
 		"--optimistic-slots=" + strconv.Itoa(int(st.optimisticSlots)),
 		"--choke-interval=" + st.chokeInterval.String(),
-		"--choker=" + chokerFlag(st.strategy),
+		"--choke-strategy=" + chokeStrategyFlag(st.chokeStrategy),
 		"--timeout=" + st.timeout.String(),
 		"--numwant=" + strconv.Itoa(int(st.numWant)),
 		"--max-peers=" + strconv.Itoa(int(st.maxPeers)),
@@ -148,8 +148,8 @@ func peerArgs(s *minibitv1alpha1.Swarm) []string {
 	return args
 }
 
-// chokerFlag is the peer's --choker value for a strategy.
-func chokerFlag(s minibitv1alpha1.ChokingStrategy) string {
+// chokeStrategyFlag is the peer's --choke-strategy value for the CRD's choking.strategy.
+func chokeStrategyFlag(s minibitv1alpha1.ChokingStrategy) string {
 	if s == minibitv1alpha1.ChokingRarity {
 		return "rarity"
 	}

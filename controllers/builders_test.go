@@ -28,7 +28,7 @@ func TestBuildPodArgs(t *testing.T) {
 		role:  RolePeer,
 		want: []string{"get", "--dir=/data", "--tracker=http://demo-tracker.ns.svc:8080", "--swarm=demo", "--name=$(POD_NAME)",
 			"--listen=:6881", "--metrics-addr=:9090", "--unchoke-slots=4", "--optimistic-slots=1",
-			"--choke-interval=10s", "--choker=tit-for-tat", "--timeout=10s", "--numwant=5", "--max-peers=50"},
+			"--choke-interval=10s", "--choke-strategy=tit-for-tat", "--timeout=10s", "--numwant=5", "--max-peers=50"},
 		never: []string{"--exit-on-complete", "--upload-rate", "--download-rate", "--piece-size"},
 	}, {
 		name:  "peer that exits when done, with rate limits and 1Mi pieces",
@@ -69,7 +69,7 @@ func TestBuildPodArgs(t *testing.T) {
 		name:  "tracker",
 		swarm: swarmtest.MakeSwarm("demo", "ns").Obj(),
 		role:  RoleTracker,
-		want: []string{"--listen=:8080", "--interval=30s", "--peer-ttl=5m0s", "--numwant=5",
+		want: []string{"--listen=:8080", "--announce-interval=30s", "--peer-ttl=5m0s", "--numwant=5",
 			"--publish-secret-file=/etc/minibit/publish/token", "--registered-only"},
 	}}
 	for _, tt := range tests {

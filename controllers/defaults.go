@@ -13,7 +13,7 @@ import (
 const (
 	DefaultPieceSize        int64 = 256 << 10 // note 1: blocks of 256 KiB
 	DefaultSeeders          int32 = 1
-	DefaultUnchokeSlots     int32 = 4                // note 5: 4 regular slots
+	DefaultUnchokeSlots     int32 = 4                // note 5: 4 unchoke slots
 	DefaultOptimisticSlots  int32 = 1                // note 5: + 1 optimistic
 	DefaultChokeInterval          = 10 * time.Second // note 5: every 10 s
 	DefaultAnnounceInterval       = 30 * time.Second // note 6: heartbeat every 30 s
@@ -40,7 +40,7 @@ type settings struct {
 	unchokeSlots     int32
 	optimisticSlots  int32
 	chokeInterval    time.Duration
-	strategy         minibitv1alpha1.ChokingStrategy
+	chokeStrategy    minibitv1alpha1.ChokingStrategy
 	uploadRate       int64
 	downloadRate     int64
 	announceInterval time.Duration
@@ -69,7 +69,7 @@ func settingsOf(s *minibitv1alpha1.Swarm) settings {
 		unchokeSlots:     orDefault(spec.Choking.UnchokeSlots, DefaultUnchokeSlots),
 		optimisticSlots:  derefOr(spec.Choking.OptimisticSlots, DefaultOptimisticSlots),
 		chokeInterval:    durationOr(spec.Choking.Interval, DefaultChokeInterval),
-		strategy:         orDefault(spec.Choking.Strategy, minibitv1alpha1.ChokingTitForTat),
+		chokeStrategy:    orDefault(spec.Choking.Strategy, minibitv1alpha1.ChokingTitForTat),
 		announceInterval: durationOr(spec.Tracker.AnnounceInterval, DefaultAnnounceInterval),
 		peerTTL:          durationOr(spec.Tracker.PeerTTL, DefaultPeerTTL),
 		numWant:          orDefault(spec.Tracker.NumWant, DefaultNumWant),
