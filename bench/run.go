@@ -26,9 +26,10 @@ type swarmSpec struct {
 	ClientServer bool
 	// FreeRiders leechers never upload.
 	FreeRiders int
-	Picker     peer.PieceStrategy
-	Choker     peer.ChokerConfig // zero: the engine's default (tit-for-tat, 4 + 1)
-	// ChokeInterval is how often the choker decides (0: the note's 10 s).
+	// PieceStrategy is which missing piece is fetched first ("": rarest first).
+	PieceStrategy peer.PieceStrategy
+	Choker        peer.ChokerConfig // zero: the engine's default (tit-for-tat, 4 + 1 slots)
+	// ChokeInterval is how often the slots are given again (0: the note's 10 s).
 	ChokeInterval time.Duration
 	// SuperSeed makes the seeder offer pieces one by one (BEP 16).
 	SuperSeed bool
@@ -136,7 +137,7 @@ func (sw *swarm) baseConfig() peer.Config {
 	everyone := sw.spec.Leechers + 10
 	cfg.MaxPeersPerIP = everyone
 	cfg.MaxHalfOpen, cfg.MaxHalfOpenPerIP = everyone, everyone
-	cfg.PieceStrategy = sw.spec.Picker
+	cfg.PieceStrategy = sw.spec.PieceStrategy
 	if sw.spec.Choker != (peer.ChokerConfig{}) {
 		cfg.Choker = sw.spec.Choker
 	}

@@ -54,9 +54,9 @@ func reference() scenario {
 }
 
 // scaledReference has the reference's N, M and T* with a quarter of the bytes: 16 MiB in
-// 64 KiB pieces at 1 MiB/s. Its caps sum to 51 MiB/s, far under this machine's ceiling, so it
-// measures the protocol where the full reference (204 MiB/s of writes, hashing and loopback
-// TCP) meets the CPU of 2 shared cores.
+// 64 KiB pieces at 1 MiB/s. Its caps sum to 51 MiB/s against the full reference's 204 MiB/s
+// (of writes, hashing and loopback TCP), so it measures the protocol with the CPU out of the
+// way where the full reference may be limited by the machine (docs/benchmarks.md).
 func scaledReference() swarmSpec {
 	spec := referenceSpec()
 	spec.Size, spec.PieceSize, spec.UploadCap = 16*mib, 64*kib, 1*mib
@@ -98,7 +98,7 @@ func rarestFirst() scenario {
 		Description: "Experiment 2: rarest first against random piece choice (25 leechers, 16 MiB, 4 MiB/s); and with the seeder leaving once every piece exists at some leecher."}
 	for _, st := range []peer.PieceStrategy{peer.RarestFirst, peer.RandomPiece} {
 		spec := experimentSpec()
-		spec.Picker = st
+		spec.PieceStrategy = st
 		sc.Variants = append(sc.Variants, variant{Name: string(st), Spec: spec})
 		spec.SeederLeaves = true
 		sc.Variants = append(sc.Variants, variant{Name: string(st) + "-seeder-leaves", Spec: spec})
@@ -110,7 +110,7 @@ func rarestFirst() scenario {
 // mixed capacities; the note's rarity choker.
 func titForTat() scenario {
 	base := experimentSpec()
-	base.ChokeInterval = time.Second // a run of ~10 s sees one round at the note's 10 s
+	base.ChokeInterval = time.Second // the note's 10 s is as long as a whole run (docs/benchmarks.md)
 	// The leechers' uploads, not the seeder's, must be the bottleneck for choking to matter: a
 	// fast seeder (16 MiB/s) and 1 MiB/s leechers (fluid bound 9.8 s, F/u_s only 1 s).
 	base.SeederCap, base.UploadCap = 16*mib, 1*mib

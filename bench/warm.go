@@ -6,11 +6,11 @@ import (
 )
 
 // warmPageCache writes n bytes to a scratch file under dir and deletes it, so that the run that
-// follows writes its copies into memory the machine has touched recently. On this VM memory left
-// idle for a while goes back to the host, and touching it again costs the guest's CPU about
-// 1.5 s per GiB (`dd` of 2 GiB: 4.2 s cold, 0.7 s right after). The warm-up takes that one
-// cost out of the measure (not every source of variation on a shared VM: docs/benchmarks.md); a
-// machine whose memory is backed up front (bare metal, most nodes) never pays it.
+// follows writes its copies into memory the machine has touched recently. On the lab's VM memory
+// left idle for a while goes back to the host, and touching it again costs the guest's CPU
+// (docs/benchmarks.md, "Warm-up", has the figures). The warm-up takes that one cost out of the
+// measure (not every source of variation on a shared VM); a machine whose memory is backed up
+// front (bare metal, most nodes) never pays it.
 func warmPageCache(dir string, n int64) error {
 	f, err := os.CreateTemp(dir, "warm-")
 	if err != nil {
