@@ -6,16 +6,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	minibitv1alpha1 "github.com/minibit-io/minibit/api/v1alpha1"
+	"github.com/minibit-io/minibit/internal/swarmtest"
 	"github.com/minibit-io/minibit/internal/tracker/api"
 )
 
 func TestPinContent(t *testing.T) {
-	swarm := makeSwarm("s", "ns").Peers(1).Obj()
+	swarm := swarmtest.MakeSwarm("s", "ns").Peers(1).Obj()
 	obs := withPods(podsOf(nil), "s-peer-0")
 	honest := api.Swarm{SwarmSummary: api.SwarmSummary{InfoHash: hashA, Pieces: 8}, Peers: []api.Peer{
 		from(api.Peer{Name: "s-peer-0", Progress: 0.5})}}
@@ -47,8 +49,8 @@ func TestPinContent(t *testing.T) {
 	p = newPass(swarm, t0.Add(2*time.Minute))
 	computeStatus(p, obs, intruder, nil)
 	wantEvents(t, p)
-	if !equalStatus(swarm.Status, *p.status) {
-		t.Errorf("status changed on an identical pass:\n%+v\n%+v", swarm.Status, *p.status)
+	if diff := cmp.Diff(swarm.Status, *p.status, sameStatus); diff != "" {
+		t.Errorf("status changed on an identical pass (-want +got):\n%s", diff)
 	}
 
 	// The seeders publish again to a new tracker: back to the pinned content.
@@ -60,7 +62,7 @@ func TestPinContent(t *testing.T) {
 
 func TestPinContentRefusesMalformedHashes(t *testing.T) {
 	for _, h := range []string{"", "ab", strings.ToUpper(hashA), hashA + "00", strings.Repeat("g", 40)} {
-		p := newPass(makeSwarm("s", "ns").Obj(), t0)
+		p := newPass(swarmtest.MakeSwarm("s", "ns").Obj(), t0)
 		computeStatus(p, podsOf(nil), api.Swarm{SwarmSummary: api.SwarmSummary{InfoHash: h}}, nil)
 		if p.status.InfoHash != "" || p.status.Phase != minibitv1alpha1.PhasePending {
 			t.Errorf("info-hash %q: pinned %q, phase %s", h, p.status.InfoHash, p.status.Phase)
@@ -70,7 +72,7 @@ func TestPinContentRefusesMalformedHashes(t *testing.T) {
 
 func TestPinnedContentReachesNewPods(t *testing.T) {
 	sha := strings.Repeat("c", 64)
-	swarm := makeSwarm("s", "ns").HTTP("https://host/f", sha).Obj()
+	swarm := swarmtest.MakeSwarm("s", "ns").HTTP("https://host/f", sha).Obj()
 	before := map[Role][]string{RoleSeeder: argsOf(buildPod(swarm, PodDefaults{}, RoleSeeder, 0, 0)), RolePeer: argsOf(buildPod(swarm, PodDefaults{}, RolePeer, 0, 0))}
 	for role, args := range before {
 		if hasPrefix(args, "--info-hash") {

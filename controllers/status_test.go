@@ -11,15 +11,23 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	minibitv1alpha1 "github.com/minibit-io/minibit/api/v1alpha1"
+	"github.com/minibit-io/minibit/internal/swarmtest"
 	"github.com/minibit-io/minibit/internal/tracker/api"
 )
 
 var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
+// sameStatus makes cmp.Diff of two statuses agree with the controller's test before it writes
+// one (equality.Semantic): an empty list is no list.
+var sameStatus = cmpopts.EquateEmpty()
 
 // hashA and hashB are two v1 info-hashes.
 var (
@@ -32,9 +40,14 @@ var (
 func podsOf(phases map[string]corev1.PodPhase) *observed {
 	obs := &observed{pods: map[string]*corev1.Pod{}}
 	for name, phase := range phases {
-		obs.pods[name] = &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name}, Status: corev1.PodStatus{Phase: phase, PodIP: podIP(name)}}
+		obs.pods[name] = testPod(name, phase)
 	}
 	return obs
+}
+
+// testPod is a pod with a phase and the IP podIP gives its name.
+func testPod(name string, phase corev1.PodPhase) *corev1.Pod {
+	return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name}, Status: corev1.PodStatus{Phase: phase, PodIP: podIP(name)}}
 }
 
 // podIP is a pod's IP in the tests: 10.0.<hash of its name>.
@@ -53,7 +66,7 @@ func from(peer api.Peer) api.Peer {
 func withPods(obs *observed, names ...string) *observed {
 	for _, name := range names {
 		if obs.pods[name] == nil {
-			obs.pods[name] = &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name}, Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: podIP(name)}}
+			obs.pods[name] = testPod(name, corev1.PodRunning)
 		}
 	}
 	return obs
@@ -77,7 +90,7 @@ func TestComputeStatus(t *testing.T) {
 		wantDegraded  string
 	}{{
 		name:        "tracker without the file yet",
-		swarm:       makeSwarm("s", "ns").Peers(2).Obj(),
+		swarm:       swarmtest.MakeSwarm("s", "ns").Peers(2).Obj(),
 		pods:        map[string]corev1.PodPhase{"s-peer-0": corev1.PodRunning, "s-peer-1": corev1.PodPending},
 		pollErr:     ErrSwarmUnknown,
 		wantPhase:   minibitv1alpha1.PhasePending,
@@ -85,7 +98,7 @@ func TestComputeStatus(t *testing.T) {
 		wantReady: metav1.ConditionTrue, wantDegraded: ReasonAsExpected,
 	}, {
 		name:  "distributing, slowest first, the latest announce of a name wins",
-		swarm: makeSwarm("s", "ns").Peers(3).Obj(),
+		swarm: swarmtest.MakeSwarm("s", "ns").Peers(3).Obj(),
 		answer: api.Swarm{SwarmSummary: api.SwarmSummary{InfoHash: hashA, Pieces: 8}, Peers: []api.Peer{
 			from(api.Peer{Name: "s-peer-0", Progress: 0.9, LastSeen: t0}),
 			from(api.Peer{Name: "s-peer-0", Progress: 0.25, LastSeen: later}),                               // the pod's newer peer id
@@ -99,14 +112,14 @@ func TestComputeStatus(t *testing.T) {
 		wantReady:   metav1.ConditionTrue, wantDegraded: ReasonAsExpected,
 	}, {
 		name:  "almost done is 99, not 100",
-		swarm: makeSwarm("s", "ns").Peers(2).Obj(),
+		swarm: swarmtest.MakeSwarm("s", "ns").Peers(2).Obj(),
 		answer: api.Swarm{SwarmSummary: api.SwarmSummary{InfoHash: hashA}, Peers: []api.Peer{
 			from(api.Peer{Name: "s-peer-0", Seeder: true, Progress: 1}), from(api.Peer{Name: "s-peer-1", Progress: 0.9999})}},
 		wantPhase: minibitv1alpha1.PhaseDistributing, wantCompleted: 1, wantPercent: 99,
 		wantSlowest: []string{"s-peer-1", "s-peer-0"}, wantReady: metav1.ConditionTrue, wantDegraded: ReasonAsExpected,
 	}, {
 		name:  "complete: seeders in the tracker and pods that exited done",
-		swarm: makeSwarm("s", "ns").Peers(2).ExitOnComplete().Obj(),
+		swarm: swarmtest.MakeSwarm("s", "ns").Peers(2).ExitOnComplete().Obj(),
 		pods:  map[string]corev1.PodPhase{"s-peer-1": corev1.PodSucceeded},
 		answer: api.Swarm{SwarmSummary: api.SwarmSummary{InfoHash: hashA}, Peers: []api.Peer{
 			from(api.Peer{Name: "s-peer-0", Seeder: true, Progress: 1})}},
@@ -114,7 +127,7 @@ func TestComputeStatus(t *testing.T) {
 		wantSlowest: []string{"s-peer-0", "s-peer-1"}, wantReady: metav1.ConditionTrue, wantDegraded: ReasonAsExpected,
 	}, {
 		name:  "under Ignore the swarm completes without the peers it lost",
-		swarm: makeSwarm("s", "ns").Peers(2).PeerAction(minibitv1alpha1.FailureActionIgnore).Obj(),
+		swarm: swarmtest.MakeSwarm("s", "ns").Peers(2).PeerAction(minibitv1alpha1.FailureActionIgnore).Obj(),
 		answer: api.Swarm{SwarmSummary: api.SwarmSummary{InfoHash: hashA}, Peers: []api.Peer{
 			from(api.Peer{Name: "s-peer-0", Seeder: true, Progress: 1})}},
 		disrupted: []string{"s-peer-1"},
@@ -122,7 +135,7 @@ func TestComputeStatus(t *testing.T) {
 		wantSlowest: []string{"s-peer-0"}, wantReady: metav1.ConditionTrue, wantDegraded: ReasonPodsDisrupted,
 	}, {
 		name:      "an unreachable tracker keeps the last progress",
-		swarm:     withStatus(makeSwarm("s", "ns").Peers(2).Obj(), minibitv1alpha1.SwarmStatus{InfoHash: hashA, ProgressPercent: 40, Completed: 1}),
+		swarm:     swarmtest.MakeSwarm("s", "ns").Peers(2).Status(minibitv1alpha1.SwarmStatus{InfoHash: hashA, ProgressPercent: 40, Completed: 1}).Obj(),
 		pollErr:   errors.New("connection refused"),
 		wantPhase: minibitv1alpha1.PhaseDistributing, wantCompleted: 1, wantPercent: 40,
 		wantReady: metav1.ConditionFalse, wantDegraded: ReasonTrackerUnreachable,
@@ -136,21 +149,21 @@ func TestComputeStatus(t *testing.T) {
 			obs := podsOf(tt.pods)
 			for _, peer := range tt.answer.Peers {
 				if obs.pods[peer.Name] == nil {
-					obs.pods[peer.Name] = &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: peer.Name}, Status: corev1.PodStatus{PodIP: podIP(peer.Name)}}
+					obs.pods[peer.Name] = testPod(peer.Name, "")
 				}
 			}
 			computeStatus(p, obs, tt.answer, tt.pollErr)
 			s := p.status
-			if s.Phase != tt.wantPhase || s.Completed != tt.wantCompleted || s.ProgressPercent != tt.wantPercent || s.Running != tt.wantRunning {
-				t.Errorf("phase %s completed %d percent %d running %d, want %s %d %d %d",
-					s.Phase, s.Completed, s.ProgressPercent, s.Running, tt.wantPhase, tt.wantCompleted, tt.wantPercent, tt.wantRunning)
+			want := statusCounts{tt.wantPhase, tt.wantCompleted, tt.wantPercent, tt.wantRunning}
+			if diff := cmp.Diff(want, statusCounts{s.Phase, s.Completed, s.ProgressPercent, s.Running}); diff != "" {
+				t.Errorf("status mismatch (-want +got):\n%s", diff)
 			}
 			var slowest []string
 			for _, pp := range s.SlowestPeers {
 				slowest = append(slowest, pp.Name)
 			}
-			if tt.wantSlowest != nil && !equalStrings(slowest, tt.wantSlowest) {
-				t.Errorf("slowest %v, want %v", slowest, tt.wantSlowest)
+			if diff := cmp.Diff(tt.wantSlowest, slowest); tt.wantSlowest != nil && diff != "" {
+				t.Errorf("slowest peers mismatch (-want +got):\n%s", diff)
 			}
 			if c := meta.FindStatusCondition(s.Conditions, minibitv1alpha1.ConditionTrackerReady); c == nil || c.Status != tt.wantReady {
 				t.Errorf("TrackerReady %+v, want %s", c, tt.wantReady)
@@ -158,20 +171,26 @@ func TestComputeStatus(t *testing.T) {
 			if c := meta.FindStatusCondition(s.Conditions, minibitv1alpha1.ConditionDegraded); c == nil || c.Reason != tt.wantDegraded {
 				t.Errorf("Degraded %+v, want reason %s", c, tt.wantDegraded)
 			}
-			want := 5
+			conditions := 5
 			if tt.pollErr == nil && tt.answer.InfoHash != "" {
-				want = 6 // and ContentMismatch, once pinned
+				conditions = 6 // and ContentMismatch, once pinned
 			}
-			if len(s.Conditions) != want {
-				t.Errorf("%d conditions, want %d", len(s.Conditions), want)
+			if len(s.Conditions) != conditions {
+				t.Errorf("%d conditions, want %d", len(s.Conditions), conditions)
 			}
 		})
 	}
 }
 
+// statusCounts is the part of a status TestComputeStatus checks.
+type statusCounts struct {
+	Phase                       minibitv1alpha1.SwarmPhase
+	Completed, Percent, Running int32
+}
+
 func TestComputeStatusIsStable(t *testing.T) {
 	// A second pass over the same state changes nothing: no write, no reconcile storm.
-	swarm := makeSwarm("s", "ns").Peers(3).Obj()
+	swarm := swarmtest.MakeSwarm("s", "ns").Peers(3).Obj()
 	answer := api.Swarm{SwarmSummary: api.SwarmSummary{InfoHash: hashA}, Peers: []api.Peer{from(api.Peer{Name: "s-peer-1", Progress: 0.5})}}
 	obs := withPods(podsOf(nil), "s-peer-1")
 	p := newPass(swarm, t0)
@@ -179,13 +198,13 @@ func TestComputeStatusIsStable(t *testing.T) {
 	swarm.Status = *p.status
 	p2 := newPass(swarm, t0.Add(time.Minute))
 	computeStatus(p2, obs, answer, nil)
-	if !equalStatus(swarm.Status, *p2.status) {
-		t.Errorf("status changed on an identical pass:\n%+v\n%+v", swarm.Status, *p2.status)
+	if diff := cmp.Diff(swarm.Status, *p2.status, sameStatus); diff != "" {
+		t.Errorf("status changed on an identical pass (-want +got):\n%s", diff)
 	}
 }
 
 func TestSlowestPeersAreBounded(t *testing.T) {
-	p := newPass(makeSwarm("s", "ns").Peers(1000).Obj(), t0)
+	p := newPass(swarmtest.MakeSwarm("s", "ns").Peers(1000).Obj(), t0)
 	computeStatus(p, podsOf(nil), api.Swarm{SwarmSummary: api.SwarmSummary{InfoHash: hashA}}, nil)
 	if n := len(p.status.SlowestPeers); n != MaxSlowestPeers {
 		t.Errorf("%d slowest peers, want %d", n, MaxSlowestPeers)
@@ -207,7 +226,7 @@ func TestExceededLimit(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := newPass(makeSwarm("s", "ns").MaxPeerFailures(tt.maxPeer).Obj(), t0)
+			p := newPass(swarmtest.MakeSwarm("s", "ns").MaxPeerFailures(tt.maxPeer).Obj(), t0)
 			p.status.Failed, p.status.SeederFailures, p.status.TrackerFailures = tt.peer, tt.seeder, tt.tracker
 			if got, _ := exceededLimit(p); got != tt.want {
 				t.Errorf("exceededLimit = %q, want %q", got, tt.want)
@@ -217,7 +236,7 @@ func TestExceededLimit(t *testing.T) {
 }
 
 func TestReplacementBackoff(t *testing.T) {
-	p := newPass(makeSwarm("s", "ns").Backoff(time.Second).Obj(), t0)
+	p := newPass(swarmtest.MakeSwarm("s", "ns").Backoff(time.Second).Obj(), t0)
 	for attempt, want := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second} {
 		if got := p.backoffDelay(int32(attempt)); got != want {
 			t.Errorf("backoffDelay(%d) = %s, want %s", attempt, got, want)
@@ -233,12 +252,13 @@ func TestReplacementBackoff(t *testing.T) {
 }
 
 func TestPodsToCreate(t *testing.T) {
-	swarm := makeSwarm("s", "ns").Peers(3).Backoff(time.Second).Obj()
-	swarm.Status.Launched = minibitv1alpha1.Launched{Tracker: true, Seeders: 1, Peers: 3}
-	swarm.Status.Disruptions = []minibitv1alpha1.Disruption{
-		{Pod: "s-peer-0", Reason: minibitv1alpha1.DisruptionFailed, Attempt: 0, Time: metav1.Time{Time: t0.Add(-2 * time.Second)}},
-		{Pod: "s-peer-2", Reason: minibitv1alpha1.DisruptionDeleted, Attempt: 3, Time: metav1.Time{Time: t0}},
-	}
+	swarm := swarmtest.MakeSwarm("s", "ns").Peers(3).Backoff(time.Second).Status(minibitv1alpha1.SwarmStatus{
+		Launched: minibitv1alpha1.Launched{Tracker: true, Seeders: 1, Peers: 3},
+		Disruptions: []minibitv1alpha1.Disruption{
+			{Pod: "s-peer-0", Reason: minibitv1alpha1.DisruptionFailed, Attempt: 0, Time: metav1.Time{Time: t0.Add(-2 * time.Second)}},
+			{Pod: "s-peer-2", Reason: minibitv1alpha1.DisruptionDeleted, Attempt: 3, Time: metav1.Time{Time: t0}},
+		},
+	}).Obj()
 	p := newPass(swarm, t0)
 	// s-peer-1 is missing from the cache but not recorded: not created (a stale cache must not
 	// make a second pod); s-peer-0's backoff has passed; s-peer-2 waits 8 s.
@@ -256,7 +276,7 @@ func TestPodsToCreate(t *testing.T) {
 }
 
 func TestChaosVictim(t *testing.T) {
-	p := newPass(makeSwarm("s", "ns").Peers(4).Obj(), t0)
+	p := newPass(swarmtest.MakeSwarm("s", "ns").Peers(4).Obj(), t0)
 	p.status.Disruptions = []minibitv1alpha1.Disruption{{Pod: "s-peer-1"}}
 	obs := podsOf(map[string]corev1.PodPhase{
 		"s-peer-0": corev1.PodRunning, "s-peer-1": corev1.PodRunning, "s-peer-2": corev1.PodFailed, "s-peer-3": corev1.PodPending,
@@ -271,8 +291,8 @@ func TestChaosVictim(t *testing.T) {
 			return i
 		}).Name)
 	}
-	if !equalStrings(seen, []string{"s-peer-0", "s-peer-3"}) {
-		t.Errorf("victims %v", seen)
+	if diff := cmp.Diff([]string{"s-peer-0", "s-peer-3"}, seen); diff != "" {
+		t.Errorf("victims mismatch (-want +got):\n%s", diff)
 	}
 	if chaosVictim(p, podsOf(nil), func(int) int { return 0 }) != nil {
 		t.Error("a victim without pods")
@@ -322,7 +342,7 @@ func TestHTTPProgress(t *testing.T) {
 
 func TestProgressCache(t *testing.T) {
 	var c progressCache
-	k := nsName("ns", "s")
+	k := types.NamespacedName{Namespace: "ns", Name: "s"}
 	c.put(k, polled{at: t0, swarm: api.Swarm{SwarmSummary: api.SwarmSummary{InfoHash: hashA}}})
 	if got, ok := c.get(k, t0.Add(time.Second), 5*time.Second); !ok || got.swarm.InfoHash != hashA {
 		t.Errorf("fresh entry: %+v %v", got, ok)
