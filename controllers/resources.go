@@ -10,9 +10,9 @@ import (
 // a node; the memory limits come from the engine's measured peaks with room to spare. No CPU
 // limit: throttling a peer slows the whole swarm and protects nothing a request does not.
 var (
-	// defaultPeerResources: a peer's piece buffers are bounded at 64 MiB and a 1 GiB download
-	// peaked at 26 MiB RSS; 256 MiB holds the buffers twice over (the garbage collector's
-	// headroom) plus the runtime.
+	// defaultPeerResources: a peer's piece buffers are bounded at 64 MiB; 256 MiB holds them
+	// twice over (the garbage collector's headroom) plus the runtime, well above the peak
+	// measured on a 1 GiB download (docs/benchmarks.md).
 	defaultPeerResources = resourceRequirements("50m", "64Mi", "256Mi")
 	// defaultTrackerResources: the tracker holds one swarm's .torrent (at most 8 MiB) and
 	// peers (a bitfield each, at most 16 KiB for 131072 pieces, 1,100 pods at most).

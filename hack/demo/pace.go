@@ -17,9 +17,9 @@ const (
 	// minPaceRate is the lowest cap chosen: one 16 KiB block per second.
 	minPaceRate = 16 << 10
 	// seederEfficiency and swarmEfficiency are the shares of the capped upload that become
-	// verified pieces, measured on the demo (2 cores, paced to 30 s): the seeder's one copy
-	// reached 3 leechers of 16 MiB at 90 % of its cap; 8 and 30 leechers of 64 MiB traded at
-	// 82 % of the swarm's capacity (requests in flight, pieces sent to two peers, the endgame).
+	// verified pieces, as measured on paced demos (docs/benchmarks.md, "The demo's pacing"):
+	// the seeder's one copy loses little; trading peers lose more to requests in flight, pieces
+	// sent to two peers and the endgame.
 	seederEfficiency = 0.9
 	swarmEfficiency  = 0.8
 )

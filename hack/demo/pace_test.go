@@ -39,8 +39,8 @@ func TestPacingGrowsWithTheSwarm(t *testing.T) {
 	if slower := choosePacing(64<<20, 8, 60*time.Second).uploadRate; slower >= base {
 		t.Errorf("a minute: cap %d, want below %d", slower, base)
 	}
-	// Measured on the demo: 8 leechers of 64 MiB took 18.3 s at 3.8 MiB/s, so 30 s needs about
-	// 18.3/30 of that.
+	// A demo measured at another cap (docs/benchmarks.md, "The demo's pacing"), scaled to 30 s,
+	// needs about 2.3 MiB/s.
 	if got := choosePacing(64<<20, 8, target).uploadRate; got < 2<<20 || got > 2600<<10 {
 		t.Errorf("8 leechers of 64 MiB: cap %d B/s, want about 2.3 MiB/s", got)
 	}

@@ -121,8 +121,8 @@ func (s *swarm) choosePace() error {
 
 // startTracker starts the tracker on a port of its own choosing and learns it from its log.
 func (s *swarm) startTracker(ctx context.Context) error {
-	// A one-second heartbeat instead of the note's 30 s, so that progress is live.
-	p, err := s.launch(ctx, "tracker", "tracker", true, []string{"--listen", "127.0.0.1:0", "--interval", "1s"})
+	// A one-second announce interval instead of the note's 30 s heartbeat, so that progress is live.
+	p, err := s.launch(ctx, "tracker", "tracker", true, []string{"--listen", "127.0.0.1:0", "--announce-interval", "1s"})
 	if err != nil {
 		return err
 	}

@@ -29,7 +29,8 @@ type reader struct {
 
 // NewReader returns a reader of size bytes determined only by seed and size: the same seed
 // gives the same stream (a shorter size reads a prefix of a longer one), however reads are
-// split. It uses math/rand/v2's PCG, not a cryptographic generator: about 2 GB/s on one core.
+// split. It uses math/rand/v2's PCG, not a cryptographic generator, so that generating a file
+// costs little next to hashing and writing it (BenchmarkReader; docs/benchmarks.md).
 // A negative size reads as empty.
 func NewReader(seed uint64, size int64) io.Reader {
 	return &reader{rng: rand.NewPCG(seed, pcgIncrement), left: max(size, 0)}

@@ -48,7 +48,8 @@ func BenchmarkMiniBitLeechFromLibtorrent(b *testing.B) {
 
 // BenchmarkLibtorrentLeechFromMiniBit measures a libtorrent leecher downloading the whole file
 // from one MiniBit seeder on loopback. Each iteration includes starting Python and libtorrent
-// (about 0.7 s, the most of it libtorrent's start-up delay), so it understates the transfer rate.
+// (docs/benchmarks.md has the figure; the most of it is libtorrent's start-up delay), so it
+// understates the transfer rate.
 func BenchmarkLibtorrentLeechFromMiniBit(b *testing.B) {
 	trackerURL := startTracker(b)
 	content := writeContent(b, b.TempDir(), "content.bin", benchSize)
