@@ -26,6 +26,7 @@ import (
 
 	minibitv1alpha1 "github.com/minibit-io/minibit/api/v1alpha1"
 	"github.com/minibit-io/minibit/internal/generate"
+	"github.com/minibit-io/minibit/internal/swarmtest"
 )
 
 // Labels the operator puts on every child of a Swarm (controllers/names.go).
@@ -55,55 +56,10 @@ func newNamespace(ctx context.Context, prefix string) string {
 	return ns.Name
 }
 
-// swarmBuilder builds a Swarm to create; its methods read like the spec they set.
-type swarmBuilder struct{ s minibitv1alpha1.Swarm }
-
-func newSwarm(ns, name string) *swarmBuilder {
-	b := &swarmBuilder{}
-	b.s.Namespace, b.s.Name = ns, name
-	b.s.Spec.Seeders = 1
-	return b
-}
-
-func (b *swarmBuilder) Peers(n int32) *swarmBuilder { b.s.Spec.Peers = n; return b }
-
-// Generated sets a generated source of size (a quantity such as 64Mi) and seed.
-func (b *swarmBuilder) Generated(size string, seed int64) *swarmBuilder {
-	b.s.Spec.Source.Generate = &minibitv1alpha1.GenerateSource{Size: resource.MustParse(size), Seed: seed}
-	return b
-}
-
-// DownloadRate caps each peer's download, so that a swarm distributes long enough to be hurt.
-func (b *swarmBuilder) DownloadRate(q string) *swarmBuilder {
-	r := resource.MustParse(q)
-	b.s.Spec.DownloadRate = &r
-	return b
-}
-
-func (b *swarmBuilder) PeerAction(a minibitv1alpha1.FailureAction) *swarmBuilder {
-	b.s.Spec.FailurePolicy.PeerAction = a
-	return b
-}
-
-func (b *swarmBuilder) Chaos(interval time.Duration, count int32) *swarmBuilder {
-	b.s.Spec.Chaos = &minibitv1alpha1.Chaos{Interval: &metav1.Duration{Duration: interval}, Count: count}
-	return b
-}
-
-// Announce shortens the tracker heartbeat, so that a replaced tracker learns the swarm again
-// quickly.
-func (b *swarmBuilder) Announce(every time.Duration) *swarmBuilder {
-	b.s.Spec.Tracker.AnnounceInterval = &metav1.Duration{Duration: every}
-	return b
-}
-
-// Obj returns the Swarm, its pods using the image under test (IMG) with imagePullPolicy Never
-// (no registry on the cluster).
-func (b *swarmBuilder) Obj() *minibitv1alpha1.Swarm {
-	out := b.s.DeepCopy()
-	out.Spec.Pod.Image = image()
-	out.Spec.Pod.ImagePullPolicy = corev1.PullNever
-	return out
+// makeSwarm starts a Swarm to create (swarmtest.MakeSwarm) of one seeder, its pods using the
+// image under test (IMG) with imagePullPolicy Never (no registry on the cluster).
+func makeSwarm(name, ns string) *swarmtest.SwarmWrapper {
+	return swarmtest.MakeSwarm(name, ns).Seeders(1).Image(image(), corev1.PullNever)
 }
 
 // getSwarm reads a Swarm's current state.

@@ -52,7 +52,7 @@ func (o probeOutcome) String() string {
 var _ = Describe("Isolation", func() {
 	It("refuses a pod outside the swarm at the peers' and the tracker's ports while the swarm completes", func(ctx SpecContext) {
 		ns := newNamespace(ctx, "isolation")
-		sw := newSwarm(ns, "iso").Peers(3).Generated("32Mi", 23).DownloadRate("1Mi").Obj()
+		sw := makeSwarm("iso", ns).Peers(3).Generate("32Mi", 23).DownloadRate("1Mi").Obj()
 		Expect(k8s.Create(ctx, sw)).To(Succeed())
 		want := expectedSHA256("32Mi", 23)
 

@@ -29,7 +29,7 @@ var (
 var _ = Describe("Swarm", func() {
 	It("distributes a 64 MiB file from 1 seeder to 6 peers over TCP, every copy verified", func(ctx SpecContext) {
 		ns := newNamespace(ctx, "basic")
-		sw := newSwarm(ns, "basic").Peers(6).Generated("64Mi", 7).Obj()
+		sw := makeSwarm("basic", ns).Peers(6).Generate("64Mi", 7).Obj()
 		Expect(k8s.Create(ctx, sw)).To(Succeed())
 		want := expectedSHA256("64Mi", 7)
 
@@ -65,8 +65,8 @@ var _ = Describe("Swarm", func() {
 	Context("when a third of the peers and the tracker are deleted while it distributes", func() {
 		It("with Replace, still reaches Completed with every copy verified and the restarts counted", func(ctx SpecContext) {
 			ns := newNamespace(ctx, "replace")
-			sw := newSwarm(ns, "replace").Peers(8).Generated("64Mi", 11).
-				DownloadRate("2Mi").Announce(5 * time.Second).PeerAction(minibitv1alpha1.FailureActionReplace).Obj()
+			sw := makeSwarm("replace", ns).Peers(8).Generate("64Mi", 11).
+				DownloadRate("2Mi").AnnounceInterval(5 * time.Second).PeerAction(minibitv1alpha1.FailureActionReplace).Obj()
 			Expect(k8s.Create(ctx, sw)).To(Succeed())
 			want := expectedSHA256("64Mi", 11)
 
@@ -91,8 +91,8 @@ var _ = Describe("Swarm", func() {
 
 		It("with Ignore, the surviving peers complete and the swarm reports the loss", func(ctx SpecContext) {
 			ns := newNamespace(ctx, "ignore")
-			sw := newSwarm(ns, "ignore").Peers(8).Generated("64Mi", 13).
-				DownloadRate("2Mi").Announce(5 * time.Second).PeerAction(minibitv1alpha1.FailureActionIgnore).Obj()
+			sw := makeSwarm("ignore", ns).Peers(8).Generate("64Mi", 13).
+				DownloadRate("2Mi").AnnounceInterval(5 * time.Second).PeerAction(minibitv1alpha1.FailureActionIgnore).Obj()
 			Expect(k8s.Create(ctx, sw)).To(Succeed())
 			want := expectedSHA256("64Mi", 13)
 
@@ -119,8 +119,8 @@ var _ = Describe("Swarm", func() {
 
 	It("runs the built-in chaos drill and still completes", func(ctx SpecContext) {
 		ns := newNamespace(ctx, "drill")
-		sw := newSwarm(ns, "drill").Peers(6).Generated("64Mi", 17).
-			DownloadRate("2Mi").Announce(5*time.Second).Chaos(8*time.Second, 2).Obj()
+		sw := makeSwarm("drill", ns).Peers(6).Generate("64Mi", 17).
+			DownloadRate("2Mi").AnnounceInterval(5*time.Second).Chaos(8*time.Second, 2).Obj()
 		Expect(k8s.Create(ctx, sw)).To(Succeed())
 		want := expectedSHA256("64Mi", 17)
 
@@ -136,7 +136,7 @@ var _ = Describe("Swarm", func() {
 
 	It("removes every pod and service it owned when the Swarm is deleted", func(ctx SpecContext) {
 		ns := newNamespace(ctx, "delete")
-		sw := newSwarm(ns, "gone").Peers(2).Generated("8Mi", 3).Obj()
+		sw := makeSwarm("gone", ns).Peers(2).Generate("8Mi", 3).Obj()
 		Expect(k8s.Create(ctx, sw)).To(Succeed())
 		owned := client.MatchingLabels{labelSwarm: sw.Name}
 
@@ -172,7 +172,7 @@ var _ = Describe("Swarm", func() {
 	DescribeTable("refuses an invalid Swarm with the CRD's message",
 		func(ctx SpecContext, mutate func(*minibitv1alpha1.Swarm), message string) {
 			ns := newNamespace(ctx, "invalid")
-			sw := newSwarm(ns, "bad").Peers(2).Generated("1Mi", 1).Obj()
+			sw := makeSwarm("bad", ns).Peers(2).Generate("1Mi", 1).Obj()
 			mutate(sw)
 			err := k8s.Create(ctx, sw)
 			Expect(err).To(HaveOccurred())
