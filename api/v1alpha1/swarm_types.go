@@ -32,52 +32,62 @@ type SwarmSpec struct {
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="source cannot change while the swarm runs: create a new Swarm"
 	Source Source `json:"source"`
 
-	// Peers is how many leecher pods download the file.
+	// Peers is how many leecher pods download the file from the seeders and from each other:
+	// 1 to 1000. `kubectl scale swarm` changes it.
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=1000
 	Peers int32 `json:"peers"`
 
-	// Seeders is how many pods hold the whole file from the start and serve it.
+	// Seeders is how many pods hold the whole file from the start and serve it: 1 to 100,
+	// default 1.
 	// +kubebuilder:default=1
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=100
 	// +optional
 	Seeders int32 `json:"seeders,omitempty"`
 
-	// PieceSize is the size of one piece (the design note's block): a power of two from 16Ki
-	// to 16Mi. It cannot change while the swarm runs.
+	// PieceSize is the size of the pieces the file is split into: peers trade whole pieces,
+	// each checked against its SHA-256 hash before it is kept or shared. A power of two from
+	// 16Ki to 16Mi, default 256Ki; larger pieces suit larger files (the tracker takes at most
+	// 131072 pieces). It cannot change while the swarm runs.
 	// +kubebuilder:default="256Ki"
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="pieceSize cannot change while the swarm runs: create a new Swarm"
 	// +kubebuilder:validation:XValidation:rule="isQuantity(string(self)) && quantity(string(self)).isInteger() && quantity(string(self)).asInteger() in [16384, 32768, 65536, 131072, 262144, 524288, 1048576, 2097152, 4194304, 8388608, 16777216]",message="pieceSize must be a power of two from 16Ki to 16Mi, such as 256Ki"
 	// +optional
 	PieceSize *resource.Quantity `json:"pieceSize,omitempty"`
 
-	// Choking is how each peer chooses whom it uploads to (the design note's tit-for-tat).
+	// Choking is how each peer chooses the peers it uploads to: a few unchoke slots given by
+	// a strategy, optimistic slots given at random, both given again every interval.
 	// +kubebuilder:default={}
 	// +optional
 	Choking Choking `json:"choking,omitempty"`
 
-	// UploadRate caps each peer's upload in bytes per second; unset means no cap.
+	// UploadRate caps the upload of each peer and each seeder, in bytes per second: a
+	// quantity such as 4Mi (4 MiB/s). Unset: no cap.
 	// +kubebuilder:validation:XValidation:rule="isQuantity(string(self)) && quantity(string(self)).isGreaterThan(quantity('0'))",message="uploadRate must be a positive number of bytes per second, such as 4Mi"
 	// +optional
 	UploadRate *resource.Quantity `json:"uploadRate,omitempty"`
 
-	// DownloadRate caps each peer's download in bytes per second; unset means no cap.
+	// DownloadRate caps the download of each peer, in bytes per second: a quantity such as
+	// 4Mi (4 MiB/s). Unset: no cap.
 	// +kubebuilder:validation:XValidation:rule="isQuantity(string(self)) && quantity(string(self)).isGreaterThan(quantity('0'))",message="downloadRate must be a positive number of bytes per second, such as 4Mi"
 	// +optional
 	DownloadRate *resource.Quantity `json:"downloadRate,omitempty"`
 
-	// Tracker tunes the tracker: announce interval, dead-peer timeout and sample size.
+	// Tracker tunes the swarm's tracker: how often peers announce, how long it keeps a silent
+	// peer, and how many peers it names in each answer.
 	// +kubebuilder:default={}
 	// +optional
 	Tracker TrackerSettings `json:"tracker,omitempty"`
 
-	// Network tunes each peer's connections.
+	// Network tunes each peer's connections: the timeout of network operations and the most
+	// connections at once.
 	// +kubebuilder:default={}
 	// +optional
 	Network NetworkSettings `json:"network,omitempty"`
 
-	// FailurePolicy is what happens when pods fail or disappear.
+	// FailurePolicy is what happens when pods fail or disappear, and how many failures the
+	// swarm tolerates before it is Failed.
 	// +kubebuilder:default={}
 	// +optional
 	FailurePolicy FailurePolicy `json:"failurePolicy,omitempty"`
@@ -113,8 +123,8 @@ type SwarmSpec struct {
 
 // NetworkPolicySettings turn the swarm's NetworkPolicy on or off.
 type NetworkPolicySettings struct {
-	// Enabled creates the NetworkPolicy; false removes it (for clusters whose own policies
-	// already isolate the namespace, or to reach the pods from elsewhere).
+	// Enabled creates the NetworkPolicy (the default, true); false removes it (for clusters
+	// whose own policies already isolate the namespace, or to reach the pods from elsewhere).
 	// +kubebuilder:default=true
 	// +optional
 	Enabled *bool `json:"enabled,omitempty"`
@@ -141,7 +151,7 @@ type GenerateSource struct {
 	// +kubebuilder:validation:XValidation:rule="isQuantity(string(self)) && quantity(string(self)).isInteger() && quantity(string(self)).asInteger() > 0",message="generate.size must be a positive whole number of bytes, such as 64Mi"
 	// +kubebuilder:validation:XValidation:rule="!isQuantity(string(self)) || quantity(string(self)).compareTo(quantity('1Ti')) <= 0",message="generate.size must be at most 1Ti"
 	Size resource.Quantity `json:"size"`
-	// Seed picks the content; the same seed gives the same file.
+	// Seed picks the content; the same size and seed give the same file. Default 1.
 	// +kubebuilder:default=1
 	// +optional
 	Seed int64 `json:"seed,omitempty"`
@@ -181,58 +191,72 @@ type PVCSource struct {
 	Path string `json:"path"`
 }
 
-// ChokingStrategy is how a peer ranks the peers it may upload to.
+// ChokingStrategy is how a peer ranks the peers competing for its unchoke slots: TitForTat
+// or Rarity.
 // +kubebuilder:validation:Enum=TitForTat;Rarity
 type ChokingStrategy string
 
 const (
-	// ChokingTitForTat unchokes the peers that upload the most to this one.
+	// ChokingTitForTat unchokes the peers that upload the most to this one; once it holds the
+	// whole file, a peer unchokes first the peers that sent it data.
 	ChokingTitForTat ChokingStrategy = "TitForTat"
-	// ChokingRarity unchokes the peers holding the rarest pieces (the design note's adaptation).
+	// ChokingRarity unchokes the peers holding the pieces that fewest peers hold, for swarms
+	// whose upload rates say little (such as peers sharing one machine).
 	ChokingRarity ChokingStrategy = "Rarity"
 )
 
-// Choking is the design note's tit-for-tat: regular slots, optimistic slots, and how often the
-// choice is made again.
+// Choking is how each peer chooses the peers it uploads to: the unchoke slots go to the best
+// candidates by the strategy, the optimistic slots to candidates picked at random; a peer in
+// no slot is choked: it learns which pieces this peer has but gets none of them. The slots are
+// given again every interval.
 type Choking struct {
-	// UnchokeSlots is how many peers each peer uploads to at once.
+	// UnchokeSlots is how many peers each peer uploads to at once, chosen by strategy among the
+	// peers that want its pieces: 1 to 64, default 4.
 	// +kubebuilder:default=4
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=64
 	// +optional
 	UnchokeSlots int32 `json:"unchokeSlots,omitempty"`
-	// OptimisticSlots is how many more peers are unchoked at random, to discover better partners.
+	// OptimisticSlots is how many more peers each peer uploads to, picked at random every
+	// interval, so that newcomers get their first pieces and better partners are found: 0 to
+	// 16, default 1.
 	// +kubebuilder:default=1
 	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:validation:Maximum=16
 	// +optional
 	OptimisticSlots *int32 `json:"optimisticSlots,omitempty"`
-	// Interval is how often the choice is made again.
+	// Interval is how often each peer gives its unchoke and optimistic slots again: a duration
+	// such as 10s, at least 1s, default 10s.
 	// +kubebuilder:default="10s"
 	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1s')",message="choking.interval must be at least 1s"
 	// +optional
 	Interval *metav1.Duration `json:"interval,omitempty"`
-	// Strategy ranks the candidates: TitForTat (by what they give) or Rarity (by the rarity of
-	// what they hold).
+	// Strategy ranks the candidates for the unchoke slots: TitForTat (by how fast they upload
+	// to this peer) or Rarity (by how rare the pieces they hold are). Default TitForTat.
 	// +kubebuilder:default=TitForTat
 	// +optional
 	Strategy ChokingStrategy `json:"strategy,omitempty"`
 }
 
-// TrackerSettings tunes the tracker (the design note's phone book).
+// TrackerSettings tune the swarm's tracker, which tells each peer about a random sample of the
+// others.
 // +kubebuilder:validation:XValidation:rule="!has(self.announceInterval) || !has(self.peerTTL) || duration(self.peerTTL) >= duration(self.announceInterval)",message="tracker.peerTTL must be at least tracker.announceInterval: the tracker would drop peers between two of their announces"
 type TrackerSettings struct {
-	// AnnounceInterval is how often peers announce to the tracker (the note's heartbeat).
+	// AnnounceInterval is how often each peer and seeder announces itself and its progress to
+	// the tracker, and learns of other peers: a duration, at least 1s, default 30s.
 	// +kubebuilder:default="30s"
 	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1s')",message="tracker.announceInterval must be at least 1s"
 	// +optional
 	AnnounceInterval *metav1.Duration `json:"announceInterval,omitempty"`
-	// PeerTTL is how long the tracker keeps a peer it no longer hears from.
+	// PeerTTL is how long the tracker keeps a peer it no longer hears from; then it drops the
+	// peer and names it to no one. A duration, at least 1s and at least announceInterval,
+	// default 5m.
 	// +kubebuilder:default="5m"
 	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1s')",message="tracker.peerTTL must be at least 1s"
 	// +optional
 	PeerTTL *metav1.Duration `json:"peerTTL,omitempty"`
-	// NumWant is how many other peers the tracker returns to a peer at most.
+	// NumWant is the most peers the tracker names in one answer, a random sample of the others
+	// (never the asker); each peer asks for this many: 1 to 50, default 5.
 	// +kubebuilder:default=5
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=50
@@ -242,12 +266,14 @@ type TrackerSettings struct {
 
 // NetworkSettings tunes each peer's connections.
 type NetworkSettings struct {
-	// Timeout bounds every network operation of a peer.
+	// Timeout bounds every network operation of a peer: a dial, a write, a request to the
+	// tracker. A duration, at least 100ms, default 10s.
 	// +kubebuilder:default="10s"
 	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('100ms')",message="network.timeout must be at least 100ms"
 	// +optional
 	Timeout *metav1.Duration `json:"timeout,omitempty"`
-	// MaxPeers is how many connections a peer keeps at most.
+	// MaxPeers is the most connections a peer keeps at once, its own dials and accepted ones
+	// together: 1 to 1000, default 50.
 	// +kubebuilder:default=50
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=1000
@@ -269,22 +295,23 @@ const (
 // FailurePolicy is what happens when pods fail or disappear, and how many failures the swarm
 // tolerates before it is Failed. The tracker and the seeders are always replaced.
 type FailurePolicy struct {
-	// PeerAction is what happens to a peer pod that failed or was deleted.
+	// PeerAction is what happens to a peer pod that failed or was deleted: Replace (the
+	// default: a new pod of the same name, after the backoff) or Ignore.
 	// +kubebuilder:default=Replace
 	// +optional
 	PeerAction FailureAction `json:"peerAction,omitempty"`
 	// MaxPeerFailures is how many peer failures the swarm tolerates; one more makes it Failed.
-	// Pods deleted by the chaos drill do not count.
+	// Pods deleted by the chaos drill do not count. At least 0, default 10.
 	// +kubebuilder:default=10
 	// +kubebuilder:validation:Minimum=0
 	// +optional
 	MaxPeerFailures *int32 `json:"maxPeerFailures,omitempty"`
-	// MaxSeederFailures is the same for the seeders.
+	// MaxSeederFailures is the same for the seeders: at least 0, default 3.
 	// +kubebuilder:default=3
 	// +kubebuilder:validation:Minimum=0
 	// +optional
 	MaxSeederFailures *int32 `json:"maxSeederFailures,omitempty"`
-	// MaxTrackerFailures is the same for the tracker.
+	// MaxTrackerFailures is the same for the tracker: at least 0, default 3.
 	// +kubebuilder:default=3
 	// +kubebuilder:validation:Minimum=0
 	// +optional
@@ -299,11 +326,11 @@ type FailurePolicy struct {
 // Backoff is an exponential backoff: initial, then twice as long each time, capped at max.
 // +kubebuilder:validation:XValidation:rule="!has(self.initial) || !has(self.max) || duration(self.initial) <= duration(self.max)",message="backoff.initial must not exceed backoff.max"
 type Backoff struct {
-	// Initial is the wait before the first replacement (the design note's 1 s).
+	// Initial is the wait before the first replacement of a pod: a duration, default 1s.
 	// +kubebuilder:default="1s"
 	// +optional
 	Initial *metav1.Duration `json:"initial,omitempty"`
-	// Max caps every wait.
+	// Max caps every wait: a duration, default 5m.
 	// +kubebuilder:default="5m"
 	// +optional
 	Max *metav1.Duration `json:"max,omitempty"`
@@ -322,7 +349,8 @@ const (
 
 // Completion is what peers do when done and when the finished swarm is cleaned up.
 type Completion struct {
-	// Mode is KeepSeeding (the default) or Exit.
+	// Mode is KeepSeeding (the default: a peer that holds the whole file keeps serving it) or
+	// Exit (it stops, its pod ends Succeeded).
 	// +kubebuilder:default=KeepSeeding
 	// +optional
 	Mode CompletionMode `json:"mode,omitempty"`
@@ -336,7 +364,8 @@ type Completion struct {
 // Storage is where each peer keeps its copy, mounted at /data. Each pod writes into its own
 // sub-directory (named after the pod) of a volume the user names, so many pods can share one.
 type Storage struct {
-	// SizeLimit bounds the default emptyDir.
+	// SizeLimit bounds the default emptyDir, such as 10Gi; unset: no bound. It does not apply
+	// to a volume.
 	// +optional
 	SizeLimit *resource.Quantity `json:"sizeLimit,omitempty"`
 	// Volume replaces the emptyDir: an emptyDir, a hostPath (only under a root the cluster
@@ -373,12 +402,13 @@ type PodOverrides struct {
 
 // Chaos is a drill: it deletes a random peer pod every interval until it has deleted count.
 type Chaos struct {
-	// Interval between two deletions; the first comes one interval after the swarm starts.
+	// Interval between two deletions; the first comes one interval after the swarm starts. A
+	// duration, at least 1s, default 30s.
 	// +kubebuilder:default="30s"
 	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1s')",message="chaos.interval must be at least 1s"
 	// +optional
 	Interval *metav1.Duration `json:"interval,omitempty"`
-	// Count is how many pods the drill deletes in all.
+	// Count is how many pods the drill deletes in all: 1 to 1000, default 3.
 	// +kubebuilder:default=3
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=1000
