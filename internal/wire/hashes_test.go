@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 var testRange = HashRange{PiecesRoot: [32]byte{1, 2, 3}, BaseLayer: 0, Index: 32, Length: 16}
@@ -22,13 +24,23 @@ func TestHashMessagesRoundTrip(t *testing.T) {
 		}
 		if id == Hashes {
 			h, got, err := ParseHashes(m.Payload)
-			if err != nil || h != testRange || !bytes.Equal(got, hashes) {
-				t.Fatalf("ParseHashes: %+v %v", h, err)
+			if err != nil {
+				t.Fatalf("ParseHashes: %v", err)
+			}
+			if diff := cmp.Diff(testRange, h); diff != "" {
+				t.Fatalf("ParseHashes: range mismatch (-want +got):\n%s", diff)
+			}
+			if !bytes.Equal(got, hashes) {
+				t.Fatal("ParseHashes: the hashes differ from those sent")
 			}
 			continue
 		}
-		if h, err := ParseHashRange(m.Payload); err != nil || h != testRange {
-			t.Fatalf("ParseHashRange: %+v %v", h, err)
+		h, err := ParseHashRange(m.Payload)
+		if err != nil {
+			t.Fatalf("ParseHashRange: %v", err)
+		}
+		if diff := cmp.Diff(testRange, h); diff != "" {
+			t.Fatalf("ParseHashRange: range mismatch (-want +got):\n%s", diff)
 		}
 	}
 }

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 // everyMessage holds one message of each type, as Read returns them.
@@ -39,11 +41,8 @@ func TestRoundTripEveryMessage(t *testing.T) {
 		if err != nil {
 			t.Fatalf("reading %v: %v", want, err)
 		}
-		if len(got.Payload) == 0 {
-			got.Payload = nil
-		}
-		if !reflect.DeepEqual(got, want) {
-			t.Errorf("read %#v, want %#v", got, want)
+		if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
+			t.Errorf("message mismatch (-want +got):\n%s", diff)
 		}
 	}
 	if _, err := r.Read(); !errors.Is(err, io.EOF) {
@@ -179,8 +178,11 @@ func TestHandshake(t *testing.T) {
 	}
 	buf.WriteString("next")
 	got, err := ReadHandshake(&buf)
-	if err != nil || got != h {
-		t.Fatalf("read %+v (%v), want %+v", got, err, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(h, got); diff != "" {
+		t.Fatalf("handshake mismatch (-want +got):\n%s", diff)
 	}
 	if buf.String() != "next" {
 		t.Fatal("ReadHandshake read past the handshake")
