@@ -9,6 +9,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 // sizes covers files smaller than a block, than a piece, exactly one piece, whole pieces in a
@@ -164,15 +167,9 @@ func TestRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%d/%d: parsing our own torrent: %v", tc.length, tc.pieceLength, err)
 		}
-		if p.InfoHashV1() != m.InfoHashV1() || p.InfoHashV2() != m.InfoHashV2() {
-			t.Errorf("%d/%d: info-hashes changed in a round trip", tc.length, tc.pieceLength)
-		}
-		if p.Announce != m.Announce || p.Info.Name != m.Info.Name || p.Info.Length != m.Info.Length ||
-			p.Info.PieceLength != m.Info.PieceLength || p.Info.PiecesRoot != m.Info.PiecesRoot {
-			t.Errorf("%d/%d: parsed %+v, created %+v", tc.length, tc.pieceLength, p.Info, m.Info)
-		}
-		if len(p.pieceLayer) != len(m.pieceLayer) || len(p.Info.V1Pieces) != len(m.Info.V1Pieces) {
-			t.Errorf("%d/%d: hashes lost in a round trip", tc.length, tc.pieceLength)
+		// Everything, the info bytes, info-hashes and piece layer included.
+		if diff := cmp.Diff(m, p, cmp.AllowUnexported(MetaInfo{}), cmpopts.EquateEmpty()); diff != "" {
+			t.Errorf("%d/%d: torrent mismatch after a round trip (-want +got):\n%s", tc.length, tc.pieceLength, diff)
 		}
 		again, err := p.Encode()
 		if err != nil || !bytes.Equal(again, enc) {
