@@ -1,8 +1,11 @@
 package main
 
 import (
-	"slices"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/minibit-io/minibit/controllers"
 )
 
 func TestParseFlagsManagerNamespace(t *testing.T) {
@@ -34,8 +37,11 @@ func TestParseFlagsHostPathRoots(t *testing.T) {
 		t.Errorf("default: %q %v, want no root", o.hostPathRoots, err)
 	}
 	o, err = parseFlags([]string{"--allowed-host-path-roots=/var/cache/minibit/,/data"}, none)
-	if err != nil || !slices.Equal(o.hostPathRoots, []string{"/var/cache/minibit", "/data"}) {
-		t.Errorf("two roots: %q %v", o.hostPathRoots, err)
+	if err != nil {
+		t.Fatalf("two roots: %v", err)
+	}
+	if diff := cmp.Diff(controllers.HostPathRoots{"/var/cache/minibit", "/data"}, o.hostPathRoots); diff != "" {
+		t.Errorf("two roots mismatch (-want +got):\n%s", diff)
 	}
 	for _, bad := range []string{"cache", "/var/../etc"} {
 		if _, err := parseFlags([]string{"--allowed-host-path-roots=" + bad}, none); err == nil {

@@ -5,6 +5,8 @@ import (
 	"io"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/minibit-io/minibit/internal/peer"
 )
 
@@ -31,10 +33,8 @@ func TestSlotFlagsDefaultToTheSessionDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := peer.DefaultConfig()
-	if cfg.MaxPeersPerIP != d.MaxPeersPerIP || cfg.OutgoingSlots != d.OutgoingSlots || cfg.MaxHalfOpen != d.MaxHalfOpen ||
-		cfg.MaxHalfOpenPerIP != d.MaxHalfOpenPerIP || cfg.HandshakeTimeout != d.HandshakeTimeout || cfg.EvictIdleAfter != d.EvictIdleAfter {
-		t.Fatalf("flags without values give %+v", cfg)
+	if diff := cmp.Diff(peer.DefaultConfig(), cfg); diff != "" {
+		t.Fatalf("config of flags without values mismatch (-want +got):\n%s", diff)
 	}
 }
 
