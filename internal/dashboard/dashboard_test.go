@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/minibit-io/minibit/internal/dashboard"
 	"github.com/minibit-io/minibit/internal/tracker"
 	"github.com/minibit-io/minibit/internal/tracker/api"
@@ -180,8 +182,12 @@ func TestListEventsShowEverySwarm(t *testing.T) {
 	if err := json.Unmarshal([]byte(ev.data), &list); err != nil || ev.name != "swarms" {
 		t.Fatalf("event %q %q: %v", ev.name, ev.data, err)
 	}
-	if len(list.Swarms) != 2 || list.Swarms[0].Name != "one" || list.Swarms[1].Name != "two" {
-		t.Errorf("list = %+v, want one and two", list.Swarms)
+	var names []string
+	for _, sw := range list.Swarms {
+		names = append(names, sw.Name)
+	}
+	if diff := cmp.Diff([]string{"one", "two"}, names); diff != "" {
+		t.Errorf("swarm list mismatch (-want +got):\n%s", diff)
 	}
 }
 
