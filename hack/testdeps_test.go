@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // The fakes of test-deps.sh's tests. They keep their state in $FAKE_STATE: "installed" holds
@@ -220,8 +222,8 @@ func TestDepsRootInstallsOnlyTheMissing(t *testing.T) {
 		"uid=0 " + update,
 		"uid=0 " + install + strings.Join(pkgs[:2], " "),
 	}
-	if !slices.Equal(r.calls, want) {
-		t.Errorf("calls:\n%s\nwant:\n%s", strings.Join(r.calls, "\n"), strings.Join(want, "\n"))
+	if diff := cmp.Diff(want, r.calls); diff != "" {
+		t.Errorf("calls mismatch (-want +got):\n%s", diff)
 	}
 	for _, p := range pkgs[:2] {
 		if !slices.Contains(r.installed, p) {
@@ -258,8 +260,8 @@ func TestDepsUserWithSudo(t *testing.T) {
 		"sudo -n env " + install + pkgs[0],
 		"uid=0 " + install + pkgs[0],
 	}
-	if !slices.Equal(r.calls, want) {
-		t.Errorf("calls:\n%s\nwant:\n%s", strings.Join(r.calls, "\n"), strings.Join(want, "\n"))
+	if diff := cmp.Diff(want, r.calls); diff != "" {
+		t.Errorf("calls mismatch (-want +got):\n%s", diff)
 	}
 }
 
