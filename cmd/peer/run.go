@@ -18,7 +18,8 @@ import (
 	"github.com/minibit-io/minibit/internal/metainfo"
 	"github.com/minibit-io/minibit/internal/metrics"
 	"github.com/minibit-io/minibit/internal/peer"
-	"github.com/minibit-io/minibit/internal/tracker"
+	"github.com/minibit-io/minibit/internal/tracker/client"
+	"github.com/minibit-io/minibit/internal/tracker/protocol"
 )
 
 // parse parses args into fs, refusing leftovers unless positional is the count expected.
@@ -181,15 +182,15 @@ func seedTorrent(ctx context.Context, log *slog.Logger, c *common, file string, 
 	if err != nil {
 		return nil, false, err
 	}
-	client := trackerClient(c)
-	client.PublishToken = token
+	tc := trackerClient(c)
+	tc.PublishToken = token
 	// Until the tracker answers (a Service whose DNS name is not ready yet, a tracker pod being
 	// replaced), keep trying: a seeder that gave up would lose the swarm its only source.
 	attempt := 0
 	err = backoff.Retry(ctx, untilContextEnds, func(ctx context.Context) error {
 		attempt++
-		err := client.PublishTorrent(ctx, c.swarm, data)
-		if errors.Is(err, tracker.ErrConflict) || errors.Is(err, tracker.ErrUnauthorized) {
+		err := tc.PublishTorrent(ctx, c.swarm, data)
+		if errors.Is(err, client.ErrConflict) || errors.Is(err, client.ErrUnauthorized) {
 			return backoff.Permanent(err)
 		}
 		if err != nil {
@@ -201,12 +202,12 @@ func seedTorrent(ctx context.Context, log *slog.Logger, c *common, file string, 
 		return nil, false, fmt.Errorf("publish the torrent as %q: %w", c.swarm, err)
 	}
 	log.Info("Torrent published", "swarm", c.swarm, "tracker", c.tracker)
-	go client.KeepPublished(ctx, c.swarm, data, tracker.DefaultInterval, log)
+	go tc.KeepPublished(ctx, c.swarm, data, protocol.DefaultInterval, log)
 	return meta, true, nil
 }
 
-func trackerClient(c *common) *tracker.Client {
-	cl := tracker.NewClient(c.tracker)
+func trackerClient(c *common) *client.Client {
+	cl := client.NewClient(c.tracker)
 	cl.HTTP.Timeout = c.timeout
 	return cl
 }
@@ -268,12 +269,12 @@ func getTorrent(ctx context.Context, log *slog.Logger, c *common) (*metainfo.Met
 	if c.torrent != "" {
 		return loadTorrent(c)
 	}
-	client := trackerClient(c)
+	tc := trackerClient(c)
 	var meta *metainfo.MetaInfo
 	attempt := 0
 	err := backoff.Retry(ctx, untilContextEnds, func(ctx context.Context) error {
 		attempt++
-		data, err := client.FetchTorrent(ctx, c.swarm)
+		data, err := tc.FetchTorrent(ctx, c.swarm)
 		if err != nil {
 			log.Info("Waiting for the swarm's torrent", "swarm", c.swarm, "attempt", attempt, "err", err)
 			return err

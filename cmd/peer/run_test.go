@@ -3,13 +3,13 @@ package main
 import (
 	"context"
 	"net"
-	"net/http"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/minibit-io/minibit/internal/generate"
-	"github.com/minibit-io/minibit/internal/tracker"
+	"github.com/minibit-io/minibit/internal/tracker/client"
+	"github.com/minibit-io/minibit/internal/tracker/trackertest"
 )
 
 // A seeder started before its tracker answers (a Service not resolvable yet, a tracker pod
@@ -34,8 +34,8 @@ func TestSeederPublishesOnceTheTrackerAppears(t *testing.T) {
 			"--swarm", "late", "--listen", "127.0.0.1:0", "--metrics-addr", "", "--piece-size", "64KiB"})
 	}()
 
-	client := tracker.NewClient("http://" + trackerAddr)
-	if _, err := client.FetchTorrent(ctx, "late"); err == nil {
+	tc := client.NewClient("http://" + trackerAddr)
+	if _, err := tc.FetchTorrent(ctx, "late"); err == nil {
 		t.Fatal("a torrent was fetched before any tracker ran")
 	}
 	// Longer than the note's 3 attempts (1 s, 2 s waits, jittered) take: a seeder that gave up
@@ -47,17 +47,11 @@ func TestSeederPublishesOnceTheTrackerAppears(t *testing.T) {
 	default:
 	}
 
-	tln, err := new(net.ListenConfig).Listen(ctx, "tcp", trackerAddr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: tracker.NewServer(tracker.Config{}), ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(tln) }()
-	defer func() { _ = srv.Close() }()
+	trackertest.Start(t, trackertest.At(trackerAddr))
 
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		_, err := client.FetchTorrent(ctx, "late")
+		_, err := tc.FetchTorrent(ctx, "late")
 		if err == nil {
 			break
 		}

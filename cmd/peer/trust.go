@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/minibit-io/minibit/internal/metainfo"
-	"github.com/minibit-io/minibit/internal/tracker"
+	"github.com/minibit-io/minibit/internal/tracker/client"
 )
 
 // This file holds what a peer trusts: the pinned torrent (--info-hash, seed and get), the
@@ -31,7 +31,7 @@ func (p *pinFlags) check() error {
 	if p.infoHash == "" {
 		return nil
 	}
-	h, err := tracker.ParseInfoHash(p.infoHash)
+	h, err := client.ParseInfoHash(p.infoHash)
 	if err != nil {
 		return usagef("--info-hash: %v", err)
 	}
@@ -44,7 +44,7 @@ func (p *pinFlags) verify(meta *metainfo.MetaInfo) error {
 	if !p.pinned {
 		return nil
 	}
-	if err := tracker.CheckPin(meta, p.hash); err != nil {
+	if err := client.CheckPin(meta, p.hash); err != nil {
 		return fmt.Errorf("--info-hash: %w", err)
 	}
 	return nil
@@ -67,5 +67,5 @@ func readPublishToken(path string) (string, error) {
 	if path == "" {
 		return "", nil
 	}
-	return tracker.ReadSecretFile(path)
+	return client.ReadSecretFile(path)
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,17 +15,18 @@ import (
 	"github.com/minibit-io/minibit/internal/generate"
 	"github.com/minibit-io/minibit/internal/metainfo"
 	"github.com/minibit-io/minibit/internal/tracker"
+	"github.com/minibit-io/minibit/internal/tracker/client"
+	"github.com/minibit-io/minibit/internal/tracker/trackertest"
 )
 
 // These tests play the intruder against the peer binary's trust flags: --info-hash (seed, get),
 // --sha256 (get), --publish-secret-file (seed).
 
 // trustTracker serves a tracker with a one-second heartbeat on 127.0.0.1.
-func trustTracker(t *testing.T, token string) (*tracker.Client, string) {
+func trustTracker(t *testing.T, token string) (*client.Client, string) {
 	t.Helper()
-	hs := httptest.NewServer(tracker.NewServer(tracker.Config{Interval: time.Second, MinInterval: time.Second, PublishToken: token}))
-	t.Cleanup(hs.Close)
-	return tracker.NewClient(hs.URL), hs.URL
+	tr := trackertest.Start(t, trackertest.WithConfig(tracker.Config{PublishToken: token}), trackertest.WithHeartbeat(time.Second))
+	return tr.Client, tr.URL
 }
 
 // trustFile writes a deterministic file of content seed and returns its path, its .torrent (as
@@ -65,11 +65,11 @@ func peerArgs(args ...string) []string {
 func TestGetRefusesATorrentThatIsNotTheInfoHash(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	client, url := trustTracker(t, "")
+	tc, url := trustTracker(t, "")
 	_, real, _ := trustFile(t, 1)
 	_, intruder, intruderTorrent := trustFile(t, 666)
 	data, _ := intruder.Encode()
-	if err := client.PublishTorrent(ctx, "demo", data); err != nil {
+	if err := tc.PublishTorrent(ctx, "demo", data); err != nil {
 		t.Fatal(err)
 	}
 	for name, source := range map[string][]string{
@@ -77,7 +77,7 @@ func TestGetRefusesATorrentThatIsNotTheInfoHash(t *testing.T) {
 		"--torrent": {"--torrent", intruderTorrent},
 	} {
 		err := runGet(ctx, peerArgs(append(source, "--dir", t.TempDir(), "--info-hash", hexHash(real))...))
-		if !errors.Is(err, tracker.ErrWrongTorrent) {
+		if !errors.Is(err, client.ErrWrongTorrent) {
 			t.Fatalf("%s: err %v, want ErrWrongTorrent", name, err)
 		}
 		for _, want := range []string{"--info-hash", hexHash(real), hexHash(intruder)} {
@@ -101,19 +101,19 @@ func TestGetRefusesATorrentThatIsNotTheInfoHash(t *testing.T) {
 func TestSeedRefusesAFileThatIsNotTheInfoHash(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	client, url := trustTracker(t, "")
+	tc, url := trustTracker(t, "")
 	_, real, realTorrent := trustFile(t, 1)
 	other, _, _ := trustFile(t, 666)
 	err := runSeed(ctx, peerArgs("--file", other, "--tracker", url, "--swarm", "demo", "--piece-size", "64KiB",
 		"--info-hash", hexHash(real)))
-	if !errors.Is(err, tracker.ErrWrongTorrent) || !strings.Contains(err.Error(), "--info-hash") {
+	if !errors.Is(err, client.ErrWrongTorrent) || !strings.Contains(err.Error(), "--info-hash") {
 		t.Fatalf("err %v, want ErrWrongTorrent naming --info-hash", err)
 	}
-	if _, err := client.FetchTorrent(ctx, "demo"); !errors.Is(err, tracker.ErrNotFound) {
+	if _, err := tc.FetchTorrent(ctx, "demo"); !errors.Is(err, client.ErrNotFound) {
 		t.Fatalf("after the refusal the tracker holds a torrent (%v)", err)
 	}
 	err = runSeed(ctx, peerArgs("--file", other, "--torrent", realTorrent, "--info-hash", strings.Repeat("0", 40)))
-	if !errors.Is(err, tracker.ErrWrongTorrent) {
+	if !errors.Is(err, client.ErrWrongTorrent) {
 		t.Fatalf("--torrent of another hash: err %v, want ErrWrongTorrent", err)
 	}
 }
@@ -123,7 +123,7 @@ func TestSeedRefusesAFileThatIsNotTheInfoHash(t *testing.T) {
 func TestSeedSendsThePublishSecret(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	client, url := trustTracker(t, "tok-1")
+	tc, url := trustTracker(t, "tok-1")
 	file, meta, _ := trustFile(t, 1)
 	dir := t.TempDir()
 	wrong, right := filepath.Join(dir, "wrong"), filepath.Join(dir, "right")
@@ -132,7 +132,7 @@ func TestSeedSendsThePublishSecret(t *testing.T) {
 	base := []string{"--file", file, "--tracker", url, "--swarm", "demo", "--piece-size", "64KiB"}
 	for name, extra := range map[string][]string{"none": nil, "wrong": {"--publish-secret-file", wrong}} {
 		err := runSeed(ctx, peerArgs(append(base, extra...)...))
-		if !errors.Is(err, tracker.ErrUnauthorized) {
+		if !errors.Is(err, client.ErrUnauthorized) {
 			t.Fatalf("%s secret: err %v, want ErrUnauthorized", name, err)
 		}
 	}
@@ -143,7 +143,7 @@ func TestSeedSendsThePublishSecret(t *testing.T) {
 	seedCtx, stopSeed := context.WithCancel(ctx)
 	seedErr := make(chan error, 1)
 	go func() { seedErr <- runSeed(seedCtx, peerArgs(append(base, "--publish-secret-file", right)...)) }()
-	waitTorrent(t, client, "demo", meta)
+	waitTorrent(t, tc, "demo", meta)
 	stopSeed()
 	if err := <-seedErr; err != nil {
 		t.Fatalf("seeder with the secret: %v", err)
@@ -151,11 +151,11 @@ func TestSeedSendsThePublishSecret(t *testing.T) {
 }
 
 // waitTorrent waits until the tracker holds meta under name.
-func waitTorrent(t *testing.T, client *tracker.Client, name string, meta *metainfo.MetaInfo) {
+func waitTorrent(t *testing.T, tc *client.Client, name string, meta *metainfo.MetaInfo) {
 	t.Helper()
 	deadline := time.Now().Add(time.Minute)
 	for {
-		data, err := client.FetchTorrent(context.Background(), name)
+		data, err := tc.FetchTorrent(context.Background(), name)
 		if err == nil {
 			got, err := metainfo.Parse(data)
 			if err != nil || got.InfoHashV1() != meta.InfoHashV1() {
@@ -175,14 +175,14 @@ func waitTorrent(t *testing.T, client *tracker.Client, name string, meta *metain
 func TestGetChecksTheFilesSHA256(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	client, url := trustTracker(t, "")
+	tc, url := trustTracker(t, "")
 	file, meta, _ := trustFile(t, 1)
 	seedCtx, stopSeed := context.WithCancel(ctx)
 	defer stopSeed()
 	go func() {
 		_ = runSeed(seedCtx, peerArgs("--file", file, "--tracker", url, "--swarm", "demo", "--piece-size", "64KiB"))
 	}()
-	waitTorrent(t, client, "demo", meta)
+	waitTorrent(t, tc, "demo", meta)
 	content, _ := os.ReadFile(file)
 	sum := sha256.Sum256(content)
 

@@ -21,6 +21,7 @@ import (
 
 	"github.com/minibit-io/minibit/internal/flagalias"
 	"github.com/minibit-io/minibit/internal/tracker"
+	"github.com/minibit-io/minibit/internal/tracker/client"
 )
 
 // Timeouts of the HTTP server: every request is small, so none needs long.
@@ -112,7 +113,7 @@ func newLogger(o options) *slog.Logger {
 // run serves the tracker until ctx ends, then shuts it down gracefully.
 func run(ctx context.Context, o options, log *slog.Logger) error {
 	if o.secretFile != "" {
-		token, err := tracker.ReadSecretFile(o.secretFile)
+		token, err := client.ReadSecretFile(o.secretFile)
 		if err != nil {
 			return err
 		}

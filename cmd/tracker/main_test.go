@@ -15,6 +15,7 @@ import (
 
 	"github.com/minibit-io/minibit/internal/metainfo"
 	"github.com/minibit-io/minibit/internal/tracker"
+	"github.com/minibit-io/minibit/internal/tracker/client"
 )
 
 func TestFlagDefaultsAreTheNotesNumbers(t *testing.T) {
@@ -119,16 +120,16 @@ func TestRunWithTheTrustFlags(t *testing.T) {
 		}
 	}()
 	addr := waitListening(t, logs)
-	client := tracker.NewClient("http://" + addr)
+	tc := client.NewClient("http://" + addr)
 	data := smallTorrent(t)
-	if err := client.PublishTorrent(ctx, "demo", data); !errors.Is(err, tracker.ErrUnauthorized) {
+	if err := tc.PublishTorrent(ctx, "demo", data); !errors.Is(err, client.ErrUnauthorized) {
 		t.Fatalf("upload without the token: %v, want ErrUnauthorized", err)
 	}
-	if _, err := client.Announce(ctx, tracker.AnnounceRequest{InfoHash: [20]byte{1}, PeerID: [20]byte{2}, Port: 1}); err == nil {
+	if _, err := tc.Announce(ctx, client.AnnounceRequest{InfoHash: [20]byte{1}, PeerID: [20]byte{2}, Port: 1}); err == nil {
 		t.Fatal("an unregistered info-hash was announced")
 	}
-	client.PublishToken = "tok-123"
-	if err := client.PublishTorrent(ctx, "demo", data); err != nil {
+	tc.PublishToken = "tok-123"
+	if err := tc.PublishTorrent(ctx, "demo", data); err != nil {
 		t.Fatalf("upload with the token: %v", err)
 	}
 }

@@ -6,19 +6,16 @@ import (
 	"net"
 	"net/http"
 
-	"github.com/minibit-io/minibit/internal/backoff"
-
-	"github.com/minibit-io/minibit/internal/tracker"
 	"github.com/minibit-io/minibit/internal/tracker/api"
+	"github.com/minibit-io/minibit/internal/tracker/client"
 )
 
-// announcer connects the session to the tracker's heartbeat loop (tracker.Announcer): the
+// announcer connects the session to the tracker's heartbeat loop (client.Announcer): the
 // producer side of the note's producer-consumer pattern, whose peer batches the dialer consumes.
 // A nil *announcer (no tracker configured) does nothing.
 type announcer struct {
-	a      *tracker.Announcer
-	client *tracker.Client
-	req    tracker.AnnounceRequest // identity fields for a direct announce
+	a *client.Announcer
+	s *Session
 }
 
 // newAnnouncer builds the heartbeat loop for s, or returns nil when no tracker is configured.
@@ -26,15 +23,15 @@ func (s *Session) newAnnouncer() (*announcer, error) {
 	if s.cfg.TrackerURL == "" {
 		return nil, nil
 	}
-	client := tracker.NewClient(s.cfg.TrackerURL)
-	client.HTTP.Timeout = s.cfg.Timeout
+	c := client.NewClient(s.cfg.TrackerURL)
+	c.HTTP.Timeout = s.cfg.Timeout
 	if local := s.localTCPAddr(); local != nil { // the tracker takes our IP from the connection
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.DialContext = (&net.Dialer{Timeout: s.cfg.Timeout, LocalAddr: local}).DialContext
-		client.HTTP.Transport = tr
+		c.HTTP.Transport = tr
 	}
-	a, err := tracker.NewAnnouncer(tracker.AnnouncerConfig{
-		Client:   client,
+	a, err := client.NewAnnouncer(client.AnnouncerConfig{
+		Client:   c,
 		InfoHash: s.infoHashV1,
 		PeerID:   s.cfg.PeerID,
 		Port:     int(s.Addr().Port()),
@@ -48,9 +45,7 @@ func (s *Session) newAnnouncer() (*announcer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("peer: %w", err)
 	}
-	req := tracker.AnnounceRequest{InfoHash: s.infoHashV1, PeerID: s.cfg.PeerID, Port: int(s.Addr().Port()),
-		Name: s.cfg.Name, NumWant: s.cfg.NumWant}
-	return &announcer{a: a, client: client, req: req}, nil
+	return &announcer{a: a, s: s}, nil
 }
 
 // announceTotals are the byte totals each announce carries.
@@ -109,10 +104,11 @@ func (an *announcer) run(s *Session) {
 	}
 }
 
-// completed asks for the "completed" announce.
+// completed sends the "completed" announce once, in the background (retried with the note's
+// backoff): a peer that stays up to seed need not wait for it.
 func (an *announcer) completed() {
 	if an != nil {
-		an.a.Completed()
+		an.s.goRun(func() { an.completedNow(an.s.ctx, an.s) })
 	}
 }
 
@@ -122,14 +118,7 @@ func (an *announcer) completedNow(ctx context.Context, s *Session) {
 	if an == nil {
 		return
 	}
-	req := an.req
-	req.Event = "completed"
-	req.Uploaded, req.Downloaded, req.Left = s.announceTotals()
-	err := backoff.Retry(ctx, backoff.Default, func(ctx context.Context) error {
-		_, err := an.client.Announce(ctx, req)
-		return err
-	})
-	if err != nil {
+	if err := an.a.Completed(ctx); err != nil {
 		s.log.Warn("Could not announce completed", "err", err)
 	}
 }

@@ -1,7 +1,6 @@
 package tracker
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/http"
@@ -11,6 +10,8 @@ import (
 	"time"
 
 	"github.com/anacrolix/torrent/bencode"
+
+	"github.com/minibit-io/minibit/internal/tracker/protocol"
 )
 
 // This file is the announce endpoint (BEP 3, compact peers per BEP 23): a peer says who it is
@@ -222,8 +223,8 @@ func truncate(s string, n int) string {
 
 // answer is the bencoded answer's content: counts, intervals and the sampled peers, compact
 // (IPv4 in "peers", IPv6 in "peers6") or as a list of dictionaries.
-func (s *Server) answer(a *announceParams, res *announceResult) announceResponse {
-	resp := announceResponse{
+func (s *Server) answer(a *announceParams, res *announceResult) protocol.AnnounceDict {
+	resp := protocol.AnnounceDict{
 		Complete: res.complete, Incomplete: res.incomplete,
 		Interval: seconds(s.cfg.Interval), MinInterval: seconds(s.cfg.MinInterval),
 	}
@@ -231,9 +232,9 @@ func (s *Server) answer(a *announceParams, res *announceResult) announceResponse
 		var v4 []byte
 		for _, p := range res.peers {
 			if p.addr.Addr().Is4() {
-				v4 = appendCompactAddr(v4, p.addr)
+				v4 = protocol.AppendCompact(v4, p.addr)
 			} else {
-				resp.Peers6 = appendCompactAddr(resp.Peers6, p.addr)
+				resp.Peers6 = protocol.AppendCompact(resp.Peers6, p.addr)
 			}
 		}
 		resp.Peers = v4
@@ -242,28 +243,15 @@ func (s *Server) answer(a *announceParams, res *announceResult) announceResponse
 		}
 		return resp
 	}
-	peers := make([]dictPeer, len(res.peers))
+	peers := make([]protocol.PeerDict, len(res.peers))
 	for i, p := range res.peers {
-		peers[i] = dictPeer{IP: p.addr.Addr().String(), Port: int(p.addr.Port())}
+		peers[i] = protocol.PeerDict{IP: p.addr.Addr().String(), Port: int(p.addr.Port())}
 		if !a.noPeerID {
 			peers[i].PeerID = p.id[:]
 		}
 	}
 	resp.Peers = peers
 	return resp
-}
-
-// appendCompactAddr appends ap as BEP 23 does: the IP's 4 (or, BEP 7, 16) bytes, then the port,
-// both in network byte order.
-func appendCompactAddr(b []byte, ap netip.AddrPort) []byte {
-	if ip := ap.Addr(); ip.Is4() {
-		a4 := ip.As4()
-		b = append(b, a4[:]...)
-	} else {
-		a16 := ip.As16()
-		b = append(b, a16[:]...)
-	}
-	return binary.BigEndian.AppendUint16(b, ap.Port())
 }
 
 // seconds is d in whole seconds, rounded up, at least 1: announce intervals are integers.
@@ -275,7 +263,7 @@ func seconds(d time.Duration) int64 {
 func writeBencode(w http.ResponseWriter, v any) {
 	body, err := bencode.Marshal(v)
 	if err != nil {
-		body, _ = bencode.Marshal(failureResponse{FailureReason: "internal error: cannot encode the answer"})
+		body, _ = bencode.Marshal(protocol.FailureDict{FailureReason: "internal error: cannot encode the answer"})
 	}
 	w.Header().Set("Content-Type", "text/plain")
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
@@ -284,5 +272,5 @@ func writeBencode(w http.ResponseWriter, v any) {
 
 // writeFailure writes a bencoded failure reason with HTTP 200, as BEP 3 asks.
 func writeFailure(w http.ResponseWriter, reason string) {
-	writeBencode(w, failureResponse{FailureReason: reason})
+	writeBencode(w, protocol.FailureDict{FailureReason: reason})
 }

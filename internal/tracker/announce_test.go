@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/minibit-io/minibit/internal/tracker/protocol"
 )
 
 func TestAnnounceFailureReasons(t *testing.T) {
@@ -127,7 +129,7 @@ func TestAnnounceDictionaryForm(t *testing.T) {
 				t.Fatalf("no_peer_id=%s: peer %v has peer id %v", noPeerID, d, hasID)
 			}
 		}
-		resp, err := decodeAnnounce(body)
+		resp, err := protocol.DecodeAnnounce(body)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -148,7 +150,7 @@ func TestAnnounceCompactSplitsIPv6IntoPeers6(t *testing.T) {
 	if p6, _ := d["peers6"].(string); len(p6) != 18 {
 		t.Fatalf("peers6 %q, want one 18-byte IPv6 entry", p6)
 	}
-	resp, err := decodeAnnounce(body)
+	resp, err := protocol.DecodeAnnounce(body)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,11 +195,11 @@ func TestAnnounceBounds(t *testing.T) {
 	mustAnnounce(t, srv, id20(1), id20(2), "10.0.0.2:1", 6881, nil)
 	mustAnnounce(t, srv, id20(1), id20(3), "10.0.0.3:1", 6881, nil)
 	_, err := announceAs(t, srv, id20(1), id20(4), "10.0.0.4:1", 6881, nil)
-	if f, ok := errors.AsType[*FailureError](err); !ok || !strings.Contains(f.Reason, "swarm is full") {
+	if f, ok := errors.AsType[*protocol.FailureError](err); !ok || !strings.Contains(f.Reason, "swarm is full") {
 		t.Fatalf("third peer: %v, want a swarm-full failure", err)
 	}
 	_, err = announceAs(t, srv, id20(9), id20(2), "10.0.0.2:1", 6881, nil)
-	if f, ok := errors.AsType[*FailureError](err); !ok || !strings.Contains(f.Reason, "too many swarms") {
+	if f, ok := errors.AsType[*protocol.FailureError](err); !ok || !strings.Contains(f.Reason, "too many swarms") {
 		t.Fatalf("second swarm: %v, want a too-many-swarms failure", err)
 	}
 	// A known peer still announces in a full swarm.

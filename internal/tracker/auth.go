@@ -3,11 +3,7 @@ package tracker
 import (
 	"crypto/sha256"
 	"crypto/subtle"
-	"errors"
-	"fmt"
-	"io"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -16,9 +12,6 @@ import (
 // This file is the publish secret: with Config.PublishToken set, PUT /api/v1/torrents/{name}
 // must carry "Authorization: Bearer <token>" (RFC 6750), so that only the holder of the secret
 // (a swarm's seeders) can store the swarm's torrent, and the first store is the authentic one.
-
-// MaxSecretBytes bounds a publish secret file.
-const MaxSecretBytes = 4 << 10
 
 // Reasons of a refused upload (the reason label of minibit_tracker_torrent_uploads_refused_total).
 const (
@@ -29,41 +22,6 @@ const (
 // refusalLogInterval spaces out the log lines of refused uploads: a flood of them is one line
 // per interval (the metric counts each).
 const refusalLogInterval = 10 * time.Second
-
-// ReadSecretFile reads a publish token from path: its content without surrounding whitespace,
-// 1 to MaxSecretBytes of printable ASCII without spaces (it travels in an HTTP header).
-func ReadSecretFile(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", fmt.Errorf("publish secret: %w", err)
-	}
-	defer func() { _ = f.Close() }()
-	raw, err := io.ReadAll(io.LimitReader(f, MaxSecretBytes+1))
-	if err != nil {
-		return "", fmt.Errorf("publish secret %s: %w", path, err)
-	}
-	if len(raw) > MaxSecretBytes {
-		return "", fmt.Errorf("publish secret %s: larger than %d bytes", path, MaxSecretBytes)
-	}
-	token := strings.TrimSpace(string(raw))
-	if err := validToken(token); err != nil {
-		return "", fmt.Errorf("publish secret %s: %w", path, err)
-	}
-	return token, nil
-}
-
-// validToken checks that token is not empty and holds only printable ASCII without spaces.
-func validToken(token string) error {
-	if token == "" {
-		return errors.New("the token is empty")
-	}
-	for i := range len(token) {
-		if c := token[i]; c <= ' ' || c > '~' {
-			return fmt.Errorf("the token holds byte %#x at %d: only printable ASCII without spaces", c, i)
-		}
-	}
-	return nil
-}
 
 // publishAuth checks the bearer token of torrent uploads. It keeps only the token's SHA-256, and
 // compares SHA-256 digests in constant time, so that neither the token's bytes nor its length

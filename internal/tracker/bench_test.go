@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"testing"
 	"time"
+
+	"github.com/minibit-io/minibit/internal/tracker/client"
 )
 
 // benchSwarmSize is the swarm the announce benchmarks run against.
@@ -49,12 +51,12 @@ func BenchmarkAnnounceHTTP(b *testing.B) {
 	srv := NewServer(Config{})
 	hs := httptest.NewServer(srv)
 	defer hs.Close()
-	client := NewClient(hs.URL)
+	c := client.NewClient(hs.URL)
 	ctx := context.Background()
 	hash := id20(1)
 	for i := range benchSwarmSize {
-		req := AnnounceRequest{InfoHash: hash, PeerID: peerID(i + 1), Port: 1 + i, Left: 1}
-		if _, err := client.Announce(ctx, req); err != nil {
+		req := client.AnnounceRequest{InfoHash: hash, PeerID: peerID(i + 1), Port: 1 + i, Left: 1}
+		if _, err := c.Announce(ctx, req); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -62,8 +64,8 @@ func BenchmarkAnnounceHTTP(b *testing.B) {
 	b.ResetTimer()
 	start := time.Now()
 	for i := 0; b.Loop(); i++ {
-		req := AnnounceRequest{InfoHash: hash, PeerID: peerID(i%benchSwarmSize + 1), Port: 1 + i%benchSwarmSize, Left: 1}
-		if _, err := client.Announce(ctx, req); err != nil {
+		req := client.AnnounceRequest{InfoHash: hash, PeerID: peerID(i%benchSwarmSize + 1), Port: 1 + i%benchSwarmSize, Left: 1}
+		if _, err := c.Announce(ctx, req); err != nil {
 			b.Fatal(err)
 		}
 	}

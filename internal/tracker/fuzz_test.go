@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/anacrolix/torrent/bencode"
+
+	"github.com/minibit-io/minibit/internal/tracker/protocol"
 )
 
 // FuzzAnnounce sends arbitrary queries from arbitrary addresses: the handler must never panic
@@ -50,7 +52,7 @@ func FuzzAnnounce(f *testing.F) {
 			t.Fatalf("body %q has neither a failure reason nor interval and peers", rec.Body.Bytes())
 		}
 		if !failed {
-			if _, err := decodeAnnounce(rec.Body.Bytes()); err != nil {
+			if _, err := protocol.DecodeAnnounce(rec.Body.Bytes()); err != nil {
 				t.Fatalf("the client cannot read the answer %q: %v", rec.Body.Bytes(), err)
 			}
 		}

@@ -1,6 +1,7 @@
 package tracker
 
 import (
+	"encoding/hex"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -10,6 +11,8 @@ import (
 	"time"
 
 	"github.com/anacrolix/torrent/bencode"
+
+	"github.com/minibit-io/minibit/internal/tracker/protocol"
 )
 
 // fakeClock is a settable clock for Config.Now; safe for concurrent use.
@@ -67,7 +70,7 @@ func serve(t testing.TB, srv http.Handler, path string, query url.Values, remote
 
 // announceAs announces peerID of infoHash from remote with extra parameters set over the valid
 // defaults, and decodes the answer with the client's decoder.
-func announceAs(t testing.TB, srv http.Handler, infoHash, peerID [20]byte, remote string, port int, set map[string]string) (AnnounceResponse, error) {
+func announceAs(t testing.TB, srv http.Handler, infoHash, peerID [20]byte, remote string, port int, set map[string]string) (protocol.AnnounceResponse, error) {
 	t.Helper()
 	q := announceValues(infoHash, peerID, port)
 	for k, v := range set {
@@ -77,11 +80,11 @@ func announceAs(t testing.TB, srv http.Handler, infoHash, peerID [20]byte, remot
 	if rec.Code != http.StatusOK {
 		t.Fatalf("announce answered HTTP %d, want 200", rec.Code)
 	}
-	return decodeAnnounce(rec.Body.Bytes())
+	return protocol.DecodeAnnounce(rec.Body.Bytes())
 }
 
 // mustAnnounce is announceAs for announces that must succeed.
-func mustAnnounce(t testing.TB, srv http.Handler, infoHash, peerID [20]byte, remote string, port int, set map[string]string) AnnounceResponse {
+func mustAnnounce(t testing.TB, srv http.Handler, infoHash, peerID [20]byte, remote string, port int, set map[string]string) protocol.AnnounceResponse {
 	t.Helper()
 	resp, err := announceAs(t, srv, infoHash, peerID, remote, port, set)
 	if err != nil {
@@ -99,3 +102,6 @@ func decodeDict(t testing.TB, body []byte) map[string]any {
 	}
 	return d
 }
+
+// hexHash is the hex form of an info-hash, as the JSON API takes it.
+func hexHash(h [20]byte) string { return hex.EncodeToString(h[:]) }

@@ -16,11 +16,6 @@ import (
 // This file is the JSON API (/api/v1/swarms): the state of every swarm and of each of its live
 // peers, in the types of package api, for the operator and dashboards.
 
-// errorBody is the JSON body of every API error.
-type errorBody struct {
-	Error string `json:"error"`
-}
-
 // handleSwarmList answers GET /api/v1/swarms: every swarm without its peers, sorted by name
 // (unnamed swarms last) then info-hash.
 func (s *Server) handleSwarmList(w http.ResponseWriter, _ *http.Request) {
@@ -199,5 +194,5 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // writeJSONError writes {"error": msg} with the given status.
 func writeJSONError(w http.ResponseWriter, status int, msg string) {
-	writeJSON(w, status, errorBody{Error: msg})
+	writeJSON(w, status, api.ErrorBody{Error: msg})
 }

@@ -12,12 +12,13 @@ import (
 	"time"
 
 	"github.com/minibit-io/minibit/internal/tracker/api"
+	"github.com/minibit-io/minibit/internal/tracker/client"
 	"github.com/minibit-io/minibit/internal/wire"
 )
 
 // swarmWithTorrent starts a tracker and stores a torrent of 10 pieces (64 KiB each, the last
 // short) under "ten"; it returns the server, a client and the torrent's v1 info-hash.
-func swarmWithTorrent(t *testing.T) (*Server, *Client, [20]byte) {
+func swarmWithTorrent(t *testing.T) (*Server, *client.Client, [20]byte) {
 	t.Helper()
 	srv, client, _ := startTracker(t, Config{})
 	m, data := makeTorrent(t, 9*64<<10+1000, 5, "")
@@ -40,9 +41,9 @@ func bitsOf(n int, have ...int) wire.Bitfield {
 }
 
 // announceBits announces peer id with left bytes and bitfield bf (nil: none).
-func announceBits(t *testing.T, c *Client, hash [20]byte, id byte, left int64, bf []byte, event string) {
+func announceBits(t *testing.T, c *client.Client, hash [20]byte, id byte, left int64, bf []byte, event string) {
 	t.Helper()
-	_, err := c.Announce(context.Background(), AnnounceRequest{
+	_, err := c.Announce(context.Background(), client.AnnounceRequest{
 		InfoHash: hash, PeerID: id20(id), Port: 7000 + int(id), Left: left, Bitfield: bf, Event: event,
 	})
 	if err != nil {
@@ -51,7 +52,7 @@ func announceBits(t *testing.T, c *Client, hash [20]byte, id byte, left int64, b
 }
 
 // availability reads the swarm's availability from the JSON API.
-func availability(t *testing.T, c *Client) ([]int, int) {
+func availability(t *testing.T, c *client.Client) ([]int, int) {
 	t.Helper()
 	s, err := c.Swarm(context.Background(), "ten")
 	if err != nil {
@@ -93,7 +94,7 @@ func TestAvailabilityFollowsBitfieldsSeedersAndDepartures(t *testing.T) {
 
 func TestPeerViewShowsPiecesAndHealth(t *testing.T) {
 	_, c, hash := swarmWithTorrent(t)
-	_, err := c.Announce(context.Background(), AnnounceRequest{
+	_, err := c.Announce(context.Background(), client.AnnounceRequest{
 		InfoHash: hash, PeerID: id20(7), Port: 7007, Left: 100, Bitfield: bitsOf(10, 3, 4, 8),
 		Health: &api.PeerHealth{Connected: 6, ChokedBy: 4, Bans: 1, HashFailures: 2},
 	})
@@ -148,7 +149,7 @@ func TestBadPieceExtensionsGetAFailureReason(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := announceAs(t, srv, hash, id20(9), "127.0.0.1:1000", 7009, tc.set)
-			if fe, ok := errors.AsType[*FailureError](err); !ok || !strings.Contains(fe.Reason, tc.want) {
+			if fe, ok := errors.AsType[*client.FailureError](err); !ok || !strings.Contains(fe.Reason, tc.want) {
 				t.Fatalf("error %v, want a failure reason containing %q", err, tc.want)
 			}
 		})
@@ -206,39 +207,6 @@ func TestAvailabilityMatchesARecount(t *testing.T) {
 		if !slices.Equal(view.Availability, want) || view.AvailabilityPeers != len(held) {
 			t.Fatalf("step %d: availability %v from %d peers, want %v from %d", step, view.Availability, view.AvailabilityPeers, want, len(held))
 		}
-	}
-}
-
-func TestAnnouncerSendsBitfieldWhileLeechingAndHealth(t *testing.T) {
-	_, c, hash := swarmWithTorrent(t)
-	left := int64(1000)
-	ann, err := NewAnnouncer(AnnouncerConfig{
-		Client: c, InfoHash: hash, PeerID: id20('B'), Port: 7100, Name: "pod-b",
-		Stats:    func() (int64, int64, int64) { return 0, 0, left },
-		Bitfield: func() []byte { return bitsOf(10, 2, 3) },
-		Health:   func() api.PeerHealth { return api.PeerHealth{Connected: 3, ChokedBy: 3} },
-		Interval: time.Hour, Retry: fastRetry,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- ann.Run(ctx) }()
-	waitFor(t, "the announcer's bitfield", func() bool {
-		got, _ := availability(t, c)
-		return slices.Equal(got, []int{0, 0, 1, 1, 0, 0, 0, 0, 0, 0})
-	})
-	s, err := c.Swarm(ctx, "ten")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if h := s.Peers[0].Health; h == nil || h.ChokedBy != 3 {
-		t.Errorf("health = %+v, want chokedBy 3", h)
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
 	}
 }
 

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+
+	"github.com/minibit-io/minibit/internal/tracker/protocol"
 )
 
 // This file is the scrape endpoint (BEP 48): the counts of one, many or all swarms, without
@@ -97,10 +99,10 @@ func (r *registry) scrape(hashes [][20]byte) ([]scrapeEntry, error) {
 
 // scrapeAnswer is the scrape answer's content: "files", from each 20-byte info-hash to its
 // counts and (when stored) name.
-func scrapeAnswer(entries []scrapeEntry) scrapeResponse {
-	resp := scrapeResponse{Files: make(map[string]scrapeFile, len(entries))}
+func scrapeAnswer(entries []scrapeEntry) protocol.ScrapeDict {
+	resp := protocol.ScrapeDict{Files: make(map[string]protocol.ScrapeFileDict, len(entries))}
 	for _, e := range entries {
-		resp.Files[string(e.infoHash[:])] = scrapeFile{Complete: e.complete, Downloaded: e.completed,
+		resp.Files[string(e.infoHash[:])] = protocol.ScrapeFileDict{Complete: e.complete, Downloaded: e.completed,
 			Incomplete: e.incomplete, Name: e.name}
 	}
 	return resp

@@ -17,12 +17,13 @@ import (
 	"github.com/minibit-io/minibit/internal/dashboard"
 	"github.com/minibit-io/minibit/internal/metrics"
 	"github.com/minibit-io/minibit/internal/tracker/api"
+	"github.com/minibit-io/minibit/internal/tracker/protocol"
 )
 
 // Defaults of Config, from the design note where it has a number.
 const (
 	// DefaultInterval is the note's heartbeat: peers announce every 30 s.
-	DefaultInterval = 30 * time.Second
+	DefaultInterval = protocol.DefaultInterval
 	// DefaultMinInterval is the least time a peer should leave between two announces.
 	DefaultMinInterval = 15 * time.Second
 	// DefaultPeerTTL is the note's inactivity limit: a peer silent for 5 min is dropped.
@@ -36,7 +37,7 @@ const (
 	// DefaultMaxPeersPerSwarm bounds the peers of one swarm.
 	DefaultMaxPeersPerSwarm = 5000
 	// DefaultMaxTorrentBytes bounds one stored .torrent.
-	DefaultMaxTorrentBytes = 8 << 20
+	DefaultMaxTorrentBytes = api.DefaultMaxTorrentBytes
 	// DefaultMaxStoredBytes bounds all stored .torrent files together.
 	DefaultMaxStoredBytes = 256 << 20
 )

@@ -9,8 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/minibit-io/minibit/internal/tracker/api"
+	"github.com/minibit-io/minibit/internal/tracker/client"
 )
 
 // These tests play the attacker against the tracker's trust rules: the publish secret, the
@@ -67,7 +66,7 @@ func TestUploadWithoutThePublishTokenIsRefused(t *testing.T) {
 			if !strings.HasPrefix(rec.Header().Get("WWW-Authenticate"), "Bearer") {
 				t.Errorf("WWW-Authenticate %q, want a Bearer challenge", rec.Header().Get("WWW-Authenticate"))
 			}
-			var body errorBody
+			var body api.ErrorBody
 			if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || body.Error == "" {
 				t.Errorf("body %q is not a JSON error: %v", rec.Body.String(), err)
 			}
@@ -158,49 +157,6 @@ func TestRefusedUploadsAreLoggedSparingly(t *testing.T) {
 	}
 }
 
-func TestClientSendsThePublishToken(t *testing.T) {
-	ctx := context.Background()
-	_, client, _ := startTracker(t, Config{PublishToken: testToken})
-	_, data := makeTorrent(t, 100<<10, 1, "")
-	if err := client.PublishTorrent(ctx, "demo", data); !errors.Is(err, ErrUnauthorized) {
-		t.Fatalf("publish without the token: %v, want ErrUnauthorized", err)
-	}
-	client.PublishToken = "wrong"
-	if err := client.PublishTorrent(ctx, "demo", data); !errors.Is(err, ErrUnauthorized) || !strings.Contains(err.Error(), "wrong") {
-		t.Fatalf("publish with a wrong token: %v, want ErrUnauthorized saying it is wrong", err)
-	}
-	client.PublishToken = testToken
-	if err := client.PublishTorrent(ctx, "demo", data); err != nil {
-		t.Fatalf("publish with the token: %v", err)
-	}
-}
-
-func TestReadSecretFile(t *testing.T) {
-	dir := t.TempDir()
-	write := func(name, content string) string {
-		path := filepath.Join(dir, name)
-		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return path
-	}
-	token, err := ReadSecretFile(write("ok", "  "+testToken+"\n"))
-	if err != nil || token != testToken {
-		t.Fatalf("ReadSecretFile = %q, %v; want the token trimmed", token, err)
-	}
-	for name, content := range map[string]string{
-		"empty": "", "blank": " \n\t", "inner space": "two words", "control": "tok\x00en",
-		"non-ascii": "tökén", "too large": strings.Repeat("a", MaxSecretBytes+1),
-	} {
-		if token, err := ReadSecretFile(write(name, content)); err == nil {
-			t.Errorf("%s: accepted %q", name, token)
-		}
-	}
-	if _, err := ReadSecretFile(filepath.Join(dir, "absent")); err == nil {
-		t.Error("a missing file was accepted")
-	}
-}
-
 func TestRegisteredOnlyRefusesUnknownInfoHashes(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	srv := NewServer(Config{RegisteredOnly: true, Registerer: reg})
@@ -208,7 +164,7 @@ func TestRegisteredOnlyRefusesUnknownInfoHashes(t *testing.T) {
 		hash := id20(byte(100 + i))
 		for _, event := range []string{"started", "", "completed", "stopped"} {
 			_, err := announceAs(t, srv, hash, id20(2), "10.6.6.6:1", 6881, map[string]string{"event": event})
-			var failure *FailureError
+			var failure *client.FailureError
 			if !errors.As(err, &failure) || failure.Reason != "unregistered torrent" {
 				t.Fatalf("announce (%q) of an unregistered hash: %v, want failure reason \"unregistered torrent\"", event, err)
 			}
@@ -237,31 +193,31 @@ func TestRegisteredOnlyRefusesUnknownInfoHashes(t *testing.T) {
 // unregistered hash is refused as a whole.
 func TestRegisteredOnlyServesStoredTorrentsAndTheirV2Alias(t *testing.T) {
 	ctx := context.Background()
-	_, client, _ := startTracker(t, Config{RegisteredOnly: true})
+	_, c, _ := startTracker(t, Config{RegisteredOnly: true})
 	m, data := makeTorrent(t, 300<<10, 1, "")
 	v1, v2 := m.InfoHashV1(), m.InfoHashV2()
 	alias := [20]byte(v2[:20])
-	if _, err := client.Announce(ctx, AnnounceRequest{InfoHash: v1, PeerID: id20('S'), Port: 7001, Event: "started"}); err == nil {
+	if _, err := c.Announce(ctx, client.AnnounceRequest{InfoHash: v1, PeerID: id20('S'), Port: 7001, Event: "started"}); err == nil {
 		t.Fatal("an announce before the torrent was stored was accepted")
 	}
-	if err := client.PublishTorrent(ctx, "demo", data); err != nil {
+	if err := c.PublishTorrent(ctx, "demo", data); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := client.Announce(ctx, AnnounceRequest{InfoHash: v1, PeerID: id20('S'), Port: 7001, Event: "started"}); err != nil {
+	if _, err := c.Announce(ctx, client.AnnounceRequest{InfoHash: v1, PeerID: id20('S'), Port: 7001, Event: "started"}); err != nil {
 		t.Fatalf("v1 announce: %v", err)
 	}
-	resp, err := client.Announce(ctx, AnnounceRequest{InfoHash: alias, PeerID: id20('L'), Port: 7002, Left: 1, Event: "started"})
+	resp, err := c.Announce(ctx, client.AnnounceRequest{InfoHash: alias, PeerID: id20('L'), Port: 7002, Left: 1, Event: "started"})
 	if err != nil || resp.Complete != 1 || resp.Incomplete != 1 {
 		t.Fatalf("alias announce: %+v, %v; want the v1 swarm's seeder and this leecher", resp, err)
 	}
-	stats, err := client.Scrape(ctx, v1, alias)
+	stats, err := c.Scrape(ctx, v1, alias)
 	if err != nil || stats[alias].Incomplete != 1 || stats[v1].Complete != 1 {
 		t.Fatalf("scrape: %+v, %v", stats, err)
 	}
-	if _, err := client.Scrape(ctx, v1, id20(9)); err == nil {
+	if _, err := c.Scrape(ctx, v1, id20(9)); err == nil {
 		t.Fatal("a scrape with an unregistered hash was answered")
 	}
-	all, err := client.Scrape(ctx)
+	all, err := c.Scrape(ctx)
 	if err != nil || len(all) != 1 {
 		t.Fatalf("full scrape: %+v, %v; want the one registered swarm", all, err)
 	}
@@ -294,7 +250,7 @@ func TestAnnounceOfALivePeerIDFromAnotherIPChangesNothing(t *testing.T) {
 		{"left": "0", "bitfield": "AA", "connected": "9"},
 	} {
 		_, err := announceAs(t, srv, hash, victim, "10.6.6.6:1", 7777, set)
-		var failure *FailureError
+		var failure *client.FailureError
 		if !errors.As(err, &failure) || failure.Reason != errPeerElsewhere.Error() {
 			t.Fatalf("forged announce %v: %v, want failure reason %q", set, err, errPeerElsewhere)
 		}

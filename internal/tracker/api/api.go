@@ -14,6 +14,15 @@ const (
 	TorrentPathPrefix = "/api/v1/torrents/"
 )
 
+// DefaultMaxTorrentBytes bounds one .torrent: the most the tracker stores unless configured
+// otherwise, and the most a client fetches unless told otherwise.
+const DefaultMaxTorrentBytes = 8 << 20
+
+// ErrorBody is the JSON body of every API error.
+type ErrorBody struct {
+	Error string `json:"error"`
+}
+
 // SwarmList is the answer to GET /api/v1/swarms.
 type SwarmList struct {
 	Swarms []SwarmSummary `json:"swarms"`

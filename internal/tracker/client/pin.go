@@ -1,4 +1,4 @@
-package tracker
+package client
 
 import (
 	"encoding/hex"
@@ -34,4 +34,12 @@ func CheckPin(meta *metainfo.MetaInfo, pin [20]byte) error {
 		return fmt.Errorf("%w: the torrent %q has info-hash %x, the pinned one is %x", ErrWrongTorrent, truncate(meta.Info.Name, 64), got, pin)
 	}
 	return nil
+}
+
+// truncate shortens s to at most n bytes for an error message.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
 }

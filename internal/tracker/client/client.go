@@ -1,17 +1,19 @@
-package tracker
+// Package client talks to a MiniBit (or any BEP 3) tracker for the peers and the operator:
+// announces and scrapes, one peer's heartbeat loop (Announcer), the publish and fetch of a
+// swarm's .torrent (with the peers' pin check), and the reads of the tracker's JSON API. It does
+// not link the tracker's server.
+package client
 
 import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -20,6 +22,7 @@ import (
 	"github.com/anacrolix/torrent/bencode"
 
 	"github.com/minibit-io/minibit/internal/tracker/api"
+	"github.com/minibit-io/minibit/internal/tracker/protocol"
 )
 
 // DefaultTimeout is the design note's network timeout: no request to the tracker waits longer
@@ -45,12 +48,7 @@ var (
 )
 
 // FailureError is a "failure reason" the tracker answered an announce or scrape with.
-type FailureError struct {
-	Reason string
-}
-
-// Error implements error.
-func (e *FailureError) Error() string { return "failure reason: " + e.Reason }
+type FailureError = protocol.FailureError
 
 // Client talks to a MiniBit (or any BEP 3) tracker. It is safe for concurrent use.
 type Client struct {
@@ -59,7 +57,7 @@ type Client struct {
 	BaseURL string
 	// HTTP sends the requests; nil uses a client with DefaultTimeout. Give it a Timeout.
 	HTTP *http.Client
-	// MaxTorrentBytes bounds a fetched .torrent; 0 means DefaultMaxTorrentBytes.
+	// MaxTorrentBytes bounds a fetched .torrent; 0 means api.DefaultMaxTorrentBytes.
 	MaxTorrentBytes int64
 	// PublishToken, when not empty, is sent as "Authorization: Bearer <token>" with every torrent
 	// upload (PublishTorrent, KeepPublished): the secret of a tracker started with
@@ -94,14 +92,7 @@ type AnnounceRequest struct {
 }
 
 // AnnounceResponse is the tracker's answer to an announce.
-type AnnounceResponse struct {
-	// Interval is the heartbeat the tracker asks for; MinInterval the least gap it accepts.
-	Interval, MinInterval time.Duration
-	// Complete and Incomplete count the swarm's seeders and leechers.
-	Complete, Incomplete int
-	// Peers is a random sample of the other peers, IPv4 and IPv6.
-	Peers []netip.AddrPort
-}
+type AnnounceResponse = protocol.AnnounceResponse
 
 // ScrapeStats are one swarm's counts in a scrape answer (BEP 48).
 type ScrapeStats struct {
@@ -118,30 +109,11 @@ func (c *Client) Announce(ctx context.Context, req AnnounceRequest) (AnnounceRes
 	if err != nil {
 		return AnnounceResponse{}, fmt.Errorf("tracker: announce: %w", err)
 	}
-	resp, err := decodeAnnounce(body)
+	resp, err := protocol.DecodeAnnounce(body)
 	if err != nil {
 		return AnnounceResponse{}, fmt.Errorf("tracker: announce: %w", err)
 	}
 	return resp, nil
-}
-
-// decodeAnnounce reads a bencoded announce answer; a failure reason is a *FailureError.
-func decodeAnnounce(body []byte) (AnnounceResponse, error) {
-	var reply announceReply
-	if err := bencode.Unmarshal(body, &reply); err != nil {
-		return AnnounceResponse{}, fmt.Errorf("malformed answer: %w", err)
-	}
-	if reply.FailureReason != "" {
-		return AnnounceResponse{}, &FailureError{Reason: reply.FailureReason}
-	}
-	peers, err := parsePeers(reply.Peers, reply.Peers6)
-	if err != nil {
-		return AnnounceResponse{}, err
-	}
-	return AnnounceResponse{
-		Interval: time.Duration(reply.Interval) * time.Second, MinInterval: time.Duration(reply.MinInterval) * time.Second,
-		Complete: reply.Complete, Incomplete: reply.Incomplete, Peers: peers,
-	}, nil
 }
 
 // announceQuery encodes req as BEP 3 query parameters, always asking for compact peers.
@@ -190,49 +162,6 @@ func escapeBinary(p []byte) string {
 	return b.String()
 }
 
-// parsePeers reads "peers" (a compact string or a list of dictionaries) and "peers6".
-func parsePeers(raw bencode.Bytes, peers6 []byte) ([]netip.AddrPort, error) {
-	var peers []netip.AddrPort
-	switch {
-	case len(raw) == 0:
-	case raw[0] == 'l':
-		var list []dictPeer
-		if err := bencode.Unmarshal(raw, &list); err != nil {
-			return nil, fmt.Errorf("malformed peer list: %w", err)
-		}
-		for _, p := range list {
-			ip, err := netip.ParseAddr(p.IP)
-			if err != nil || p.Port < 1 || p.Port > 65535 {
-				return nil, fmt.Errorf("malformed peer %q port %d", truncate(p.IP, 64), p.Port)
-			}
-			peers = append(peers, netip.AddrPortFrom(ip.Unmap(), uint16(p.Port)))
-		}
-	default:
-		var compact []byte
-		if err := bencode.Unmarshal(raw, &compact); err != nil {
-			return nil, fmt.Errorf("malformed compact peers: %w", err)
-		}
-		var err error
-		if peers, err = parseCompact(peers, compact, 4); err != nil {
-			return nil, err
-		}
-	}
-	return parseCompact(peers, peers6, 16)
-}
-
-// parseCompact appends the BEP 23 entries of data: ipLen bytes of IP, then a big-endian port.
-func parseCompact(dst []netip.AddrPort, data []byte, ipLen int) ([]netip.AddrPort, error) {
-	size := ipLen + 2
-	if len(data)%size != 0 {
-		return nil, fmt.Errorf("compact peers of %d bytes are not a multiple of %d", len(data), size)
-	}
-	for off := 0; off < len(data); off += size {
-		ip, _ := netip.AddrFromSlice(data[off : off+ipLen])
-		dst = append(dst, netip.AddrPortFrom(ip.Unmap(), binary.BigEndian.Uint16(data[off+ipLen:])))
-	}
-	return dst, nil
-}
-
 // Scrape returns the counts of the given swarms (BEP 48), or of all swarms when none is given.
 // Swarms the tracker does not know are absent from the map.
 func (c *Client) Scrape(ctx context.Context, hashes ...[20]byte) (map[[20]byte]ScrapeStats, error) {
@@ -244,7 +173,7 @@ func (c *Client) Scrape(ctx context.Context, hashes ...[20]byte) (map[[20]byte]S
 	if err != nil {
 		return nil, fmt.Errorf("tracker: scrape: %w", err)
 	}
-	var reply scrapeResponse
+	var reply protocol.ScrapeDict
 	if err := bencode.Unmarshal(body, &reply); err != nil {
 		return nil, fmt.Errorf("tracker: scrape: malformed answer: %w", err)
 	}
@@ -285,7 +214,7 @@ func (c *Client) PublishTorrent(ctx context.Context, name string, torrent []byte
 func (c *Client) FetchTorrent(ctx context.Context, name string) ([]byte, error) {
 	limit := c.MaxTorrentBytes
 	if limit <= 0 {
-		limit = DefaultMaxTorrentBytes
+		limit = api.DefaultMaxTorrentBytes
 	}
 	body, err := c.get(ctx, api.TorrentPathPrefix+url.PathEscape(name), limit)
 	if err != nil {
@@ -359,7 +288,7 @@ func (c *Client) do(req *http.Request, limit int64) ([]byte, error) {
 
 // statusError describes a non-2xx answer, with the API's {"error": ...} message when present.
 func statusError(status int, body []byte) error {
-	var e errorBody
+	var e api.ErrorBody
 	msg := http.StatusText(status)
 	if json.Unmarshal(body, &e) == nil && e.Error != "" {
 		msg = e.Error

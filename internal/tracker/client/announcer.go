@@ -1,4 +1,4 @@
-package tracker
+package client
 
 import (
 	"context"
@@ -12,13 +12,15 @@ import (
 
 	"github.com/minibit-io/minibit/internal/backoff"
 	"github.com/minibit-io/minibit/internal/tracker/api"
+	"github.com/minibit-io/minibit/internal/tracker/protocol"
 )
 
 // This file is the design note's heartbeat: one peer's announce loop. It announces "started",
-// then every interval (the tracker's, the note's 30 s by default), "completed" once when told,
-// and "stopped" on shutdown. Each announce is retried with backoff.Default; when every attempt
-// fails the loop logs, counts and waits for the next heartbeat: a dead tracker is not fatal, the
-// swarm goes on with the peers it knows.
+// then every interval (the tracker's, the note's 30 s by default), and "stopped" on shutdown.
+// "completed" is the one event sent outside the loop, by Completed, at once and synchronously:
+// only when every attempt of it fails do the next heartbeats carry it. Each announce is retried
+// with backoff.Default; when every attempt fails the loop logs, counts and waits for the next
+// heartbeat: a dead tracker is not fatal, the swarm goes on with the peers it knows.
 
 // Defaults of AnnouncerConfig.
 const (
@@ -46,7 +48,7 @@ type AnnouncerConfig struct {
 	Bitfield func() []byte
 	// Health, when set, reads how the peer's connections stand at each announce. Nil sends none.
 	Health func() api.PeerHealth
-	// Interval is the heartbeat until the tracker names one; 0 is DefaultInterval (30 s).
+	// Interval is the heartbeat until the tracker names one; 0 is protocol.DefaultInterval (30 s).
 	Interval time.Duration
 	// Retry is the policy of each announce; the zero value is backoff.Default.
 	Retry backoff.Policy
@@ -61,19 +63,28 @@ type AnnouncerConfig struct {
 // Announcer runs one peer's heartbeat loop with the tracker. Run drives it; Completed and the
 // counters may be called from any goroutine.
 type Announcer struct {
-	cfg       AnnouncerConfig
-	log       *slog.Logger
-	peers     chan []netip.AddrPort
-	completed chan struct{} // capacity 1: Completed's signal to Run
-	once      sync.Once     // Completed signals once
+	cfg        AnnouncerConfig
+	log        *slog.Logger
+	peers      chan []netip.AddrPort
+	completing chan struct{} // capacity 1: held by the Completed call that is announcing
 
 	failures, retries, dropped atomic.Int64
 
-	// Owned by Run's goroutine.
-	started         bool          // a "started" announce succeeded
-	completePending bool          // Completed was called and no "completed" succeeded yet
-	interval        time.Duration // the heartbeat: the tracker's, or cfg.Interval before it answers
+	mu       sync.Mutex // guards started and complete
+	started  bool       // the tracker heard of the peer (a "started" or "completed" succeeded)
+	complete completion // how far the "completed" event got
+
+	interval time.Duration // owned by Run: the tracker's heartbeat, or cfg.Interval before it answers
 }
+
+// completion is how far an Announcer's "completed" event got.
+type completion int
+
+const (
+	completionNone    completion = iota // Completed was not called
+	completionPending                   // Completed failed: the heartbeats carry the event
+	completionDone                      // the tracker heard it
+)
 
 // NewAnnouncer checks cfg and returns an Announcer; call Run to start it.
 func NewAnnouncer(cfg AnnouncerConfig) (*Announcer, error) {
@@ -85,7 +96,7 @@ func NewAnnouncer(cfg AnnouncerConfig) (*Announcer, error) {
 	case cfg.Port < 1 || cfg.Port > 65535:
 		return nil, fmt.Errorf("tracker: announcer port %d out of range", cfg.Port)
 	}
-	setDefault(&cfg.Interval, DefaultInterval)
+	setDefault(&cfg.Interval, protocol.DefaultInterval)
 	setDefault(&cfg.StopTimeout, DefaultStopTimeout)
 	setDefault(&cfg.PeerBuffer, DefaultPeerBuffer)
 	if cfg.Retry == (backoff.Policy{}) {
@@ -97,18 +108,53 @@ func NewAnnouncer(cfg AnnouncerConfig) (*Announcer, error) {
 	}
 	return &Announcer{
 		cfg: cfg, log: log.With("infoHash", fmt.Sprintf("%x", cfg.InfoHash)),
-		peers: make(chan []netip.AddrPort, cfg.PeerBuffer), completed: make(chan struct{}, 1),
+		peers: make(chan []netip.AddrPort, cfg.PeerBuffer), completing: make(chan struct{}, 1),
 		interval: cfg.Interval,
 	}, nil
+}
+
+// setDefault sets *v to def when it is zero.
+func setDefault[T int | time.Duration](v *T, def T) {
+	if *v == 0 {
+		*v = def
+	}
 }
 
 // Peers delivers the peers of each successful announce. It is bounded: when the consumer lags,
 // new batches are dropped (and counted) until it catches up.
 func (a *Announcer) Peers() <-chan []netip.AddrPort { return a.peers }
 
-// Completed asks for an immediate "completed" announce; calls after the first do nothing.
-func (a *Announcer) Completed() {
-	a.once.Do(func() { a.completed <- struct{}{} })
+// Completed announces "completed" at once and waits for the answer, each attempt retried per
+// the config's policy while ctx lasts; it returns the error of the last attempt. Once the tracker
+// heard the event, later calls return nil at once and the heartbeats never send it. While it has
+// not (every attempt failed), each heartbeat carries it. Run need not be running.
+func (a *Announcer) Completed(ctx context.Context) error {
+	select {
+	case a.completing <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("tracker: completed announce: %w", context.Cause(ctx))
+	}
+	defer func() { <-a.completing }()
+	if a.completion() == completionDone {
+		return nil
+	}
+	resp, err := a.announce(ctx, "completed", a.cfg.Retry)
+	if err != nil {
+		a.mu.Lock()
+		a.complete = max(a.complete, completionPending) // a heartbeat may have succeeded meanwhile
+		a.mu.Unlock()
+		return err
+	}
+	a.heard("completed")
+	a.deliver(resp.Peers)
+	return nil
+}
+
+// completion is how far the "completed" event got.
+func (a *Announcer) completion() completion {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.complete
 }
 
 // Failures counts heartbeats whose every attempt failed.
@@ -120,8 +166,8 @@ func (a *Announcer) Retries() int64 { return a.retries.Load() }
 // Dropped counts peer batches dropped because Peers() was full.
 func (a *Announcer) Dropped() int64 { return a.dropped.Load() }
 
-// Run announces "started" at once, then every interval, and "completed" when Completed is
-// called, until ctx ends; then it announces "stopped" (within StopTimeout) and returns nil.
+// Run announces "started" at once, then every interval, until ctx ends; then it announces
+// "stopped" (within StopTimeout) and returns nil.
 func (a *Announcer) Run(ctx context.Context) error {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
@@ -130,8 +176,6 @@ func (a *Announcer) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			a.stop()
 			return nil
-		case <-a.completed:
-			a.completePending = true
 		case <-timer.C:
 		}
 		a.heartbeat(ctx)
@@ -139,8 +183,9 @@ func (a *Announcer) Run(ctx context.Context) error {
 	}
 }
 
-// heartbeat sends the pending event (started, then completed) or a plain announce. After a
-// successful "started" with "completed" pending, it sends that at once too.
+// heartbeat sends the pending event (started, then a completed that Completed could not send)
+// or a plain announce. After a successful "started" with "completed" pending, it sends that at
+// once too.
 func (a *Announcer) heartbeat(ctx context.Context) {
 	for {
 		event := a.nextEvent()
@@ -153,27 +198,39 @@ func (a *Announcer) heartbeat(ctx context.Context) {
 			}
 			return
 		}
-		a.started = a.started || event == "started"
-		a.completePending = a.completePending && event != "completed"
+		a.heard(event)
 		if resp.Interval > 0 {
 			a.interval = resp.Interval
 		}
 		a.deliver(resp.Peers)
-		if event != "started" || !a.completePending {
+		if event != "started" || a.nextEvent() != "completed" {
 			return
 		}
 	}
 }
 
-// nextEvent is the event the next announce carries.
+// nextEvent is the event the next heartbeat carries.
 func (a *Announcer) nextEvent() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	switch {
 	case !a.started:
 		return "started"
-	case a.completePending:
+	case a.complete == completionPending:
 		return "completed"
 	default:
 		return ""
+	}
+}
+
+// heard records that the tracker answered an announce of event: it knows the peer, and a
+// "completed" is never sent again.
+func (a *Announcer) heard(event string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.started = a.started || event != "stopped"
+	if event == "completed" {
+		a.complete = completionDone
 	}
 }
 
@@ -230,13 +287,22 @@ func (a *Announcer) deliver(peers []netip.AddrPort) {
 	}
 }
 
-// stop announces "stopped" within StopTimeout, if the tracker ever heard "started".
+// stop announces "stopped" within StopTimeout, if the tracker ever heard of the peer. A
+// "completed" still being sent goes first, so that "stopped" is the tracker's last word.
 func (a *Announcer) stop() {
-	if !a.started {
-		return
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.StopTimeout)
 	defer cancel()
+	select {
+	case a.completing <- struct{}{}:
+		defer func() { <-a.completing }()
+	case <-ctx.Done():
+	}
+	a.mu.Lock()
+	started := a.started
+	a.mu.Unlock()
+	if !started {
+		return
+	}
 	if _, err := a.announce(ctx, "stopped", a.cfg.Retry); err != nil {
 		a.log.Warn("Could not tell the tracker we stopped; it will drop us after its peer TTL", "err", err)
 		return
