@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/minibit-io/minibit/internal/metrics"
+	"github.com/minibit-io/minibit/internal/peer/core"
 )
 
 // Connection slot defaults: one address must not hold the slots honest peers need (issue 10).
@@ -234,29 +235,17 @@ func (l slotLimits) decide(c *slotCounts, ip netip.Addr, outgoing bool) (evictSc
 }
 
 // idleVictim is the connection to evict within scope: among those that brought nothing for the
-// grace period (no interest either way, no block either way), the one idle longest; nil if none.
-// A connection exchanging data, or interested either way, is never evicted.
+// grace period (no interest either way, no block either way), the one idle longest; nil if none
+// (the core's registry knows; an evicted connection still closing is skipped).
 //
 // Owner: the caller holds the session's mutex.
-func idleVictim(conns map[ConnKey]*conn, scope evictScope, now time.Time, grace time.Duration) *conn {
-	var victim *conn
-	var victimSince time.Time
-	for _, c := range conns {
-		if scope == evictInbound && c.outgoing {
-			continue
-		}
-		if c.amInterested || c.peerInterested || c.evicted {
-			continue
-		}
-		since := c.activeSince()
-		if now.Sub(since) < grace {
-			continue
-		}
-		if victim == nil || since.Before(victimSince) {
-			victim, victimSince = c, since
-		}
+func (s *Session) idleVictim(scope evictScope, now time.Time) (*conn, time.Time) {
+	skip := func(key core.ConnKey) bool { c := s.conns[key]; return c == nil || c.evicted }
+	key, since, ok := s.core.IdleVictim(now, s.limits.idleGrace, scope == evictInbound, skip)
+	if !ok {
+		return nil, since
 	}
-	return victim
+	return s.conns[key], since
 }
 
 // errEvicted closes a connection that brought nothing, for a newcomer.
@@ -294,7 +283,7 @@ func (s *Session) admitIncoming(h *halfOpen, addr netip.AddrPort, id [20]byte) r
 		return refusedHalfOpenFull
 	case s.isBanned(addr, id):
 		return refusedBanned
-	case s.byID[id] != nil:
+	case s.core.ConnectedID(id):
 		return refusedDuplicateID
 	}
 	scope, r := s.limits.decide(&s.slots, h.ip, false)
@@ -302,11 +291,12 @@ func (s *Session) admitIncoming(h *halfOpen, addr netip.AddrPort, id [20]byte) r
 		return r
 	}
 	if scope != noEviction {
-		victim := idleVictim(s.conns, scope, time.Now(), s.limits.idleGrace)
+		now := time.Now()
+		victim, since := s.idleVictim(scope, now)
 		if victim == nil {
 			return refusedNoSlot
 		}
-		s.evictLocked(victim, addr)
+		s.evictLocked(victim, addr, now.Sub(since))
 	}
 	s.slots.take(h.ip, false)
 	return notRefused
@@ -314,10 +304,10 @@ func (s *Session) admitIncoming(h *halfOpen, addr netip.AddrPort, id [20]byte) r
 
 // evictLocked closes victim and gives its slot to the newcomer at addr at once. The victim's
 // own goroutine unregisters it as usual, once its reader has stopped.
-func (s *Session) evictLocked(victim *conn, newcomer netip.AddrPort) {
+func (s *Session) evictLocked(victim *conn, newcomer netip.AddrPort, idle time.Duration) {
 	s.evictions.Add(1)
 	s.log.Info("Peer evicted for a newcomer", "peer", victim.addr, "outgoing", victim.outgoing,
-		"idle", time.Since(victim.activeSince()).Round(time.Second), "newcomer", newcomer)
+		"idle", idle.Round(time.Second), "newcomer", newcomer)
 	victim.evicted = true
 	victim.close(errEvicted)
 	s.releaseSlotLocked(victim.addr, victim.outgoing)

@@ -165,36 +165,6 @@ func TestSlotKey(t *testing.T) {
 	}
 }
 
-// idleConn is a connection for the eviction tests: its direction, interest and last block.
-func idleConn(key ConnKey, outgoing, amInterested, peerInterested bool, active time.Time) *conn {
-	c := &conn{key: key, outgoing: outgoing, amInterested: amInterested, peerInterested: peerInterested}
-	c.markActive(active)
-	return c
-}
-
-func TestIdleVictimEvictsOnlyConnectionsThatBringNothing(t *testing.T) {
-	now := time.Now()
-	grace := time.Minute
-	long := now.Add(-10 * time.Minute)
-	conns := map[ConnKey]*conn{
-		1: idleConn(1, false, true, false, long),             // we want its pieces
-		2: idleConn(2, false, false, true, long),             // it wants ours
-		3: idleConn(3, false, false, false, now),             // a block just now
-		4: idleConn(4, false, false, false, now.Add(-grace)), // idle exactly the grace
-		5: idleConn(5, true, false, false, long),             // idle longest, but we dialled it
-	}
-	if v := idleVictim(conns, evictAny, now, grace); v != conns[5] {
-		t.Fatalf("evictAny: victim %v, want the one idle longest (5)", v)
-	}
-	if v := idleVictim(conns, evictInbound, now, grace); v != conns[4] {
-		t.Fatalf("evictInbound: victim %v, want the accepted one idle past the grace (4)", v)
-	}
-	delete(conns, 4)
-	if v := idleVictim(conns, evictInbound, now, grace); v != nil {
-		t.Fatalf("evictInbound: victim %v, want none (the others bring something)", v)
-	}
-}
-
 func TestRefusalNamesAreTheMetricsReasons(t *testing.T) {
 	var names []string
 	for r := notRefused + 1; r < numRefusals; r++ {

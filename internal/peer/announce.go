@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"time"
 
 	"github.com/minibit-io/minibit/internal/tracker/api"
 	"github.com/minibit-io/minibit/internal/tracker/client"
@@ -51,34 +52,28 @@ func (s *Session) newAnnouncer() (*announcer, error) {
 // announceTotals are the byte totals each announce carries.
 func (s *Session) announceTotals() (uploaded, downloaded, left int64) {
 	s.mu.Lock()
-	left = s.bytesLeftLocked()
-	if left == 0 && !s.complete && s.cfg.WantSHA256 != "" {
+	defer s.mu.Unlock()
+	left = s.core.BytesLeft()
+	if left == 0 && !s.core.Finished() && s.cfg.WantSHA256 != "" {
 		left = 1 // every piece is verified, the whole file's SHA-256 is not checked yet
 	}
-	s.mu.Unlock()
-	return s.bytesUp.Load(), s.bytesDown.Load(), left
+	n := s.core.Counters()
+	return n.BytesUploaded, n.BytesDownloaded, left
 }
 
 // haveBitfield is a copy of our verified pieces, sent with announces (a MiniBit extension) so
 // that the tracker's dashboard can draw how the pieces are spread.
-func (s *Session) haveBitfield() []byte {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]byte(nil), s.have...)
-}
+func (s *Session) haveBitfield() []byte { return s.HaveBitfield() }
 
 // announceHealth is what this peer reports of its connections with each announce.
 func (s *Session) announceHealth() api.PeerHealth {
-	h := api.PeerHealth{Bans: s.bans.Total(), HashFailures: s.hashFailures.Load()}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	h.Connected = len(s.conns)
-	for _, c := range s.conns {
-		if c.peerChoking {
-			h.ChokedBy++
-		}
+	snap := s.core.Snapshot(time.Now())
+	return api.PeerHealth{
+		Bans: s.bans.Total(), HashFailures: snap.Counters.HashFailures,
+		Connected: snap.Conns, ChokedBy: snap.ChokedBy,
 	}
-	return h
 }
 
 // run drives the heartbeat until the session ends (then "stopped" is announced) and hands

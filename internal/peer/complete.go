@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/minibit-io/minibit/internal/peer/core"
 )
 
 // onComplete runs once, when every piece is verified: the whole file is checked against
@@ -24,16 +26,7 @@ func (s *Session) onComplete(downloaded bool) {
 			s.fail(err)
 			return
 		}
-		s.mu.Lock()
-		s.complete = true
-		for _, c := range s.conns {
-			s.updateInterestLocked(c)
-			if c.has.Count() == s.meta.NumPieces() {
-				s.dialer.seedSeen(c.addr)
-				c.close(errBothSeeds)
-			}
-		}
-		s.mu.Unlock()
+		s.event(func(c *core.Core) { c.FileComplete() })
 		if !downloaded {
 			s.log.Info("Seeding", "file", s.cfg.Path)
 			close(s.done)
@@ -42,7 +35,7 @@ func (s *Session) onComplete(downloaded bool) {
 		elapsed := time.Since(s.started)
 		s.completedNanos.Store(int64(elapsed))
 		s.mu.Lock()
-		peers, top := s.sources.summary(5)
+		peers, top := s.core.SourcesSummary(5)
 		s.mu.Unlock()
 		s.log.Info("Pieces came from peers", "peers", peers, "top", top)
 		if err := s.logFileHash(sum, elapsed); err != nil {

@@ -8,9 +8,9 @@ import (
 	"net"
 	"net/netip"
 	"sync"
-	"sync/atomic"
 	"time"
 
+	"github.com/minibit-io/minibit/internal/peer/core"
 	"github.com/minibit-io/minibit/internal/wire"
 )
 
@@ -26,91 +26,57 @@ const (
 	DefaultKeepAliveInterval = 60 * time.Second
 	// DefaultMaxPeerRequests bounds the requests a peer may have queued at us; more is a flood
 	// and the connection is closed.
-	DefaultMaxPeerRequests = 500
+	DefaultMaxPeerRequests = core.DefaultMaxPeerRequests
 	// controlQueueSlack bounds the control messages queued to a peer, beyond one Have per piece:
 	// a peer that does not read them is dropped rather than letting the queue grow.
 	controlQueueSlack = 1024
 )
 
 // errProtocol marks a remote peer breaking the wire protocol; the connection is closed.
-var errProtocol = errors.New("protocol violation")
+var errProtocol = core.ErrProtocol
 
 func protocolError(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", errProtocol, fmt.Sprintf(format, args...))
 }
 
-// conn is one TCP connection to a remote peer, past the handshake. A reader goroutine decodes
-// and validates the peer's messages and hands them to the session; a writer goroutine sends
-// the queued control messages first, then serves the peer's requests one block at a time.
+// conn is one TCP connection to a remote peer, past the handshake: the shell's half of it (the
+// core keeps its protocol state). A reader goroutine decodes the peer's messages and hands them
+// to the core; a writer goroutine sends the queued control messages first, then serves the
+// peer's requests, several blocks per write.
 type conn struct {
-	s           *Session
-	nc          net.Conn
-	key         ConnKey
-	id          [20]byte
-	addr        netip.AddrPort // the remote address (for a dialled peer, its listen address)
-	outgoing    bool
-	fast        bool // both sides set the BEP 6 bit
-	connectedAt time.Time
-	ctx         context.Context // ends when the connection closes
-	cancel      context.CancelFunc
-	// active is the last time (Unix nanoseconds) a block went either way, or the connection's
-	// start: eviction spares a connection until it brought nothing for a grace period.
-	active atomic.Int64
+	s        *Session
+	nc       net.Conn
+	info     core.PeerInfo
+	key      core.ConnKey
+	id       [20]byte
+	addr     netip.AddrPort // the remote address (for a dialled peer, its listen address)
+	outgoing bool
+	ctx      context.Context // ends when the connection closes
+	cancel   context.CancelFunc
 
-	// Owner: qmu guards the outgoing queue, read by the writer goroutine.
+	// Owner: qmu guards the outgoing control queue, read by the writer goroutine.
 	qmu      sync.Mutex
 	ctrl     []wire.Message // control messages (have, choke, request, ...) in order
-	uploads  []Block        // the peer's requests still to serve, oldest first
 	maxCtrl  int
 	wake     chan struct{} // capacity 1: tells the writer there is work
 	closed   chan struct{}
 	once     sync.Once
 	closeErr error
 
-	// Owner: the session's mutex s.mu guards every field below.
-	has            wire.Bitfield
-	sawMessage     bool // a message came after the handshake (a bitfield may only come first)
-	wanted         int  // pieces the peer has that we miss: we are interested while > 0
-	amChoking      bool
-	amInterested   bool
-	peerChoking    bool
-	peerInterested bool
-	outstanding    map[Block]time.Time // our requests not yet answered, with when they were sent
-	waitingSince   time.Time           // last block received, or the first request after none
-	snubbed        bool
-	paroled        bool  // it sent part of a corrupt piece: it downloads whole pieces alone
-	offered        []int // super-seeding: pieces offered to it and not yet announced by it
-	down, up       *rateMeter
-	contributed    bool // it sent us a block we had asked for (the seeding choker remembers it)
-	evicted        bool // closed for a newcomer, which took its slot at once
-
-	hx connHashes // BEP 52 hash messages to and from it (blame.go)
+	// Owner: the session's mutex.
+	evicted bool // closed for a newcomer, which took its slot at once
 }
 
-func newConn(s *Session, nc net.Conn, id [20]byte, addr netip.AddrPort, outgoing, fast bool) *conn {
+func newConn(s *Session, nc net.Conn, info core.PeerInfo) *conn {
 	ctx, cancel := context.WithCancel(s.ctx)
-	now := time.Now()
-	c := &conn{
-		s: s, nc: nc, id: id, addr: addr, outgoing: outgoing, fast: fast,
-		connectedAt: now, ctx: ctx, cancel: cancel,
-		maxCtrl:   s.meta.NumPieces() + controlQueueSlack,
-		wake:      make(chan struct{}, 1),
-		closed:    make(chan struct{}),
-		has:       wire.NewBitfield(s.meta.NumPieces()),
-		amChoking: true, peerChoking: true,
-		outstanding: make(map[Block]time.Time),
-		down:        newRateMeter(s.cfg.RateWindow, now),
-		up:          newRateMeter(s.cfg.RateWindow, now),
+	return &conn{
+		s: s, nc: nc, info: info, id: info.ID, addr: info.Addr, outgoing: info.Outgoing,
+		ctx: ctx, cancel: cancel,
+		maxCtrl: s.meta.NumPieces() + controlQueueSlack,
+		wake:    make(chan struct{}, 1),
+		closed:  make(chan struct{}),
 	}
-	c.active.Store(now.UnixNano())
-	return c
 }
-
-// markActive records a block sent or received now.
-func (c *conn) markActive(now time.Time) { c.active.Store(now.UnixNano()) }
-
-// activeSince is when a block last went either way (or the connection started).
-func (c *conn) activeSince() time.Time { return time.Unix(0, c.active.Load()) }
 
 // readHandshake reads the remote's BEP 3 handshake within HandshakeTimeout; an outgoing
 // connection sends ours first. We set the fast bit (BEP 6). The remote may name the swarm by
@@ -181,40 +147,6 @@ func (c *conn) send(msgs ...wire.Message) {
 	c.signal()
 }
 
-// queueUpload queues a request of the peer; more than limit queued is a flood.
-func (c *conn) queueUpload(b Block, limit int) error {
-	c.qmu.Lock()
-	defer c.qmu.Unlock()
-	if len(c.uploads) >= limit {
-		return protocolError("more than %d requests outstanding", limit)
-	}
-	c.uploads = append(c.uploads, b)
-	c.signal()
-	return nil
-}
-
-// cancelUpload removes a queued request; it reports whether it was queued.
-func (c *conn) cancelUpload(b Block) bool {
-	c.qmu.Lock()
-	defer c.qmu.Unlock()
-	for i, u := range c.uploads {
-		if u == b {
-			c.uploads = append(c.uploads[:i], c.uploads[i+1:]...)
-			return true
-		}
-	}
-	return false
-}
-
-// dropUploads empties the request queue (we choked the peer) and returns what it held.
-func (c *conn) dropUploads() []Block {
-	c.qmu.Lock()
-	defer c.qmu.Unlock()
-	dropped := c.uploads
-	c.uploads = nil
-	return dropped
-}
-
 func (c *conn) signal() {
 	select {
 	case c.wake <- struct{}{}:
@@ -226,9 +158,8 @@ func (c *conn) signal() {
 // payload): on a fast link one syscall per block costs more than the copy it carries.
 const maxUploadBatch = 8
 
-// takeWork moves the queued control messages into ctrl and up to maxReqs of the oldest
-// requests to serve into reqs.
-func (c *conn) takeWork(ctrl []wire.Message, reqs []Block, maxReqs int) ([]wire.Message, []Block) {
+// takeControl moves the queued control messages into ctrl.
+func (c *conn) takeControl(ctrl []wire.Message) []wire.Message {
 	c.qmu.Lock()
 	defer c.qmu.Unlock()
 	if len(c.ctrl) > 0 {
@@ -236,10 +167,7 @@ func (c *conn) takeWork(ctrl []wire.Message, reqs []Block, maxReqs int) ([]wire.
 		clear(c.ctrl)
 		c.ctrl = c.ctrl[:0]
 	}
-	n := min(len(c.uploads), maxReqs)
-	reqs = append(reqs, c.uploads[:n]...)
-	c.uploads = append(c.uploads[:0], c.uploads[n:]...) // keep the array: no allocation per batch
-	return ctrl, reqs
+	return ctrl
 }
 
 // close closes the connection once, recording why; both goroutines then return.
@@ -259,7 +187,7 @@ func (c *conn) writeLoop() {
 	defer keepAlive.Stop()
 	lastWrite := time.Now()
 	var ctrl []wire.Message
-	var reqs []Block
+	var reqs []core.Block
 	var buf []byte
 	for {
 		select {
@@ -287,10 +215,11 @@ func (c *conn) writeLoop() {
 // flushWork writes everything queued: control messages first, then up to maxUploadBatch
 // served blocks per write, until both queues are empty. buf, ctrl and reqs are the writer's
 // reused buffers.
-func (c *conn) flushWork(buf *[]byte, ctrl *[]wire.Message, reqs *[]Block) error {
+func (c *conn) flushWork(buf *[]byte, ctrl *[]wire.Message, reqs *[]core.Block) error {
 	batch := c.s.uploadBatch()
 	for {
-		*ctrl, *reqs = c.takeWork((*ctrl)[:0], (*reqs)[:0], batch)
+		*ctrl = c.takeControl((*ctrl)[:0])
+		*reqs = c.s.nextUploads(c, (*reqs)[:0], batch)
 		if len(*ctrl) == 0 && len(*reqs) == 0 {
 			return nil
 		}
@@ -311,7 +240,6 @@ func (c *conn) flushWork(buf *[]byte, ctrl *[]wire.Message, reqs *[]Block) error
 			return err
 		}
 		if payload > 0 {
-			c.markActive(time.Now())
 			c.s.uploaded(c, payload)
 		}
 	}
@@ -347,7 +275,6 @@ func (c *conn) readLoop() error {
 			if err := c.s.downLimit.WaitN(c.ctx, len(m.Payload)); err != nil {
 				return err
 			}
-			c.markActive(time.Now())
 		}
 		if err := c.s.handleMessage(c, m); err != nil {
 			return err
@@ -363,6 +290,6 @@ func (s *Session) maxPayload() int {
 // isRoutineClose reports whether err is an ordinary end of a connection, logged at debug level.
 func isRoutineClose(err error) bool {
 	return err == nil || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) ||
-		errors.Is(err, context.Canceled) || errors.Is(err, errBothSeeds) || errors.Is(err, errDuplicate) ||
+		errors.Is(err, context.Canceled) || errors.Is(err, core.ErrBothSeeds) || errors.Is(err, errDuplicate) ||
 		errors.Is(err, errEvicted)
 }

@@ -151,7 +151,7 @@ func TestMalformedMessagesCloseTheConnection(t *testing.T) {
 		p.waitMessage(wire.Unchoke)
 		flood := make([]wire.Message, 0, 5000) // never read: the queue of requests must fill up
 		for i := range cap(flood) {
-			flood = append(flood, requestMessage(Block{Piece: i % int(n), Begin: 0, Length: 16 << 10}))
+			flood = append(flood, wire.Message{ID: wire.Request, Index: uint32(i % int(n)), Length: 16 << 10})
 		}
 		p.send(flood...)
 		p.expectClosed()

@@ -97,17 +97,14 @@ func (d *dialer) dialDue(now time.Time) {
 	s := d.s
 	s.mu.Lock()
 	defer s.mu.Unlock() // lock order: the session's mutex, then the dialer's
-	connectedIDs := make(map[[20]byte]bool, len(s.byID))
-	for id := range s.byID {
-		connectedIDs[id] = true
-	}
+	connected := s.core.ConnectedID
 	d.mu.Lock()
 	var due []netip.AddrPort
 	for addr, k := range d.known {
 		if len(due) >= maxParallelDial || s.slots.free(s.limits) <= 0 {
 			break
 		}
-		if k.busy || k.neverDial || now.Before(k.nextTry) || connectedIDs[k.id] || s.isBanned(addr, k.id) ||
+		if k.busy || k.neverDial || now.Before(k.nextTry) || connected(k.id) || s.isBanned(addr, k.id) ||
 			!s.reserveDialLocked(addr) {
 			continue
 		}
@@ -185,11 +182,11 @@ func (d *dialer) disconnected(addr netip.AddrPort) {
 	}
 }
 
-// seedSeen stops redialling a seed while we seed too.
-func (d *dialer) seedSeen(addr netip.AddrPort) {
+// seedSeen stops redialling a seed while we seed too (seeding).
+func (d *dialer) seedSeen(addr netip.AddrPort, seeding bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if k := d.known[addr]; k != nil && d.s.complete {
+	if k := d.known[addr]; k != nil && seeding {
 		k.neverDial = true
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/minibit-io/minibit/internal/metainfo"
+	"github.com/minibit-io/minibit/internal/peer/core"
 	"github.com/minibit-io/minibit/internal/wire"
 )
 
@@ -34,11 +35,9 @@ const (
 	// DefaultChokeInterval is how often the choker decides whom to upload to: the note's 10 s.
 	DefaultChokeInterval = 10 * time.Second
 	// DefaultMaxBufferedBytes bounds the memory of partial pieces (piece buffers) in flight.
-	DefaultMaxBufferedBytes = 64 << 20
+	DefaultMaxBufferedBytes = core.DefaultMaxBufferedBytes
 	// DefaultProgressInterval is how often progress is logged when stderr is not a terminal.
 	DefaultProgressInterval = 5 * time.Second
-	// minPieceBuffers is the fewest partial pieces allowed, whatever the piece size.
-	minPieceBuffers = 8
 )
 
 // Config is everything a Session needs. DefaultConfig holds the design note's numbers; the
@@ -222,18 +221,20 @@ func NewPeerID() [20]byte {
 	return id
 }
 
-// Session is one peer in one swarm. Create it with New, then call Run.
+// Session is one peer in one swarm: the shell around its protocol core (package core). The
+// core decides; the session owns the listener, the connections' reader and writer goroutines,
+// the file, the verification workers, the timers, the dialer and the tracker. Create it with
+// New, then call Run.
 type Session struct {
 	cfg             Config
 	meta            *metainfo.MetaInfo
 	log             *slog.Logger
 	store           *storage
-	bans            *banList
+	bans            *core.BanList // the core's; it locks itself (accept and dial check it too)
 	upLimit         *rateLimiter
 	downLimit       *rateLimiter
 	infoHashV1      [20]byte
-	infoHashV2Short [20]byte // the v2 info-hash truncated to 20 bytes (BEP 52 handshakes)
-	pipeline        pipelineConfig
+	infoHashV2Short [20]byte  // the v2 info-hash truncated to 20 bytes (BEP 52 handshakes)
 	verify          *verifier // complete pieces on their way to the hash check
 	ln              net.Listener
 	started         time.Time
@@ -244,41 +245,22 @@ type Session struct {
 	completeOnce    sync.Once
 	closeOnce       sync.Once
 
-	// Counters, updated atomically from any goroutine.
-	bytesUp, bytesDown          atomic.Int64
-	hashFailures                atomic.Int64
-	requestTimeouts             atomic.Int64
+	// Counters of the shell, updated atomically from any goroutine.
 	dialRetries, trackerRetries atomic.Int64
 	completedNanos              atomic.Int64 // time to complete, 0 until then
 	refusals                    [numRefusals]atomic.Int64
 	evictions                   atomic.Int64
 	verifiedNanos               atomic.Int64 // time until every piece was verified, 0 until then
 
-	// Owner: mu guards everything below, including the picker, the choker and the fields of
-	// every conn marked as the session's.
+	// Owner: mu guards the core, the connections' registry and the slots (lock order: mu, then
+	// a connection's queue lock or the dialer's mutex).
 	mu       sync.Mutex
-	picker   *Picker
-	choker   *Choker
-	have     wire.Bitfield // our verified pieces
-	conns    map[ConnKey]*conn
-	byID     map[[20]byte]*conn
-	nextKey  ConnKey
-	limits   slotLimits   // fixed at creation
-	halfOpen halfOpenPool // accepted connections in their handshake
-	slots    slotCounts   // established connections, dials under way, admitted handshakes
-	pieces   map[int]*pieceBuffer
-	buffers  bufferPool
-	scratch  []Block
-	reqMsgs  []wire.Message // scratch for the requests fillLocked queues at once
-	mask     wire.Bitfield  // scratch for Pick when the piece buffers are taken or peers on parole
-	paroled  int            // connections on parole
-	upMeter  *rateMeter
-	dnMeter  *rateMeter
-	complete bool
-	offers   []int32 // super-seeding: how often each piece was offered (BEP 16)
-	sources  sources // who sent the verified pieces
-
-	blame blameState // failed pieces awaiting the proof of their bad blocks (blame.go)
+	core     *core.Core
+	conns    map[core.ConnKey]*conn
+	limits   slotLimits     // fixed at creation
+	halfOpen halfOpenPool   // accepted connections in their handshake
+	slots    slotCounts     // established connections, dials under way, admitted handshakes
+	batch    []wire.Message // scratch: consecutive sends to one connection, queued at once
 
 	dialer    *dialer    // owns its own mutex (lock order: mu, then the dialer's)
 	announcer *announcer // nil without a tracker
@@ -294,10 +276,7 @@ func New(cfg Config) (*Session, error) {
 		return nil, errors.New("peer: no file path")
 	}
 	cfg = cfg.withDefaults()
-	if err := cfg.Choker.Validate(); err != nil {
-		return nil, fmt.Errorf("peer: %w", err)
-	}
-	if _, err := ParsePieceStrategy(string(cfg.PieceStrategy)); err != nil {
+	if err := cfg.coreConfig(nil).Validate(); err != nil {
 		return nil, fmt.Errorf("peer: %w", err)
 	}
 	meta := cfg.Torrent
@@ -310,69 +289,64 @@ func New(cfg Config) (*Session, error) {
 		_ = store.Close()
 		return nil, fmt.Errorf("peer: listen on %s: %w", cfg.ListenAddr, err)
 	}
-	s := newSession(cfg, store, ln)
-	if s.announcer, err = s.newAnnouncer(); err != nil {
+	s, err := newSession(cfg, store, ln, have)
+	if err == nil {
+		s.announcer, err = s.newAnnouncer()
+	}
+	if err != nil {
 		_ = store.Close()
 		_ = ln.Close()
 		return nil, err
 	}
-	for i, ok := range have {
-		if ok {
-			s.picker.MarkHave(i)
-			s.have.Set(i)
-		}
-	}
 	s.log.Info("Session ready", "file", cfg.Path, "listen", ln.Addr().String(),
-		"pieces", s.picker.HaveCount(), "total", meta.NumPieces(), "pieceLength", meta.Info.PieceLength)
+		"pieces", s.core.HaveCount(), "total", meta.NumPieces(), "pieceLength", meta.Info.PieceLength)
 	return s, nil
 }
 
-func newSession(cfg Config, store *storage, ln net.Listener) *Session {
+// coreConfig is the core's share of the configuration.
+func (c Config) coreConfig(have []bool) core.Config {
+	return core.Config{
+		Torrent: c.Torrent, Have: have, Choker: c.Choker, RateWindow: c.RateWindow,
+		RequestQueueTime: c.RequestQueueTime, MinRequestDepth: c.MinRequestDepth,
+		MaxRequestDepth: c.MaxRequestDepth, RequestTimeout: c.RequestTimeout,
+		MaxPeerRequests: c.MaxPeerRequests, MaxBufferedBytes: c.MaxBufferedBytes,
+		PieceStrategy: c.PieceStrategy, NoUpload: c.NoUpload, SeedsOnly: c.SeedsOnly,
+		SuperSeed: c.SuperSeed, Seed: rand.Uint64(),
+	}
+}
+
+func newSession(cfg Config, store *storage, ln net.Listener, have []bool) (*Session, error) {
 	meta := cfg.Torrent
 	now := time.Now()
-	seed := rand.Uint64()
-	rng := rand.New(rand.NewPCG(seed, seed>>1|1))
+	bans := core.NewBanList(core.DefaultMaxBans)
+	cr, err := core.New(cfg.coreConfig(have), bans, now)
+	if err != nil {
+		return nil, fmt.Errorf("peer: %w", err)
+	}
 	v2 := meta.InfoHashV2()
 	s := &Session{
 		cfg:        cfg,
 		meta:       meta,
 		log:        cfg.Logger.With("torrent", meta.Info.Name),
 		store:      store,
-		bans:       newBanList(DefaultMaxBans),
+		bans:       bans,
 		upLimit:    newRateLimiter(cfg.UploadRate),
 		downLimit:  newRateLimiter(cfg.DownloadRate),
 		infoHashV1: meta.InfoHashV1(),
-		pipeline: pipelineConfig{
-			QueueTime: cfg.RequestQueueTime, MinDepth: cfg.MinRequestDepth, MaxDepth: cfg.MaxRequestDepth,
-		},
-		ln:       ln,
-		started:  now,
-		done:     make(chan struct{}),
-		picker:   NewPicker(meta.NumPieces(), meta.PieceLen, rng),
-		choker:   NewChoker(cfg.Choker, rng),
-		have:     wire.NewBitfield(meta.NumPieces()),
-		conns:    make(map[ConnKey]*conn),
-		byID:     make(map[[20]byte]*conn),
-		limits:   limitsOf(cfg),
-		halfOpen: newHalfOpenPool(),
-		slots:    newSlotCounts(),
-		pieces:   make(map[int]*pieceBuffer),
-		offers:   make([]int32, meta.NumPieces()),
-		buffers:  newBufferPool(int(meta.Info.PieceLength), bufferCount(cfg.MaxBufferedBytes, meta.Info.PieceLength)),
-		verify:   newVerifier(bufferCount(cfg.MaxBufferedBytes, meta.Info.PieceLength)),
-		upMeter:  newRateMeter(cfg.RateWindow, now),
-		dnMeter:  newRateMeter(cfg.RateWindow, now),
+		ln:         ln,
+		started:    now,
+		done:       make(chan struct{}),
+		core:       cr,
+		conns:      make(map[core.ConnKey]*conn),
+		limits:     limitsOf(cfg),
+		halfOpen:   newHalfOpenPool(),
+		slots:      newSlotCounts(),
+		verify:     newVerifier(verifyQueue(cfg)),
 	}
-	s.picker.SetStrategy(cfg.PieceStrategy)
 	copy(s.infoHashV2Short[:], v2[:20])
 	s.ctx, s.cancel = context.WithCancelCause(context.Background())
 	s.dialer = newDialer(s)
-	return s
-}
-
-// bufferCount is how many piece buffers fit in maxBytes, at least minPieceBuffers.
-func bufferCount(maxBytes, pieceLength int64) int {
-	return max(int(maxBytes/pieceLength), minPieceBuffers)
+	return s, nil
 }
 
 // Addr is the address the session accepts connections on.
@@ -396,7 +370,7 @@ func (s *Session) Run(ctx context.Context) error {
 	defer s.Close()
 	stop := context.AfterFunc(ctx, func() { s.cancel(nil) })
 	defer stop()
-	if s.picker.Complete() {
+	if s.allVerified() {
 		s.onComplete(false)
 	}
 	s.goRun(s.acceptLoop)
@@ -501,15 +475,15 @@ func (s *Session) tickLoop() {
 	defer second.Stop()
 	choke := time.NewTicker(s.cfg.ChokeInterval)
 	defer choke.Stop()
-	s.chokeRound(time.Now())
+	s.event(func(c *core.Core) { c.ChokeRound(time.Now()) })
 	for {
 		select {
 		case <-s.ctx.Done():
 			return
 		case now := <-second.C:
-			s.checkRequestTimeouts(now)
+			s.event(func(c *core.Core) { c.Tick(now) })
 		case now := <-choke.C:
-			s.chokeRound(now)
+			s.event(func(c *core.Core) { c.ChokeRound(now) })
 		}
 	}
 }
@@ -543,7 +517,7 @@ func (s *Session) runIncoming(nc net.Conn, h *halfOpen, addr netip.AddrPort) err
 		s.releaseSlot(addr, false)
 		return err
 	}
-	return s.serve(newConn(s, nc, theirs.PeerID, addr, false, theirs.Fast()).hashesFrom(theirs))
+	return s.serve(newConn(s, nc, peerInfo(theirs, addr, false)))
 }
 
 // runOutgoing runs a dialled connection, whose slot the dialer reserved, from handshake to
@@ -558,7 +532,7 @@ func (s *Session) runOutgoing(nc net.Conn, addr netip.AddrPort) error {
 		s.log.Debug("Handshake failed", "peer", addr, "outgoing", true, "err", err)
 		return err
 	}
-	return s.serve(newConn(s, nc, theirs.PeerID, addr, true, theirs.Fast()).hashesFrom(theirs))
+	return s.serve(newConn(s, nc, peerInfo(theirs, addr, true)))
 }
 
 // serve registers a connection past its handshake and runs it until it closes.
@@ -566,7 +540,7 @@ func (s *Session) serve(c *conn) error {
 	if err := s.register(c); err != nil {
 		return err
 	}
-	s.log.Debug("Peer connected", "peer", c.addr, "outgoing", c.outgoing, "fast", c.fast)
+	s.log.Debug("Peer connected", "peer", c.addr, "outgoing", c.outgoing, "fast", c.info.Fast)
 	s.goRun(c.writeLoop)
 	err := c.readLoop()
 	c.close(err)
@@ -579,10 +553,15 @@ func (s *Session) serve(c *conn) error {
 	return nil
 }
 
+// peerInfo is what the core is told of a connection past its handshakes.
+func peerInfo(theirs wire.Handshake, addr netip.AddrPort, outgoing bool) core.PeerInfo {
+	return core.PeerInfo{ID: theirs.PeerID, Addr: addr, Outgoing: outgoing, Fast: theirs.Fast(), Hashes: theirs.Hashes()}
+}
+
 // Errors that refuse a connection.
 var (
-	errBanned       = errors.New("peer is banned")
-	errDuplicate    = errors.New("already connected to this peer")
+	errBanned       = core.ErrBanned
+	errDuplicate    = core.ErrDuplicate
 	errShuttingDown = errors.New("the session is shutting down")
 )
 
@@ -598,96 +577,58 @@ func remoteAddrPort(nc net.Conn) netip.AddrPort {
 	return netip.AddrPort{}
 }
 
-// register adds a connection past its handshake, which holds a reserved slot, unless the
-// session is stopping, the peer is banned or its id is connected already: a second connection
-// claiming a connected peer's id never displaces the first. A refused connection gives its slot
-// back. It queues our bitfield.
+// register adds a connection past its handshake, which holds a reserved slot, to the core,
+// unless the session is stopping, the peer is banned or its id is connected already: a second
+// connection claiming a connected peer's id never displaces the first. A refused connection
+// gives its slot back. The core queues our bitfield.
 func (s *Session) register(c *conn) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var err error
+	if s.ctx.Err() != nil {
+		s.releaseSlotLocked(c.addr, c.outgoing)
+		return errShuttingDown // shutdown may have closed every connection already
+	}
+	key, err := s.core.Connect(time.Now(), c.info)
 	switch {
-	case s.ctx.Err() != nil:
-		err = errShuttingDown // shutdown may have closed every connection already
-	case s.isBanned(c.addr, c.id):
-		err = errBanned
+	case errors.Is(err, errBanned):
 		s.refused(refusedBanned, c.addr, "at registration")
-	case s.byID[c.id] != nil && c.outgoing: // our dial found a peer connected already
-		err = errDuplicate
+	case errors.Is(err, errDuplicate) && c.outgoing: // our dial found a peer connected already
 		s.dialer.connected(c.addr, c.id) // no redial while it is
-	case s.byID[c.id] != nil:
-		err = errDuplicate
+	case errors.Is(err, errDuplicate):
 		s.refused(refusedDuplicateID, c.addr, "at registration")
 	}
 	if err != nil {
 		s.releaseSlotLocked(c.addr, c.outgoing)
 		return err
 	}
-	s.nextKey++
-	c.key = s.nextKey
-	s.conns[c.key] = c
-	s.byID[c.id] = c
+	c.key = key
+	s.conns[key] = c
 	if c.outgoing {
 		s.dialer.connected(c.addr, c.id)
 	}
-	c.send(s.bitfieldMessage(c.fast))
-	s.superSeedLocked(c)
+	s.applyLocked()
 	return nil
 }
 
-// bitfieldMessage is our first message: HaveAll or HaveNone when both sides speak the fast
-// extension and they say it all, else our bitfield.
-func (s *Session) bitfieldMessage(fast bool) wire.Message {
-	switch n := s.picker.HaveCount(); {
-	case s.superSeeding():
-		return superSeedBitfield(fast, s.meta.NumPieces())
-	case fast && n == s.meta.NumPieces():
-		return wire.Message{ID: wire.HaveAll}
-	case fast && n == 0:
-		return wire.Message{ID: wire.HaveNone}
-	default:
-		return wire.Message{ID: wire.BitfieldMsg, Payload: append([]byte(nil), s.have...)}
-	}
-}
-
-// unregister removes a closed connection and gives its requests back to the picker.
+// unregister removes a closed connection: the core forgets it (its requests go to others),
+// its slot is given back (unless an eviction gave it to a newcomer already) and the dialer
+// hears of it.
 func (s *Session) unregister(c *conn) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.conns[c.key] != c {
 		return
 	}
-	s.removeLocked(c)
-	s.fillAllLocked()
-}
-
-// removeLocked forgets c: its pieces leave the availability, its requests go back to the picker.
-func (s *Session) removeLocked(c *conn) {
 	delete(s.conns, c.key)
-	if !c.evicted { // an evicted connection's slot went to the newcomer already
+	s.core.Disconnected(time.Now(), c.key)
+	if !c.evicted {
 		s.releaseSlotLocked(c.addr, c.outgoing)
 	}
-	if s.byID[c.id] == c {
-		delete(s.byID, c.id)
-	}
-	s.picker.PeerLost(c.has)
-	if c.paroled {
-		s.paroled--
-		for _, pb := range s.pieces {
-			if pb.owner == c.key {
-				pb.owner = 0
-			}
-		}
-	}
-	for b := range c.outstanding {
-		s.releasedLocked(b)
-	}
-	clear(c.outstanding)
-	s.picker.PeerGone(c.key)
 	switch {
 	case c.outgoing && c.evicted:
 		s.dialer.evicted(c.addr, s.limits.idleGrace) // it would most likely bring nothing again
 	case c.outgoing:
 		s.dialer.disconnected(c.addr)
 	}
+	s.applyLocked()
 }

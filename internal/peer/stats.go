@@ -51,56 +51,31 @@ type Stats struct {
 func (s *Session) Stats() Stats {
 	now := time.Now()
 	st := Stats{
-		PiecesTotal:     s.meta.NumPieces(),
-		BytesUploaded:   s.bytesUp.Load(),
-		BytesDownloaded: s.bytesDown.Load(),
-		HashFailures:    s.hashFailures.Load(),
-		Bans:            s.bans.Total(),
-		BansBadBlock:    s.bans.ByReason()[banBadBlock],
-		BansBadHashes:   s.bans.ByReason()[banBadHashes],
-		RequestTimeouts: s.requestTimeouts.Load(),
-		DialRetries:     s.dialRetries.Load(),
-		TrackerRetries:  s.trackerRetries.Load(),
-		TimeToComplete:  time.Duration(s.completedNanos.Load()),
-		TimeToVerify:    time.Duration(s.verifiedNanos.Load()),
+		PiecesTotal:    s.meta.NumPieces(),
+		Bans:           s.bans.Total(),
+		DialRetries:    s.dialRetries.Load(),
+		TrackerRetries: s.trackerRetries.Load(),
+		TimeToComplete: time.Duration(s.completedNanos.Load()),
+		TimeToVerify:   time.Duration(s.verifiedNanos.Load()),
 	}
-	st.HashRequestsSent = s.blame.sent.Load()
-	st.HashRequestsServed = s.blame.served.Load()
-	st.HashRequestsRejected = s.blame.rejected.Load()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st.PiecesHave = s.picker.HaveCount()
-	st.BytesLeft = s.bytesLeftLocked()
-	st.UploadRate = s.upMeter.Rate(now)
-	st.DownloadRate = s.dnMeter.Rate(now)
-	st.Complete = s.complete
-	st.PeersConnected = len(s.conns)
+	snap := s.core.Snapshot(now)
+	n := snap.Counters
+	st.BytesUploaded, st.BytesDownloaded = n.BytesUploaded, n.BytesDownloaded
+	st.HashFailures, st.RequestTimeouts = n.HashFailures, n.RequestTimeouts
+	st.HashRequestsSent, st.HashRequestsServed, st.HashRequestsRejected =
+		n.HashRequestsSent, n.HashRequestsServed, n.HashRequestsRejected
+	st.BansBadBlock, st.BansBadHashes = snap.BansBadBlock, snap.BansBadHashes
+	st.PiecesHave = snap.PiecesHave
+	st.BytesLeft = snap.BytesLeft
+	st.UploadRate, st.DownloadRate = snap.UploadRate, snap.DownloadRate
+	st.Complete = snap.Complete
+	st.PeersConnected = snap.Conns
+	st.PeersChoked, st.PeersUnchoked = snap.Choked, snap.Unchoked
+	st.PeersInterested, st.PeersSnubbed = snap.Interested, snap.Snubbed
 	s.slotStatsLocked(&st)
-	for _, c := range s.conns {
-		if c.amChoking {
-			st.PeersChoked++
-		} else {
-			st.PeersUnchoked++
-		}
-		if c.peerInterested {
-			st.PeersInterested++
-		}
-		if c.snubbed {
-			st.PeersSnubbed++
-		}
-	}
 	return st
-}
-
-// bytesLeftLocked is the size of the pieces we miss.
-func (s *Session) bytesLeftLocked() int64 {
-	n := s.meta.NumPieces()
-	have := s.picker.HaveCount()
-	left := int64(n-have) * s.meta.Info.PieceLength
-	if last := n - 1; last >= 0 && !s.picker.Have(last) {
-		left -= s.meta.Info.PieceLength - int64(s.meta.PieceLen(last))
-	}
-	return left
 }
 
 // MetricsSnapshot reads the session for its Prometheus collector (metrics.NewPeerCollector).

@@ -1,47 +1,18 @@
 package peer
 
-import (
-	"fmt"
-
-	"github.com/minibit-io/minibit/internal/wire"
-)
-
-// PieceStrategy names how the picker chooses the next piece to fetch.
-type PieceStrategy string
-
-const (
-	// RarestFirst fetches the pieces the fewest connected peers hold first (the design note's
-	// concept 4); the default.
-	RarestFirst PieceStrategy = "rarest"
-	// RandomPiece fetches missing pieces in random order, ignoring availability: the baseline the
-	// swarm lab measures rarest first against.
-	RandomPiece PieceStrategy = "random"
-)
-
-// ParsePieceStrategy parses a --picker flag value; "" is RarestFirst.
-func ParsePieceStrategy(s string) (PieceStrategy, error) {
-	switch st := PieceStrategy(s); st {
-	case "":
-		return RarestFirst, nil
-	case RarestFirst, RandomPiece:
-		return st, nil
-	}
-	return "", fmt.Errorf("unknown piece strategy %q (want %q or %q)", s, RarestFirst, RandomPiece)
-}
-
-// SetStrategy makes Pick follow st: availability order (RarestFirst) or random order.
-func (p *Picker) SetStrategy(st PieceStrategy) { p.randomOnly = st == RandomPiece }
+import "github.com/minibit-io/minibit/internal/wire"
 
 // HaveBitfield returns a copy of the pieces this peer holds verified (for a swarm's piece
 // availability, the design note's concept 8).
 func (s *Session) HaveBitfield() wire.Bitfield {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.have.Clone()
+	return s.core.HaveBitfield()
 }
 
-// mayDownloadFromLocked reports whether c may be asked for blocks: with SeedsOnly (a
-// client-server download) only complete peers are.
-func (s *Session) mayDownloadFromLocked(c *conn) bool {
-	return !s.cfg.SeedsOnly || c.has.Count() == s.meta.NumPieces()
+// allVerified reports whether every piece is verified.
+func (s *Session) allVerified() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.core.AllVerified()
 }

@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/minibit-io/minibit/internal/metainfo"
-	"github.com/minibit-io/minibit/internal/wire"
 )
 
 func TestParsePieceStrategy(t *testing.T) {
@@ -106,25 +105,6 @@ func TestHaveBitfieldIsACopy(t *testing.T) {
 	}
 }
 
-// takeWork hands the writer the control messages and at most maxReqs requests, oldest first.
-func TestTakeWorkBatchesRequests(t *testing.T) {
-	c := &conn{wake: make(chan struct{}, 1)}
-	c.ctrl = []wire.Message{{ID: wire.Unchoke}}
-	for i := range 10 {
-		if err := c.queueUpload(Block{Piece: i, Length: blockLength}, 100); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ctrl, reqs := c.takeWork(nil, nil, maxUploadBatch)
-	if len(ctrl) != 1 || len(reqs) != maxUploadBatch || reqs[0].Piece != 0 {
-		t.Fatalf("first batch: %d control messages, requests %v", len(ctrl), reqs)
-	}
-	ctrl, reqs = c.takeWork(ctrl[:0], reqs[:0], maxUploadBatch)
-	if len(ctrl) != 0 || len(reqs) != 10-maxUploadBatch || reqs[0].Piece != maxUploadBatch {
-		t.Fatalf("second batch: %d control messages, requests %v", len(ctrl), reqs)
-	}
-}
-
 // seedConfig is the config of a seeder of the file at path, without a tracker.
 func seedConfig(t testing.TB, meta *metainfo.MetaInfo, path string) Config {
 	cfg := testConfig(t, meta, path)
@@ -153,27 +133,5 @@ func TestSuperSeedSwarmCompletes(t *testing.T) {
 	}
 	if up := seeder.Stats().BytesUploaded; up < meta.Info.Length {
 		t.Errorf("the super-seeder uploaded %d bytes, less than one copy (%d)", up, meta.Info.Length)
-	}
-}
-
-// A super-seeder's first message claims nothing; a plain seeder's claims everything.
-func TestSuperSeederHidesItsPieces(t *testing.T) {
-	src, meta := testTorrent(t, 256<<10, 32<<10)
-	cfg := seedConfig(t, meta, src)
-	cfg.SuperSeed = true
-	s, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if m := s.bitfieldMessage(true); m.ID != wire.HaveNone {
-		t.Errorf("super-seeder's first message: %v, want HaveNone", m.ID)
-	}
-	if m := s.bitfieldMessage(false); m.ID != wire.BitfieldMsg || wire.Bitfield(m.Payload).Count() != 0 {
-		t.Errorf("super-seeder's bitfield to a BEP 3 peer: %v with %d pieces, want none", m.ID, wire.Bitfield(m.Payload).Count())
-	}
-	s.cfg.SuperSeed = false
-	if m := s.bitfieldMessage(true); m.ID != wire.HaveAll {
-		t.Errorf("plain seeder's first message: %v, want HaveAll", m.ID)
 	}
 }

@@ -2,19 +2,24 @@ package peer
 
 import (
 	"runtime"
+	"time"
+
+	"github.com/minibit-io/minibit/internal/peer/core"
 )
 
 // verifyJob is one complete piece waiting for its hash check.
 type verifyJob struct {
-	piece int
-	pb    *pieceBuffer
+	piece      int
+	data       []byte
+	needLeaves bool // a suspect piece: its leaf hashes prove its blocks even if it passes
 }
 
 // verifier checks complete pieces (SHA-256 merkle) and writes them on a few goroutines of its
 // own, so that a connection's reader goes back to its socket at once instead of hashing and
-// writing 256 KiB after every piece's last block. Its queue holds at most one job per piece
-// buffer, so sending to it never blocks (the buffer pool bounds the jobs in flight).
-// Owner: the channel; each job's buffer belongs to the worker that receives it.
+// writing 256 KiB after every piece's last block. Its queue holds one job per piece buffer, so
+// a submit never waits (the core's buffer pool bounds the jobs in flight).
+// Owner: the channel; each job's buffer belongs to the worker that receives it until it hands
+// the outcome back to the core.
 type verifier struct {
 	jobs chan verifyJob
 }
@@ -23,14 +28,27 @@ func newVerifier(maxJobs int) *verifier {
 	return &verifier{jobs: make(chan verifyJob, maxJobs)}
 }
 
+// verifyQueue is the verifier's queue: one job per piece buffer.
+func verifyQueue(cfg Config) int {
+	return core.BufferCount(cfg.MaxBufferedBytes, cfg.Torrent.Info.PieceLength)
+}
+
 // verifyWorkers is how many pieces are hashed at once: one per CPU the runtime may use.
 func verifyWorkers() int { return max(runtime.GOMAXPROCS(0), 1) }
 
-// submitPiece hands a complete piece to the workers; at shutdown the piece is dropped.
-func (s *Session) submitPiece(piece int, pb *pieceBuffer) {
+// submit hands a complete piece to the workers (under the session's mutex: it never waits
+// while the queue has a slot per buffer; a full queue, which cannot happen, hands over in the
+// background).
+func (v *verifier) submit(s *Session, job verifyJob) {
 	select {
-	case s.verify.jobs <- verifyJob{piece: piece, pb: pb}:
-	case <-s.ctx.Done():
+	case v.jobs <- job:
+	default:
+		s.goRun(func() {
+			select {
+			case v.jobs <- job:
+			case <-s.ctx.Done():
+			}
+		})
 	}
 }
 
@@ -41,7 +59,25 @@ func (s *Session) verifyLoop() {
 		case <-s.ctx.Done():
 			return
 		case job := <-s.verify.jobs:
-			s.verifyPiece(job.piece, job.pb)
+			s.verifyPiece(job)
 		}
 	}
+}
+
+// verifyPiece checks a complete piece outside the session's lock and writes it if it passes,
+// then hands the outcome to the core. The leaf hashes are computed only for a piece that failed
+// or is suspect (the blame's evidence).
+func (s *Session) verifyPiece(job verifyJob) {
+	ok := s.meta.VerifyPiece(job.piece, job.data)
+	var leaves []byte
+	if !ok || job.needLeaves {
+		leaves = s.meta.LeafHashes(job.data)
+	}
+	var writeErr error
+	if ok {
+		if writeErr = s.store.WritePiece(job.piece, job.data); writeErr != nil {
+			s.fail(writeErr)
+		}
+	}
+	s.event(func(c *core.Core) { c.PieceChecked(time.Now(), job.piece, job.data, ok, leaves, writeErr) })
 }

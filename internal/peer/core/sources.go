@@ -1,4 +1,4 @@
-package peer
+package core
 
 import (
 	"cmp"
@@ -14,20 +14,20 @@ const maxSources = 1024
 
 // sources counts, for each remote peer, the verified pieces it sent blocks of: the evidence
 // that a download came from several peers and not only from the seeder. The session's mutex
-// owns it.
+// owns it (the core).
 type sources struct {
 	pieces map[netip.AddrPort]int
 	others int // pieces whose senders came after the bound was reached
 }
 
-// addLocked credits one verified piece to each peer that sent blocks of it.
-func (s *sources) addLocked(senders map[ConnKey]peerIdentity) {
+// add credits one verified piece to each peer that sent blocks of it (one block each).
+func (s *sources) add(senders []blockState) {
 	if s.pieces == nil {
 		s.pieces = make(map[netip.AddrPort]int)
 	}
-	for _, id := range senders {
-		if _, known := s.pieces[id.Addr]; known || len(s.pieces) < maxSources {
-			s.pieces[id.Addr]++
+	for _, b := range senders {
+		if addr := b.senderID.Addr; s.pieces[addr] > 0 || len(s.pieces) < maxSources {
+			s.pieces[addr]++
 		} else {
 			s.others++
 		}

@@ -1,4 +1,4 @@
-package peer
+package core
 
 import (
 	"math/rand/v2"
@@ -51,7 +51,7 @@ func receiveAll(t *testing.T, p *Picker, peer ConnKey, piece int) {
 	}
 	for j := range sp.blocks {
 		b := p.blockAt(piece, j)
-		if ok, _, _ := p.Received(peer, b); !ok {
+		if ok, _, _ := p.Received(peer, Identity{}, b); !ok {
 			t.Fatalf("block %+v from %d not accepted", b, peer)
 		}
 	}
@@ -94,7 +94,7 @@ func checkPickerInvariants(t *testing.T, p *Picker) {
 					unrequested++
 				}
 				for _, h := range b.holders[:b.nHolders] {
-					outstanding[h]++
+					outstanding[h.key]++
 				}
 			}
 		}
@@ -217,7 +217,7 @@ func TestPickPartialPieces(t *testing.T) {
 			for _, piece := range []int{2, 3} {
 				sp := p.start(piece)
 				for j := range []int{2: 3, 3: 1}[piece] {
-					p.Received(9, p.blockAt(sp.piece, j))
+					p.Received(9, Identity{}, p.blockAt(sp.piece, j))
 				}
 			}
 			for i := range tt.peers {
@@ -256,12 +256,12 @@ func TestMaxStartedBoundsStartedPieces(t *testing.T) {
 	if len(got) != 12 || len(p.active) != 3 {
 		t.Fatalf("Pick = %d blocks over %d pieces, want 12 over 3 (the bound)", len(got), len(p.active))
 	}
-	p.Received(1, got[0])
+	p.Received(1, Identity{}, got[0])
 	if more := p.Pick(2, bitfieldAll(n), 40, nil); len(more) != 0 {
 		t.Fatalf("Pick at the bound = %+v, want nothing", more)
 	}
 	for _, b := range got[1:4] {
-		p.Received(1, b)
+		p.Received(1, Identity{}, b)
 	}
 	p.MarkHave(got[0].Piece)
 	if more := p.Pick(2, bitfieldAll(n), 40, nil); len(more) != 4 {
@@ -378,7 +378,7 @@ func TestPickerBookkeepingUnderRandomOperations(t *testing.T) {
 				p.Release(r.peer, r.b)
 				break
 			}
-			if _, complete, _ := p.Received(r.peer, r.b); complete {
+			if _, complete, _ := p.Received(r.peer, Identity{}, r.b); complete {
 				if op == 6 {
 					p.PieceFailed(r.b.Piece)
 				} else {
@@ -421,18 +421,18 @@ func TestEndgameDuplicatesAndCancels(t *testing.T) {
 	if got := p.Pick(c, all, 10, nil); len(got) != 0 {
 		t.Fatalf("Pick(c) = %+v, want nothing: %d holders per block at most", got, EndgameHolders)
 	}
-	accepted, complete, cancelAt := p.Received(b, dup[0])
+	accepted, complete, cancelAt := p.Received(b, Identity{}, dup[0])
 	if !accepted || complete || !slices.Equal(cancelAt, []ConnKey{a}) {
 		t.Fatalf("Received(b) = %v, %v, %v; want accepted, cancel at a", accepted, complete, cancelAt)
 	}
-	if accepted, _, _ := p.Received(a, dup[0]); accepted {
+	if accepted, _, _ := p.Received(a, Identity{}, dup[0]); accepted {
 		t.Fatal("the duplicate from a was accepted")
 	}
 	if p.Outstanding(a) != 3 || p.Outstanding(b) != 3 {
 		t.Fatalf("Outstanding a=%d b=%d, want 3 and 3", p.Outstanding(a), p.Outstanding(b))
 	}
 	for _, blk := range dup[1:] {
-		p.Received(a, blk)
+		p.Received(a, Identity{}, blk)
 	}
 	if !p.InEndgame() || p.Outstanding(a) != 0 || p.Outstanding(b) != 0 {
 		t.Fatalf("after all blocks: InEndgame %v, Outstanding a=%d b=%d", p.InEndgame(), p.Outstanding(a), p.Outstanding(b))
@@ -455,7 +455,7 @@ func TestReleaseAndPeerGoneReturnBlocks(t *testing.T) {
 	if len(got) != 6 || p.Outstanding(a) != 6 {
 		t.Fatalf("Pick(a) = %d blocks, Outstanding %d; want 6", len(got), p.Outstanding(a))
 	}
-	p.Received(a, got[0])
+	p.Received(a, Identity{}, got[0])
 	p.Release(a, got[1])
 	if p.Outstanding(a) != 4 {
 		t.Fatalf("Outstanding(a) = %d after one received and one released, want 4", p.Outstanding(a))
@@ -492,7 +492,7 @@ func TestPieceFailedReturnsSendersAndResets(t *testing.T) {
 	blocks = append(blocks, p.Pick(b, all, 2, nil)...)
 	var complete bool
 	for i, blk := range blocks {
-		_, complete, _ = p.Received([]ConnKey{a, a, b, b}[i], blk)
+		_, complete, _ = p.Received([]ConnKey{a, a, b, b}[i], Identity{}, blk)
 	}
 	if !complete {
 		t.Fatal("piece not complete after its 4 blocks")
@@ -553,15 +553,15 @@ func TestShortLastBlockAndBadBlocks(t *testing.T) {
 		{Piece: 2, Begin: 0, Length: wire.BlockSize},                  // no such piece
 		{Piece: -1, Begin: 0, Length: wire.BlockSize},
 	} {
-		if accepted, _, _ := p.Received(1, bad); accepted {
+		if accepted, _, _ := p.Received(1, Identity{}, bad); accepted {
 			t.Errorf("Received(%+v) accepted", bad)
 		}
 		p.Release(1, bad) // must not panic nor change anything
 	}
 	for _, b := range got[:2] {
-		p.Received(1, b)
+		p.Received(1, Identity{}, b)
 	}
-	if _, complete, _ := p.Received(1, got[2]); !complete {
+	if _, complete, _ := p.Received(1, Identity{}, got[2]); !complete {
 		t.Fatal("the piece with a short last block did not complete")
 	}
 	checkPickerInvariants(t, p)
@@ -699,7 +699,7 @@ func (s *swarmSim) round() (delivered int) {
 		for served := 0; served < capacity && len(u.queue) > 0 && u.present; served++ {
 			r := u.queue[0]
 			u.queue = u.queue[1:]
-			accepted, complete, cancelAt := r.from.picker.Received(u.key, r.b)
+			accepted, complete, cancelAt := r.from.picker.Received(u.key, Identity{}, r.b)
 			if accepted {
 				delivered++
 			}
@@ -831,7 +831,7 @@ func BenchmarkPick(b *testing.B) {
 				peer := ConnKey(i % peers)
 				dst = p.Pick(peer, bitfields[peer], 4, dst[:0])
 				for _, blk := range dst {
-					if _, complete, _ := p.Received(peer, blk); complete {
+					if _, complete, _ := p.Received(peer, Identity{}, blk); complete {
 						p.MarkHave(blk.Piece)
 					}
 				}

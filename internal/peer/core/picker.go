@@ -1,22 +1,12 @@
-package peer
+package core
 
 import (
 	"math/rand/v2"
 	"slices"
+	"time"
 
 	"github.com/minibit-io/minibit/internal/wire"
 )
-
-// EndgameHolders is how many peers at most are asked for the same block in the endgame, when
-// every missing block is already requested: the original holder plus one duplicate.
-const EndgameHolders = 2
-
-// ConnKey is the session's handle for one connection, as the Picker and the Choker know it.
-type ConnKey uint64
-
-// Block is one request: Length bytes at Begin in Piece. Length is wire.BlockSize (16 KiB) except
-// for the last block of a piece whose length is not a multiple of it.
-type Block struct{ Piece, Begin, Length int }
 
 // pieceStatus is where one piece stands in this peer's download.
 type pieceStatus uint8
@@ -27,21 +17,6 @@ const (
 	statusComplete                    // every block received, waiting for verification
 	statusHave                        // verified
 )
-
-// blockState is one block of a started piece.
-type blockState struct {
-	holders  [EndgameHolders]ConnKey // peers asked for this block and not answered yet
-	nHolders uint8
-	received bool
-	sender   ConnKey // who sent it, when received
-}
-
-// startedPiece holds the blocks of a partial or complete (not yet verified) piece.
-type startedPiece struct {
-	piece    int
-	received int // blocks received
-	blocks   []blockState
-}
 
 // Picker decides which blocks to request from which peer: the rarest piece first (the design
 // note's concept 4), with BitTorrent's refinements (partial pieces finished first, a random first
@@ -70,6 +45,10 @@ type Picker struct {
 	maxStarted    int // bound on len(active); 0: none
 
 	randomOnly bool // for tests: ignore availability (the baseline rarest first is measured against)
+
+	buffers  *bufferPool // lends each started piece its buffer; nil: no buffers (picker tests)
+	now      time.Time   // the time PickAt records its requests at
+	cancelAt []ConnKey   // scratch for Received
 }
 
 // NewPicker returns a picker for numPieces pieces, where pieceLen(i) (> 0) is the length of piece
@@ -241,6 +220,13 @@ func (p *Picker) MinAvailability() int { return p.order.minAvailability() }
 // outstanding at peer until Received, Release or PeerGone. It does not allocate (after warm-up)
 // when dst has room; its cost is O(started pieces + pieces scanned until max blocks are found).
 func (p *Picker) Pick(peer ConnKey, peerHas wire.Bitfield, max int, dst []Block) []Block {
+	return p.PickAt(time.Time{}, peer, peerHas, max, dst)
+}
+
+// PickAt is Pick with the time the requests are recorded at (request timeouts are measured
+// from it).
+func (p *Picker) PickAt(now time.Time, peer ConnKey, peerHas wire.Bitfield, max int, dst []Block) []Block {
+	p.now = now
 	if max <= 0 || p.Complete() {
 		return dst
 	}
@@ -265,6 +251,13 @@ func (p *Picker) Pick(peer ConnKey, peerHas wire.Bitfield, max int, dst []Block)
 // verification) to n, e.g. the session's number of piece buffers; 0 (the default) means no bound.
 // At the bound, Pick requests only blocks of started pieces.
 func (p *Picker) SetMaxStarted(n int) { p.maxStarted = max(n, 0) }
+
+// useBuffers gives every started piece a buffer of pool and bounds the started pieces to the
+// pool's size, so that a piece can always be started when the bound allows it.
+func (p *Picker) useBuffers(pool *bufferPool) {
+	p.buffers = pool
+	p.SetMaxStarted(pool.max)
+}
 
 // mayStart reports whether Pick may start one more piece.
 func (p *Picker) mayStart() bool { return p.maxStarted == 0 || len(p.active) < p.maxStarted }
@@ -359,25 +352,6 @@ func (p *Picker) startPieces(peer ConnKey, peerHas wire.Bitfield, pieces []int32
 	return dst
 }
 
-// pickEndgame asks peer for blocks outstanding at another peer (at most EndgameHolders each).
-func (p *Picker) pickEndgame(peer ConnKey, peerHas wire.Bitfield, dst []Block, want int) []Block {
-	for _, sp := range p.active {
-		if p.state[sp.piece] != statusPartial || !peerHas.Has(sp.piece) {
-			continue
-		}
-		for j := range sp.blocks {
-			if len(dst) == want {
-				return dst
-			}
-			b := &sp.blocks[j]
-			if !b.received && int(b.nHolders) < EndgameHolders && !b.heldBy(peer) {
-				dst = p.request(peer, sp, j, dst)
-			}
-		}
-	}
-	return dst
-}
-
 // requestFree requests from peer the blocks of sp that nobody has been asked for.
 func (p *Picker) requestFree(peer ConnKey, sp *startedPiece, dst []Block, want int) []Block {
 	for j := range sp.blocks {
@@ -389,224 +363,4 @@ func (p *Picker) requestFree(peer ConnKey, sp *startedPiece, dst []Block, want i
 		}
 	}
 	return dst
-}
-
-// request records block j of sp as outstanding at peer and appends it to dst.
-func (p *Picker) request(peer ConnKey, sp *startedPiece, j int, dst []Block) []Block {
-	b := &sp.blocks[j]
-	if b.nHolders == 0 {
-		p.unrequested--
-	}
-	b.holders[b.nHolders] = peer
-	b.nHolders++
-	p.outstanding[peer]++
-	return append(dst, p.blockAt(sp.piece, j))
-}
-
-// start makes a missing piece partial, with fresh block state (recycled when possible).
-func (p *Picker) start(piece int) *startedPiece {
-	var sp *startedPiece
-	if n := len(p.spare); n > 0 {
-		sp, p.spare = p.spare[n-1], p.spare[:n-1]
-	} else {
-		sp = new(startedPiece)
-	}
-	n := p.numBlocks(piece)
-	if cap(sp.blocks) < n {
-		sp.blocks = make([]blockState, n)
-	}
-	sp.blocks = sp.blocks[:n]
-	clear(sp.blocks)
-	sp.piece, sp.received = piece, 0
-	p.started[piece] = sp
-	p.active = append(p.active, sp)
-	p.setStatus(piece, statusPartial)
-	return sp
-}
-
-// retire returns a started piece's state to the spare list; the caller sets the piece's state.
-func (p *Picker) retire(sp *startedPiece) {
-	p.started[sp.piece] = nil
-	if i := slices.Index(p.active, sp); i >= 0 {
-		last := len(p.active) - 1
-		p.active[i] = p.active[last]
-		p.active[last] = nil
-		p.active = p.active[:last]
-	}
-	p.spare = append(p.spare, sp)
-}
-
-// forget drops every outstanding request of a started piece and retires it; it returns how many
-// of its blocks were neither received nor requested.
-func (p *Picker) forget(sp *startedPiece) (free int) {
-	for j := range sp.blocks {
-		b := &sp.blocks[j]
-		for _, h := range b.holders[:b.nHolders] {
-			p.decOutstanding(h)
-		}
-		if !b.received && b.nHolders == 0 {
-			free++
-		}
-	}
-	if p.state[sp.piece] == statusComplete {
-		p.completeCount--
-	}
-	p.retire(sp)
-	return free
-}
-
-// decOutstanding counts one answered (or abandoned) request of peer.
-func (p *Picker) decOutstanding(peer ConnKey) {
-	if p.outstanding[peer] > 0 {
-		p.outstanding[peer]--
-	}
-}
-
-// heldBy reports whether peer has been asked for this block.
-func (b *blockState) heldBy(peer ConnKey) bool {
-	return slices.Contains(b.holders[:b.nHolders], peer)
-}
-
-// dropHolder removes peer from the block's holders; it reports whether peer was one.
-func (b *blockState) dropHolder(peer ConnKey) bool {
-	for i, h := range b.holders[:b.nHolders] {
-		if h == peer {
-			b.nHolders--
-			b.holders[i] = b.holders[b.nHolders]
-			return true
-		}
-	}
-	return false
-}
-
-// lookup finds the state of block b, or reports false if b is not exactly one block of a started
-// piece (a wrong offset or length, a piece not requested, verified, or out of range).
-func (p *Picker) lookup(b Block) (*startedPiece, *blockState, bool) {
-	if !p.valid(b.Piece) || b.Begin < 0 || b.Begin%wire.BlockSize != 0 {
-		return nil, nil, false
-	}
-	sp := p.started[b.Piece]
-	j := b.Begin / wire.BlockSize
-	if sp == nil || j >= len(sp.blocks) || p.blockAt(b.Piece, j) != b {
-		return nil, nil, false
-	}
-	return sp, &sp.blocks[j], true
-}
-
-// Received records block b as sent by peer. It is accepted if it is a block of a started piece
-// not received yet (from peer, or late from a peer whose request was released); then cancelAt
-// lists the other peers it was requested from (endgame), to which the session sends Cancel, and
-// pieceComplete reports that every block of the piece is in: verify it, then MarkHave or
-// PieceFailed. A duplicate or a block nobody asked for is not accepted (accepted false).
-func (p *Picker) Received(peer ConnKey, b Block) (accepted, pieceComplete bool, cancelAt []ConnKey) {
-	sp, blk, ok := p.lookup(b)
-	if !ok || blk.received {
-		return false, false, nil // holders are cleared when a block is received: nothing to drop
-	}
-	if blk.dropHolder(peer) {
-		p.decOutstanding(peer)
-	} else if blk.nHolders == 0 {
-		p.unrequested-- // a late answer to a released request
-	}
-	if blk.nHolders > 0 {
-		cancelAt = make([]ConnKey, 0, blk.nHolders)
-		for _, h := range blk.holders[:blk.nHolders] {
-			cancelAt = append(cancelAt, h)
-			p.decOutstanding(h)
-		}
-		blk.nHolders = 0
-	}
-	blk.received, blk.sender = true, peer
-	sp.received++
-	if sp.received == len(sp.blocks) {
-		p.setStatus(sp.piece, statusComplete)
-		p.completeCount++
-		return true, true, cancelAt
-	}
-	return true, false, cancelAt
-}
-
-// Release puts a block requested from peer back in the pool (the request was rejected, timed out
-// or lost to a choke). A piece with nothing received and nothing requested becomes missing again,
-// and so is picked by rarity again.
-func (p *Picker) Release(peer ConnKey, b Block) {
-	sp, blk, ok := p.lookup(b)
-	if !ok || !blk.dropHolder(peer) {
-		return
-	}
-	p.decOutstanding(peer)
-	if !blk.received && blk.nHolders == 0 {
-		p.unrequested++
-	}
-	p.retireIfIdle(sp)
-}
-
-// retireIfIdle makes a partial piece with nothing received and nothing requested missing again.
-func (p *Picker) retireIfIdle(sp *startedPiece) {
-	if p.state[sp.piece] != statusPartial || sp.received > 0 {
-		return
-	}
-	for j := range sp.blocks {
-		if sp.blocks[j].nHolders > 0 {
-			return
-		}
-	}
-	p.setStatus(sp.piece, statusMissing)
-	p.retire(sp)
-}
-
-// PeerGone releases every request outstanding at peer (it disconnected). The session also calls
-// PeerLost with its bitfield.
-func (p *Picker) PeerGone(peer ConnKey) {
-	for i := len(p.active) - 1; i >= 0; i-- { // backwards: retiring swaps in the last element
-		sp := p.active[i]
-		for j := range sp.blocks {
-			if blk := &sp.blocks[j]; blk.dropHolder(peer) && !blk.received && blk.nHolders == 0 {
-				p.unrequested++
-			}
-		}
-		p.retireIfIdle(sp)
-	}
-	delete(p.outstanding, peer)
-}
-
-// PieceSenders lists the peers that sent the blocks of a started piece (for a complete piece
-// waiting for verification: everyone who contributed to it), each once.
-func (p *Picker) PieceSenders(piece int) []ConnKey {
-	if !p.valid(piece) || p.started[piece] == nil {
-		return nil
-	}
-	var senders []ConnKey
-	for _, b := range p.started[piece].blocks {
-		if b.received && !slices.Contains(senders, b.sender) {
-			senders = append(senders, b.sender)
-		}
-	}
-	return senders
-}
-
-// PieceFailed records that piece failed verification: every received block of it is missing
-// again (requests still outstanding stay). It returns who sent the blocks, for the ban list.
-func (p *Picker) PieceFailed(piece int) (senders []ConnKey) {
-	if !p.valid(piece) || p.started[piece] == nil {
-		return nil
-	}
-	senders = p.PieceSenders(piece)
-	sp := p.started[piece]
-	if p.state[piece] == statusComplete {
-		p.completeCount--
-		p.setStatus(piece, statusPartial)
-	}
-	for j := range sp.blocks {
-		b := &sp.blocks[j]
-		if b.received {
-			b.received = false
-			if b.nHolders == 0 {
-				p.unrequested++
-			}
-		}
-	}
-	sp.received = 0
-	p.retireIfIdle(sp)
-	return senders
 }

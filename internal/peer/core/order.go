@@ -1,4 +1,4 @@
-package peer
+package core
 
 import "math/rand/v2"
 

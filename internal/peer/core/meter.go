@@ -1,16 +1,12 @@
-package peer
+package core
 
 import "time"
-
-// DefaultRateWindow is the sliding window over which transfer rates are measured: long enough
-// to smooth TCP's bursts, short enough for the choker (every 10 s) to see a peer slow down.
-const DefaultRateWindow = 20 * time.Second
 
 // meterSlot is the width of one bucket of a rateMeter.
 const meterSlot = time.Second
 
 // rateMeter measures bytes per second over a sliding window, in one-second buckets. It is not
-// safe for concurrent use: the session's mutex owns the meters of every connection.
+// safe for concurrent use: the core owns the meters of every connection.
 type rateMeter struct {
 	buckets []int64   // bytes per slot, a ring indexed by slot number
 	last    int64     // slot number of the newest bucket

@@ -1,4 +1,4 @@
-package peer
+package core
 
 import (
 	"slices"
@@ -10,59 +10,59 @@ import (
 // peer's pipeline busy while it announces the first.
 const superSeedOffers = 2
 
-// superSeeding reports whether this session hides its pieces and offers them one by one (BEP 16):
+// superSeeding reports whether this peer hides its pieces and offers them one by one (BEP 16):
 // Config.SuperSeed on a complete peer.
-func (s *Session) superSeeding() bool { return s.cfg.SuperSeed && s.picker.Complete() }
+func (c *Core) superSeeding() bool { return c.cfg.SuperSeed && c.picker.Complete() }
 
 // superSeedLocked tops up the pieces offered to c (BEP 16 super-seeding): a piece c announced
 // it holds is no longer offered; each free offer goes to the piece offered least so far (the
 // rarest among those on ties), announced to c alone with a Have. So the seeder sends every piece
 // about once before it sends any twice, and the leechers spread the rest among themselves.
 // A choked peer is offered one piece, uncounted, so that it becomes interested; its offers count
-// from its unchoke (offersCountedLocked).
-func (s *Session) superSeedLocked(c *conn) {
-	if !s.superSeeding() {
+// from its unchoke (offersCounted).
+func (c *Core) superSeed(p *peerConn) {
+	if !c.superSeeding() {
 		return
 	}
-	c.offered = slices.DeleteFunc(c.offered, func(piece int) bool { return c.has.Has(piece) })
+	p.offered = slices.DeleteFunc(p.offered, func(piece int) bool { return p.has.Has(piece) })
 	limit := superSeedOffers
-	if c.amChoking {
+	if p.amChoking {
 		limit = 1
 	}
-	for len(c.offered) < limit {
-		piece := s.nextOfferLocked(c)
+	for len(p.offered) < limit {
+		piece := c.nextOffer(p)
 		if piece < 0 {
 			return
 		}
-		c.offered = append(c.offered, piece)
-		if !c.amChoking {
-			s.offers[piece]++
+		p.offered = append(p.offered, piece)
+		if !p.amChoking {
+			c.offers[piece]++
 		}
-		c.send(haveMessage(piece))
+		c.send(p.key, haveMessage(piece))
 	}
 }
 
 // offersCountedLocked counts (delta 1, at an unchoke) or uncounts (delta -1, at a choke) the
 // pieces offered to c: only an unchoked peer can take them.
-func (s *Session) offersCountedLocked(c *conn, delta int32) {
-	if !s.superSeeding() {
+func (c *Core) offersCounted(p *peerConn, delta int32) {
+	if !c.superSeeding() {
 		return
 	}
-	for _, piece := range c.offered {
-		s.offers[piece] = max(s.offers[piece]+delta, 0)
+	for _, piece := range p.offered {
+		c.offers[piece] = max(c.offers[piece]+delta, 0)
 	}
 }
 
 // nextOfferLocked is the piece c lacks and was not offered, offered least often so far (then
 // the least available); -1 when c lacks nothing more.
-func (s *Session) nextOfferLocked(c *conn) int {
+func (c *Core) nextOffer(p *peerConn) int {
 	best := -1
-	for piece := range s.offers {
-		if c.has.Has(piece) || slices.Contains(c.offered, piece) {
+	for piece := range c.offers {
+		if p.has.Has(piece) || slices.Contains(p.offered, piece) {
 			continue
 		}
-		if best < 0 || s.offers[piece] < s.offers[best] ||
-			(s.offers[piece] == s.offers[best] && s.picker.Availability(piece) < s.picker.Availability(best)) {
+		if best < 0 || c.offers[piece] < c.offers[best] ||
+			(c.offers[piece] == c.offers[best] && c.picker.Availability(piece) < c.picker.Availability(best)) {
 			best = piece
 		}
 	}

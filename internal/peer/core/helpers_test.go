@@ -1,0 +1,34 @@
+package core
+
+import (
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/minibit-io/minibit/internal/generate"
+	"github.com/minibit-io/minibit/internal/metainfo"
+)
+
+// testMeta is the torrent of a generated file of size bytes.
+func testMeta(t testing.TB, size, pieceLength int64) *metainfo.MetaInfo {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "data.bin")
+	if err := generate.WriteFile(path, 7, size); err != nil {
+		t.Fatal(err)
+	}
+	meta, err := metainfo.Create(path, metainfo.CreateOptions{PieceLength: pieceLength})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return meta
+}
+
+// testCore is a core for a generated file, with no piece.
+func testCore(t testing.TB, size, pieceLength int64) *Core {
+	t.Helper()
+	c, err := New(Config{Torrent: testMeta(t, size, pieceLength), Seed: 1}, nil, time.Unix(1000, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}

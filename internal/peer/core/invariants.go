@@ -1,0 +1,82 @@
+package core
+
+import "fmt"
+
+// CheckInvariants verifies that the core's records agree with each other; tests (and the
+// simulator) call it after every event. It returns the first broken invariant. Its cost is
+// O(connections + started pieces' blocks + pieces).
+func (c *Core) CheckInvariants() error {
+	if err := c.checkRegistry(); err != nil {
+		return err
+	}
+	if err := c.checkBook(); err != nil {
+		return err
+	}
+	for piece := range c.meta.NumPieces() {
+		if c.have.Has(piece) != c.picker.Have(piece) {
+			return fmt.Errorf("piece %d: have bitfield %v, picker %v", piece, c.have.Has(piece), c.picker.Have(piece))
+		}
+	}
+	return nil
+}
+
+// checkRegistry: every connection is indexed by its id, parole is counted, a choked peer has no
+// queued requests and nobody queued more than the bound.
+func (c *Core) checkRegistry() error {
+	paroled := 0
+	for key, p := range c.conns {
+		if p.key != key || c.byID[p.ID] != p {
+			return fmt.Errorf("connection %d: registry and id index disagree", key)
+		}
+		if p.paroled {
+			paroled++
+		}
+		if (p.amChoking && len(p.uploads) > 0) || len(p.uploads) > c.cfg.MaxPeerRequests {
+			return fmt.Errorf("connection %d: %d queued requests while choking=%v", key, len(p.uploads), p.amChoking)
+		}
+	}
+	if len(c.byID) != len(c.conns) || paroled != c.paroled {
+		return fmt.Errorf("%d ids for %d connections; %d on parole, counted %d", len(c.byID), len(c.conns), paroled, c.paroled)
+	}
+	return nil
+}
+
+// checkBook: each outstanding request is held by a connected peer and counted once; a started
+// piece holds a buffer unless the verifier has it; received counts match; owners are on parole.
+func (c *Core) checkBook() error {
+	outstanding := make(map[ConnKey]int)
+	for _, sp := range c.picker.active {
+		received := 0
+		for j, b := range sp.blocks {
+			if b.received {
+				received++
+				if b.nHolders > 0 {
+					return fmt.Errorf("piece %d block %d: received and still requested", sp.piece, j)
+				}
+			}
+			for _, h := range b.holders[:b.nHolders] {
+				if c.conns[h.key] == nil {
+					return fmt.Errorf("piece %d block %d: requested from %d, not connected", sp.piece, j, h.key)
+				}
+				outstanding[h.key]++
+			}
+		}
+		verifying := c.picker.state[sp.piece] == statusComplete
+		if received != sp.received || (sp.data == nil) != verifying {
+			return fmt.Errorf("piece %d: %d blocks received, counted %d; buffer %v while verifying=%v",
+				sp.piece, received, sp.received, sp.data != nil, verifying)
+		}
+		if owner := c.conns[sp.owner]; sp.owner != 0 && (owner == nil || !owner.paroled) {
+			return fmt.Errorf("piece %d: owned by %d, not a connection on parole", sp.piece, sp.owner)
+		}
+	}
+	for key, n := range c.picker.outstanding {
+		if n != outstanding[key] {
+			return fmt.Errorf("connection %d: %d requests counted, %d recorded", key, n, outstanding[key])
+		}
+	}
+	if c.buffers.lent != len(c.picker.active) || c.buffers.lent > c.buffers.max {
+		return fmt.Errorf("%d buffers lent for %d started pieces (max %d)", c.buffers.lent, len(c.picker.active), c.buffers.max)
+	}
+	return nil
+}

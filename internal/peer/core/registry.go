@@ -1,0 +1,210 @@
+package core
+
+import (
+	"errors"
+	"net/netip"
+	"time"
+
+	"github.com/minibit-io/minibit/internal/wire"
+)
+
+// Errors of the connection registry: a connection refused or closed by the core.
+var (
+	ErrBanned    = errors.New("peer is banned")
+	ErrDuplicate = errors.New("already connected to this peer")
+	ErrBothSeeds = errors.New("both peers are seeds")
+)
+
+// PeerInfo is what the shell knows of a connection when its handshakes are done.
+type PeerInfo struct {
+	ID       [20]byte
+	Addr     netip.AddrPort // the remote address (for a dialled peer, its listen address)
+	Outgoing bool
+	Fast     bool // both sides set the BEP 6 bit
+	Hashes   bool // its handshake set the bit of the hash messages (blame.go)
+}
+
+// peerConn is the core's state of one connection: BEP 3's four flags, the peer's pieces, its
+// rates, its requests to us, parole and super-seeding offers. Our requests to it live in the
+// download book (book.go), not here.
+type peerConn struct {
+	PeerInfo
+	key            ConnKey
+	connectedAt    time.Time
+	lastActive     time.Time // a block went either way (or the connection started): for eviction
+	lastBlock      time.Time // the last block it sent us: with the book's request times, its stall
+	has            wire.Bitfield
+	sawMessage     bool // a message came after the handshake (a bitfield may only come first)
+	wanted         int  // pieces it has that we miss: we are interested while > 0
+	amChoking      bool
+	amInterested   bool
+	peerChoking    bool
+	peerInterested bool
+	snubbed        bool  // its requests timed out: one at a time until it delivers
+	paroled        bool  // it sent part of a corrupt piece: it downloads whole pieces alone
+	contributed    bool  // it sent us a block we had asked for (the seeding choker remembers it)
+	offered        []int // super-seeding: pieces offered to it and not yet announced by it
+	uploads        []Block
+	hashServing    int // its hash requests being answered
+	down, up       *rateMeter
+}
+
+// identity names p for the ban list.
+func (p *peerConn) identity() Identity { return Identity{Addr: p.Addr, ID: p.ID} }
+
+// Connect registers a connection past its handshakes, unless the peer is banned or its id is
+// connected already: a second connection claiming a connected peer's id never displaces the
+// first. It queues our bitfield (and a super-seeder's first offer).
+func (c *Core) Connect(now time.Time, info PeerInfo) (ConnKey, error) {
+	switch {
+	case c.bans.Presented(info.Addr.Addr(), info.ID):
+		return 0, ErrBanned
+	case c.byID[info.ID] != nil:
+		return 0, ErrDuplicate
+	}
+	c.nextKey++
+	p := &peerConn{
+		PeerInfo: info, key: c.nextKey, connectedAt: now, lastActive: now,
+		has:       wire.NewBitfield(c.meta.NumPieces()),
+		amChoking: true, peerChoking: true,
+		down: newRateMeter(c.cfg.RateWindow, now),
+		up:   newRateMeter(c.cfg.RateWindow, now),
+	}
+	c.conns[p.key] = p
+	c.byID[p.ID] = p
+	c.send(p.key, c.bitfieldMessage(p.Fast))
+	c.superSeed(p)
+	return p.key, nil
+}
+
+// bitfieldMessage is our first message: HaveAll or HaveNone when both sides speak the fast
+// extension and they say it all, else our bitfield.
+func (c *Core) bitfieldMessage(fast bool) wire.Message {
+	switch n := c.picker.HaveCount(); {
+	case c.superSeeding():
+		return superSeedBitfield(fast, c.meta.NumPieces())
+	case fast && n == c.meta.NumPieces():
+		return wire.Message{ID: wire.HaveAll}
+	case fast && n == 0:
+		return wire.Message{ID: wire.HaveNone}
+	default:
+		return wire.Message{ID: wire.BitfieldMsg, Payload: append([]byte(nil), c.have...)}
+	}
+}
+
+// Disconnected forgets a closed connection: its pieces leave the availability, its requests go
+// back to the picker and to the other connections. A key the core forgot already is ignored.
+func (c *Core) Disconnected(now time.Time, key ConnKey) {
+	if p := c.conns[key]; p != nil {
+		c.remove(p)
+		c.fillAll(now)
+	}
+}
+
+// drop forgets p and asks the shell to close it for err.
+func (c *Core) drop(p *peerConn, err error) {
+	c.remove(p)
+	c.emit(Effect{Kind: Disconnect, Conn: p.key, Err: err})
+}
+
+// remove forgets p.
+func (c *Core) remove(p *peerConn) {
+	delete(c.conns, p.key)
+	if c.byID[p.ID] == p {
+		delete(c.byID, p.ID)
+	}
+	c.picker.PeerLost(p.has)
+	c.setParole(p, false)
+	c.picker.PeerGone(p.key)
+}
+
+// Connected reports whether key is a registered connection.
+func (c *Core) Connected(key ConnKey) bool { return c.conns[key] != nil }
+
+// ConnectedID reports whether a connection with this peer id is registered.
+func (c *Core) ConnectedID(id [20]byte) bool { return c.byID[id] != nil }
+
+// NumConns is the number of registered connections.
+func (c *Core) NumConns() int { return len(c.conns) }
+
+// IdleVictim is the connection to evict for a newcomer (inboundOnly: among accepted ones):
+// among those that brought nothing for grace (no interest either way, no block either way), the
+// one idle longest; false if none. A connection exchanging data is never evicted.
+func (c *Core) IdleVictim(now time.Time, grace time.Duration, inboundOnly bool, skip func(ConnKey) bool) (ConnKey, time.Time, bool) {
+	var victim *peerConn
+	for _, p := range c.conns {
+		if (inboundOnly && p.Outgoing) || p.amInterested || p.peerInterested || skip(p.key) {
+			continue
+		}
+		if now.Sub(p.lastActive) < grace {
+			continue
+		}
+		if victim == nil || p.lastActive.Before(victim.lastActive) {
+			victim = p
+		}
+	}
+	if victim == nil {
+		return 0, time.Time{}, false
+	}
+	return victim.key, victim.lastActive, true
+}
+
+// Snapshot is a reading of the core's connections and rates.
+type Snapshot struct {
+	Conns                         int
+	Choked, Unchoked              int
+	Interested, Snubbed, ChokedBy int
+	UploadRate, DownloadRate      float64
+	PiecesHave, PiecesTotal       int
+	BytesLeft                     int64
+	Complete                      bool
+	Counters                      Counters
+	BansBadBlock, BansBadHashes   int64
+	SuspectPieces, PeersOnParole  int
+	PiecesStarted, BuffersLent    int
+}
+
+// Snapshot reads the core at now.
+func (c *Core) Snapshot(now time.Time) Snapshot {
+	s := Snapshot{
+		Conns: len(c.conns), UploadRate: c.upMeter.Rate(now), DownloadRate: c.dnMeter.Rate(now),
+		PiecesHave: c.picker.HaveCount(), PiecesTotal: c.meta.NumPieces(), BytesLeft: c.BytesLeft(),
+		Complete: c.complete, Counters: c.counters,
+		SuspectPieces: len(c.blame.suspects), PeersOnParole: c.paroled,
+		PiecesStarted: len(c.picker.active), BuffersLent: c.buffers.lent,
+	}
+	byReason := c.bans.ByReason()
+	s.BansBadBlock, s.BansBadHashes = byReason[BanBadBlock], byReason[BanBadHashes]
+	for _, p := range c.conns {
+		if p.amChoking {
+			s.Choked++
+		} else {
+			s.Unchoked++
+		}
+		if p.peerInterested {
+			s.Interested++
+		}
+		if p.snubbed {
+			s.Snubbed++
+		}
+		if p.peerChoking {
+			s.ChokedBy++
+		}
+	}
+	return s
+}
+
+// FileComplete records that the file is finished (verified, written and renamed): we are
+// interested in nobody any more, and connections to complete peers are closed.
+func (c *Core) FileComplete() {
+	c.complete = true
+	for _, p := range c.conns {
+		c.updateInterest(p)
+		if p.has.Count() == c.meta.NumPieces() {
+			c.drop(p, ErrBothSeeds)
+		}
+	}
+}
+
+// Finished reports whether the file is finished (FileComplete was called).
+func (c *Core) Finished() bool { return c.complete }

@@ -1,0 +1,39 @@
+package peer
+
+import "github.com/minibit-io/minibit/internal/peer/core"
+
+// The core's names that the session's users (flags, the lab, tests) configure it with.
+type (
+	// ChokerConfig configures whom the peer uploads to (core.ChokerConfig).
+	ChokerConfig = core.ChokerConfig
+	// Strategy is a choke strategy (core.Strategy).
+	Strategy = core.Strategy
+	// PieceStrategy is how the next piece is chosen (core.PieceStrategy).
+	PieceStrategy = core.PieceStrategy
+)
+
+// Choke and piece strategies.
+const (
+	TitForTat   = core.TitForTat
+	Rarity      = core.Rarity
+	RarestFirst = core.RarestFirst
+	RandomPiece = core.RandomPiece
+)
+
+// Defaults of the core's knobs (core/config.go).
+const (
+	DefaultRequestQueueTime = core.DefaultRequestQueueTime
+	DefaultMinRequestDepth  = core.DefaultMinRequestDepth
+	DefaultMaxRequestDepth  = core.DefaultMaxRequestDepth
+	DefaultRequestTimeout   = core.DefaultRequestTimeout
+	DefaultRateWindow       = core.DefaultRateWindow
+)
+
+// DefaultChokerConfig returns the design note's choker (core.DefaultChokerConfig).
+func DefaultChokerConfig() ChokerConfig { return core.DefaultChokerConfig() }
+
+// ParseStrategy parses a choke strategy's name.
+func ParseStrategy(s string) (Strategy, error) { return core.ParseStrategy(s) }
+
+// ParsePieceStrategy parses a piece strategy's name; "" is RarestFirst.
+func ParsePieceStrategy(s string) (PieceStrategy, error) { return core.ParsePieceStrategy(s) }
