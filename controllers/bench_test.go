@@ -17,7 +17,7 @@ import (
 	minibitv1alpha1 "github.com/minibit-io/minibit/api/v1alpha1"
 	"github.com/minibit-io/minibit/internal/metainfo"
 	"github.com/minibit-io/minibit/internal/swarmtest"
-	"github.com/minibit-io/minibit/internal/tracker"
+	trackerclient "github.com/minibit-io/minibit/internal/tracker/client"
 )
 
 // BenchmarkSwarm1000Peers measures, against the envtest API server, how long a Swarm of 1,000
@@ -85,7 +85,7 @@ func distribute(b *testing.B, te *testEnv, name string, peers int, d time.Durati
 	if err != nil {
 		b.Fatal(err)
 	}
-	trk := tracker.NewClient(te.tracker.URL)
+	trk := te.tracker.Client
 	if err := trk.PublishTorrent(ctx, name, data); err != nil {
 		b.Fatal(err)
 	}
@@ -94,7 +94,7 @@ func distribute(b *testing.B, te *testEnv, name string, peers int, d time.Durati
 		for i := range peers {
 			pod := fmt.Sprintf("%s-peer-%d", name, i)
 			left := mi.Info.Length * int64(peers-i) / int64(peers) / int64(round+1)
-			if _, err := trk.Announce(ctx, tracker.AnnounceRequest{InfoHash: mi.InfoHashV1(), PeerID: sha1.Sum([]byte(pod)),
+			if _, err := trk.Announce(ctx, trackerclient.AnnounceRequest{InfoHash: mi.InfoHashV1(), PeerID: sha1.Sum([]byte(pod)),
 				Port: 1024 + i, Left: left, Name: pod}); err != nil {
 				b.Fatal(err)
 			}

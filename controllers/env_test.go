@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"sync"
@@ -24,6 +23,7 @@ import (
 
 	minibitv1alpha1 "github.com/minibit-io/minibit/api/v1alpha1"
 	"github.com/minibit-io/minibit/internal/tracker"
+	"github.com/minibit-io/minibit/internal/tracker/trackertest"
 )
 
 // unreachableTracker is where swarms whose name starts with "unreachable-" look for their
@@ -42,7 +42,7 @@ type testEnv struct {
 	env        *envtest.Environment
 	cfg        *rest.Config
 	client     client.Client
-	tracker    *httptest.Server
+	tracker    *trackertest.Tracker
 	reconciler *SwarmReconciler
 	stop       context.CancelFunc
 	done       chan error
@@ -155,9 +155,9 @@ func startTestEnv(progressPeriod time.Duration) (*testEnv, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	te.stop = cancel
-	trk := tracker.NewServer(tracker.Config{Interval: time.Second, PeerTTL: time.Minute})
-	go func() { _ = trk.Run(ctx) }()
-	te.tracker = httptest.NewServer(trk)
+	if te.tracker, err = trackertest.New(trackertest.WithConfig(tracker.Config{Interval: time.Second, PeerTTL: time.Minute})); err != nil {
+		return nil, err
+	}
 
 	mgr, err := ctrl.NewManager(te.cfg, ctrl.Options{
 		Scheme:     scheme,

@@ -2,19 +2,15 @@ package controllers
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"net/http"
-	"net/url"
-	"strings"
 	"sync"
 	"time"
 
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/minibit-io/minibit/internal/tracker/api"
+	trackerclient "github.com/minibit-io/minibit/internal/tracker/client"
 )
 
 // ErrSwarmUnknown says the tracker answered but does not know the swarm yet: the seeder has not
@@ -28,13 +24,11 @@ type ProgressSource interface {
 	SwarmProgress(ctx context.Context, trackerURL, name string) (api.Swarm, error)
 }
 
-// maxSwarmJSON bounds the tracker's answer (about 350 bytes a peer; 5,000 peers fit).
-const maxSwarmJSON = 8 << 20
-
 // DefaultTrackerTimeout bounds one poll of a tracker's JSON API.
 const DefaultTrackerTimeout = 3 * time.Second
 
-// HTTPProgress is the ProgressSource that asks the tracker's JSON API (GET /api/v1/swarms/{name}).
+// HTTPProgress is the ProgressSource that asks the tracker's JSON API (GET /api/v1/swarms/{name})
+// through the tracker's client, the one the peers use.
 type HTTPProgress struct {
 	// Client makes the requests; its Timeout bounds each one (DefaultTrackerTimeout when nil).
 	Client *http.Client
@@ -42,37 +36,15 @@ type HTTPProgress struct {
 
 // SwarmProgress implements ProgressSource.
 func (h HTTPProgress) SwarmProgress(ctx context.Context, trackerURL, name string) (api.Swarm, error) {
-	client := h.Client
-	if client == nil {
-		client = &http.Client{Timeout: DefaultTrackerTimeout}
+	hc := h.Client
+	if hc == nil {
+		hc = &http.Client{Timeout: DefaultTrackerTimeout}
 	}
-	u := strings.TrimRight(trackerURL, "/") + api.SwarmPathPrefix + url.PathEscape(name)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return api.Swarm{}, fmt.Errorf("tracker request: %w", err)
-	}
-	req.Header.Set("Accept", "application/json")
-	resp, err := client.Do(req)
-	if err != nil {
-		return api.Swarm{}, fmt.Errorf("tracker unreachable: %w", err)
-	}
-	defer func() { _ = resp.Body.Close() }()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxSwarmJSON+1))
-	switch {
-	case err != nil:
-		return api.Swarm{}, fmt.Errorf("reading the tracker's answer: %w", err)
-	case len(body) > maxSwarmJSON:
-		return api.Swarm{}, fmt.Errorf("the tracker's answer exceeds %d bytes", maxSwarmJSON)
-	case resp.StatusCode == http.StatusNotFound:
+	sw, err := (&trackerclient.Client{BaseURL: trackerURL, HTTP: hc}).Swarm(ctx, name)
+	if errors.Is(err, trackerclient.ErrNotFound) {
 		return api.Swarm{}, ErrSwarmUnknown
-	case resp.StatusCode != http.StatusOK:
-		return api.Swarm{}, fmt.Errorf("tracker answered %s", resp.Status)
 	}
-	var sw api.Swarm
-	if err := json.Unmarshal(body, &sw); err != nil {
-		return api.Swarm{}, fmt.Errorf("decoding the tracker's answer: %w", err)
-	}
-	return sw, nil
+	return sw, err
 }
 
 // polled is one answer of a tracker, kept for a period.

@@ -23,7 +23,7 @@ import (
 
 	minibitv1alpha1 "github.com/minibit-io/minibit/api/v1alpha1"
 	"github.com/minibit-io/minibit/internal/metainfo"
-	"github.com/minibit-io/minibit/internal/tracker"
+	trackerclient "github.com/minibit-io/minibit/internal/tracker/client"
 )
 
 const (
@@ -109,7 +109,7 @@ func publishFile(ctx context.Context, name string) *metainfo.MetaInfo {
 	Expect(err).NotTo(HaveOccurred())
 	data, err := mi.Encode()
 	Expect(err).NotTo(HaveOccurred())
-	Expect(tracker.NewClient(env.tracker.URL).PublishTorrent(ctx, name, data)).To(Succeed())
+	Expect(env.tracker.Client.PublishTorrent(ctx, name, data)).To(Succeed())
 	return mi
 }
 
@@ -123,9 +123,9 @@ func announce(ctx context.Context, mi *metainfo.MetaInfo, pod string, port int, 
 // peer id id, under the name pod.
 func announceFrom(ctx context.Context, ip string, id [20]byte, mi *metainfo.MetaInfo, pod string, port int, left int64, event string) {
 	dialer := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 5 * time.Second}
-	c := tracker.NewClient(env.tracker.URL)
+	c := trackerclient.NewClient(env.tracker.URL)
 	c.HTTP = &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DialContext: dialer.DialContext, DisableKeepAlives: true}}
-	_, err := c.Announce(ctx, tracker.AnnounceRequest{
+	_, err := c.Announce(ctx, trackerclient.AnnounceRequest{
 		InfoHash: mi.InfoHashV1(), PeerID: id, Port: port,
 		Downloaded: mi.Info.Length - left, Left: left, Event: event, Name: pod,
 	})

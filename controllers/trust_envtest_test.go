@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha1"
 	"fmt"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -25,6 +24,8 @@ import (
 	"github.com/minibit-io/minibit/internal/metainfo"
 	"github.com/minibit-io/minibit/internal/swarmtest"
 	"github.com/minibit-io/minibit/internal/tracker"
+	trackerclient "github.com/minibit-io/minibit/internal/tracker/client"
+	"github.com/minibit-io/minibit/internal/tracker/trackertest"
 )
 
 // Issue 10: one hostile pod must not change what a swarm delivers, stall it, or fake its
@@ -102,8 +103,8 @@ var _ = Describe("Swarm trust", func() {
 
 		// Another tracker holds an intruder's torrent under the swarm's name; the peer pod's
 		// announce there says it is done.
-		intruder := tracker.NewServer(tracker.Config{Interval: time.Second, PeerTTL: time.Minute})
-		srv := httptest.NewServer(intruder)
+		srv, err := trackertest.New(trackertest.WithConfig(tracker.Config{Interval: time.Second, PeerTTL: time.Minute}))
+		Expect(err).NotTo(HaveOccurred())
 		defer srv.Close()
 		other := publishOther(ctx, srv.URL, "swapped")
 		announceTo(ctx, srv.URL, other, "swapped-peer-0")
@@ -312,13 +313,13 @@ func publishOther(ctx context.Context, url, name string) *metainfo.MetaInfo {
 	Expect(err).NotTo(HaveOccurred())
 	data, err := mi.Encode()
 	Expect(err).NotTo(HaveOccurred())
-	Expect(tracker.NewClient(url).PublishTorrent(ctx, name, data)).To(Succeed())
+	Expect(trackerclient.NewClient(url).PublishTorrent(ctx, name, data)).To(Succeed())
 	return mi
 }
 
 // announceTo announces pod as done to the tracker at url, from 127.0.0.1.
 func announceTo(ctx context.Context, url string, mi *metainfo.MetaInfo, pod string) {
-	_, err := tracker.NewClient(url).Announce(ctx, tracker.AnnounceRequest{
+	_, err := trackerclient.NewClient(url).Announce(ctx, trackerclient.AnnounceRequest{
 		InfoHash: mi.InfoHashV1(), PeerID: sha1.Sum([]byte(pod)), Port: 7200, Downloaded: mi.Info.Length, Event: "completed", Name: pod,
 	})
 	Expect(err).NotTo(HaveOccurred())
