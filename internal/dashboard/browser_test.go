@@ -135,18 +135,18 @@ func TestDashboardShowsARealSwarm(t *testing.T) {
 	tab := newBrowser(t, 1280, 1000)
 	tr := startTracker(t)
 	src, meta := publishTorrent(t, tr, "demo-file", 3<<20, 32<<10)
-	seedCfg := sessionConfig(meta, src, tr.url, "seeder")
+	seedCfg := sessionConfig(meta, src, tr.URL, "seeder")
 	seedCfg.Seed, seedCfg.Trusted = true, true
 	startSession(t, seedCfg)
 
-	if err := chromedp.Do(tab, chromedp.Navigate(tr.url+"/")); err != nil {
+	if err := chromedp.Do(tab, chromedp.Navigate(tr.URL+"/")); err != nil {
 		t.Fatal(err)
 	}
 	waitJS(t, tab, "the seeder's row", `document.querySelectorAll('.peer[data-name="seeder"]').length === 1`, 30*time.Second)
 
 	const leechers = 6
 	for i := range leechers {
-		cfg := sessionConfig(meta, filepath.Join(t.TempDir(), meta.Info.Name), tr.url, fmt.Sprintf("leecher-%02d", i+1))
+		cfg := sessionConfig(meta, filepath.Join(t.TempDir(), meta.Info.Name), tr.URL, fmt.Sprintf("leecher-%02d", i+1))
 		cfg.DownloadRate = 256 << 10 // 12 s for the file: long enough to watch
 		startSession(t, cfg)
 	}
@@ -175,14 +175,14 @@ func TestDashboardStaysSmoothWithAHundredPeers(t *testing.T) {
 	tab := newBrowser(t, 1280, 1000)
 	tr := startTracker(t)
 	_, meta := publishTorrent(t, tr, "big-swarm", 4096*16<<10, 16<<10)
-	swarm := newPlayedSwarm(tr.url, meta, 100)
+	swarm := newPlayedSwarm(tr.URL, meta, 100)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan struct{})
 	go func() { defer close(done); swarm.play(ctx, t, 300*time.Millisecond) }()
 	defer func() { cancel(); <-done }()
 
-	if err := chromedp.Do(tab, chromedp.Navigate(tr.url+"/dashboard/")); err != nil {
+	if err := chromedp.Do(tab, chromedp.Navigate(tr.URL+"/dashboard/")); err != nil {
 		t.Fatal(err)
 	}
 	waitJS(t, tab, "101 rows", `document.querySelectorAll('.peer').length === 101`, 30*time.Second)

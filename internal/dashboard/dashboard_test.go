@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -19,8 +18,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/minibit-io/minibit/internal/dashboard"
-	"github.com/minibit-io/minibit/internal/tracker"
 	"github.com/minibit-io/minibit/internal/tracker/api"
+	"github.com/minibit-io/minibit/internal/tracker/trackertest"
 )
 
 // event is one server-sent event.
@@ -99,7 +98,7 @@ func TestPageIsServedAndSelfContained(t *testing.T) {
 		"/": "text/html", "/dashboard/": "text/html", "/dashboard/app.js": "text/javascript",
 		"/dashboard/style.css": "text/css", "/dashboard/favicon.svg": "image/svg+xml",
 	} {
-		resp, err := http.Get(tr.url + path)
+		resp, err := http.Get(tr.URL + path)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -136,12 +135,12 @@ func TestPageIsServedAndSelfContained(t *testing.T) {
 func TestSwarmEventsFollowTheSwarm(t *testing.T) {
 	tr := startTracker(t)
 	_, meta := publishTorrent(t, tr, "live", 64*16<<10, 16<<10)
-	swarm := newPlayedSwarm(tr.url, meta, 3)
+	swarm := newPlayedSwarm(tr.URL, meta, 3)
 	ctx := context.Background()
 	if err := swarm.announceAll(ctx, true); err != nil {
 		t.Fatal(err)
 	}
-	events := openEvents(t, tr.url+"/api/v1/swarms/live/events")
+	events := openEvents(t, tr.URL+"/api/v1/swarms/live/events")
 	first := events.nextSwarm(t, func(v dashboard.SwarmView) bool { return len(v.Peers) == 4 })
 	if first.Name != "live" || len(first.Availability) != 64 || first.AvailabilityPeers != 4 || first.HeartbeatSeconds != 1 {
 		t.Fatalf("first view: name %q, %d pieces from %d peers, heartbeat %v", first.Name, len(first.Availability), first.AvailabilityPeers, first.HeartbeatSeconds)
@@ -177,7 +176,7 @@ func TestListEventsShowEverySwarm(t *testing.T) {
 	tr := startTracker(t)
 	publishTorrent(t, tr, "one", 16<<10, 16<<10)
 	publishTorrent(t, tr, "two", 32<<10, 16<<10)
-	ev := openEvents(t, tr.url+"/api/v1/events").next(t)
+	ev := openEvents(t, tr.URL+"/api/v1/events").next(t)
 	var list dashboard.ListView
 	if err := json.Unmarshal([]byte(ev.data), &list); err != nil || ev.name != "swarms" {
 		t.Fatalf("event %q %q: %v", ev.name, ev.data, err)
@@ -193,7 +192,7 @@ func TestListEventsShowEverySwarm(t *testing.T) {
 
 func TestUnknownSwarmIsNotFound(t *testing.T) {
 	tr := startTracker(t)
-	resp, err := http.Get(tr.url + "/api/v1/swarms/nope/events")
+	resp, err := http.Get(tr.URL + "/api/v1/swarms/nope/events")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -283,13 +282,5 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 
 // TestTrackerMountsTheDashboard checks that a tracker built by NewServer serves the streams.
 func TestTrackerMountsTheDashboard(t *testing.T) {
-	srv := tracker.NewServer(tracker.Config{})
-	hs := httptest.NewServer(srv)
-	defer hs.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = srv.Run(ctx) }()
-	openEvents(t, hs.URL+"/api/v1/events").next(t)
-	cancel() // Run ends the streams, so that Close below need not wait for them
-	<-done
+	openEvents(t, trackertest.Start(t).URL+"/api/v1/events").next(t)
 }

@@ -30,7 +30,7 @@ func TestDashboardOpensTheOnlySwarmsPanel(t *testing.T) {
 	tr := startTracker(t)
 
 	// Opened before the tracker knows any swarm, as the demo's first line invites.
-	if err := chromedp.Do(tab, chromedp.Navigate(tr.url+"/")); err != nil {
+	if err := chromedp.Do(tab, chromedp.Navigate(tr.URL+"/")); err != nil {
 		t.Fatal(err)
 	}
 	waitJS(t, tab, "the empty list", `/Waiting for the tracker/.test(document.getElementById('swarms').textContent)`, 30*time.Second)
@@ -38,7 +38,7 @@ func TestDashboardOpensTheOnlySwarmsPanel(t *testing.T) {
 		t.Error("the swarm panel is shown while there is no swarm")
 	}
 	src, meta := publishTorrent(t, tr, "solo", 1<<20, 32<<10)
-	cfg := sessionConfig(meta, src, tr.url, "seeder")
+	cfg := sessionConfig(meta, src, tr.URL, "seeder")
 	cfg.Seed, cfg.Trusted = true, true
 	startSession(t, cfg)
 	waitJS(t, tab, "the swarm's panel", onlySwarmShown("solo"), 30*time.Second)
@@ -46,7 +46,7 @@ func TestDashboardOpensTheOnlySwarmsPanel(t *testing.T) {
 	screenshot(t, tab, "dashboard-one-swarm.png")
 
 	// Opened later, at an address naming a swarm that is gone: the only swarm is shown.
-	if err := chromedp.Do(tab, chromedp.Navigate(tr.url+"/dashboard/#swarm=gone")); err != nil {
+	if err := chromedp.Do(tab, chromedp.Navigate(tr.URL+"/dashboard/#swarm=gone")); err != nil {
 		t.Fatal(err)
 	}
 	waitJS(t, tab, "the only swarm's panel", onlySwarmShown("solo"), 30*time.Second)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"sync"
@@ -15,6 +14,8 @@ import (
 	"github.com/minibit-io/minibit/internal/metainfo"
 	"github.com/minibit-io/minibit/internal/tracker"
 	"github.com/minibit-io/minibit/internal/tracker/api"
+	"github.com/minibit-io/minibit/internal/tracker/client"
+	"github.com/minibit-io/minibit/internal/tracker/trackertest"
 	"github.com/minibit-io/minibit/internal/wire"
 )
 
@@ -22,34 +23,21 @@ import (
 // played by the tracker client's announces (their pieces, rates and health made up, their
 // announces real).
 
-// testTracker is a tracker served on a real loopback listener.
-type testTracker struct {
-	srv *tracker.Server
-	hs  *httptest.Server
-	url string
-}
-
 // startTracker serves a tracker with a one-second heartbeat and runs its reaper.
-func startTracker(t testing.TB) *testTracker {
+func startTracker(t testing.TB) *trackertest.Tracker {
 	t.Helper()
-	srv := tracker.NewServer(tracker.Config{Interval: time.Second, Seed: 1})
-	hs := httptest.NewServer(srv)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = srv.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done; hs.CloseClientConnections(); hs.Close() })
-	return &testTracker{srv: srv, hs: hs, url: hs.URL}
+	return trackertest.Start(t, trackertest.WithConfig(tracker.Config{Interval: time.Second, Seed: 1}))
 }
 
 // publishTorrent writes a generated file of size bytes, makes its torrent with pieces of
 // pieceLength bytes and stores it on the tracker under name. It returns the file and torrent.
-func publishTorrent(t testing.TB, tr *testTracker, name string, size, pieceLength int64) (string, *metainfo.MetaInfo) {
+func publishTorrent(t testing.TB, tr *trackertest.Tracker, name string, size, pieceLength int64) (string, *metainfo.MetaInfo) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), name+".bin")
 	if err := generate.WriteFile(path, 3, size); err != nil {
 		t.Fatal(err)
 	}
-	meta, err := metainfo.Create(path, metainfo.CreateOptions{PieceLength: pieceLength, Announce: tr.url + "/announce"})
+	meta, err := metainfo.Create(path, metainfo.CreateOptions{PieceLength: pieceLength, Announce: tr.AnnounceURL()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +47,7 @@ func publishTorrent(t testing.TB, tr *testTracker, name string, size, pieceLengt
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := tracker.NewClient(tr.url).PublishTorrent(ctx, name, data); err != nil {
+	if err := tr.Client.PublishTorrent(ctx, name, data); err != nil {
 		t.Fatal(err)
 	}
 	return path, meta
@@ -80,7 +68,7 @@ type playedPeer struct {
 // playedSwarm is a seeder and leechers played through the tracker client. Owner: step and
 // announce run on one goroutine at a time (the test's, or play's).
 type playedSwarm struct {
-	client   *tracker.Client
+	client   *client.Client
 	meta     *metainfo.MetaInfo
 	infoHash [20]byte
 	peers    []*playedPeer
@@ -90,7 +78,7 @@ type playedSwarm struct {
 // newPlayedSwarm makes one seeder and leechers peers of meta, each leecher with its own pace.
 func newPlayedSwarm(trackerURL string, meta *metainfo.MetaInfo, leechers int) *playedSwarm {
 	n := meta.NumPieces()
-	s := &playedSwarm{client: tracker.NewClient(trackerURL), meta: meta, infoHash: meta.InfoHashV1(),
+	s := &playedSwarm{client: client.NewClient(trackerURL), meta: meta, infoHash: meta.InfoHashV1(),
 		rng: rand.New(rand.NewPCG(9, 9))}
 	seed := &playedPeer{name: "seeder", have: wire.NewFullBitfield(n), seeder: true, complete: true}
 	s.peers = append(s.peers, seed)
@@ -136,14 +124,14 @@ func (s *playedSwarm) announceAll(ctx context.Context, first bool) error {
 
 // request is p's announce: its totals from its bitfield, its bitfield, a made-up health, and
 // "completed" once when it got the last piece.
-func (s *playedSwarm) request(i int, p *playedPeer, first bool) tracker.AnnounceRequest {
+func (s *playedSwarm) request(i int, p *playedPeer, first bool) client.AnnounceRequest {
 	have := p.have.Count()
 	pieceLen := s.meta.Info.PieceLength
 	left := max(0, s.meta.Info.Length-int64(have)*pieceLen)
 	if p.seeder {
 		left = 0
 	}
-	req := tracker.AnnounceRequest{
+	req := client.AnnounceRequest{
 		InfoHash: s.infoHash, PeerID: p.id, Port: 20000 + i, Name: p.name,
 		Downloaded: int64(p.next) * pieceLen, Uploaded: int64(have) * pieceLen / 2, Left: left,
 		Health: &api.PeerHealth{Connected: 5, ChokedBy: 2},
