@@ -9,17 +9,17 @@ import (
 	"github.com/minibit-io/minibit/internal/peer"
 )
 
-// parseCommon parses args as the common flags (with a torrent, so that check passes) and
-// returns the config they make.
-func parseCommon(t *testing.T, args ...string) (peer.Config, error) {
-	t.Helper()
+// commonConfig is the config the common flags make of args (with a torrent, so that the
+// check passes), or the parse's or the check's error.
+func commonConfig(args ...string) (peer.Config, error) {
 	fs := flag.NewFlagSet("test", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	c := addCommon(fs)
-	if err := fs.Parse(append([]string{"--torrent=x.torrent"}, args...)); err != nil {
-		t.Fatal(err)
+	err := fs.Parse(append([]string{"--torrent=x.torrent"}, args...))
+	if err == nil {
+		err = c.check()
 	}
-	if err := c.check(); err != nil {
+	if err != nil {
 		return peer.Config{}, err
 	}
 	return c.config(slog.New(slog.DiscardHandler)), nil
@@ -32,7 +32,7 @@ func TestRenamedStrategyFlagsKeepTheirOldNames(t *testing.T) {
 		{"--choke-strategy=rarity", "--piece-strategy=random"},
 		{"--choker=rarity", "--picker=random"},
 	} {
-		cfg, err := parseCommon(t, args...)
+		cfg, err := commonConfig(args...)
 		if err != nil {
 			t.Fatalf("%v: %v", args, err)
 		}
@@ -40,7 +40,7 @@ func TestRenamedStrategyFlagsKeepTheirOldNames(t *testing.T) {
 			t.Errorf("%v: choke strategy %q, piece strategy %q; want rarity, random", args, cfg.Choker.Strategy, cfg.PieceStrategy)
 		}
 	}
-	cfg, err := parseCommon(t)
+	cfg, err := commonConfig()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +49,7 @@ func TestRenamedStrategyFlagsKeepTheirOldNames(t *testing.T) {
 		t.Errorf("defaults: choke strategy %q, piece strategy %q", cfg.Choker.Strategy, cfg.PieceStrategy)
 	}
 	for _, args := range [][]string{{"--choke-strategy=fastest"}, {"--piece-strategy=sequential"}} {
-		if _, err := parseCommon(t, args...); err == nil {
+		if _, err := commonConfig(args...); err == nil {
 			t.Errorf("%v accepted", args)
 		}
 	}
