@@ -30,6 +30,8 @@ import (
 	"github.com/minibit-io/minibit/internal/metainfo"
 	"github.com/minibit-io/minibit/internal/peer"
 	"github.com/minibit-io/minibit/internal/tracker"
+	"github.com/minibit-io/minibit/internal/tracker/client"
+	"github.com/minibit-io/minibit/internal/tracker/trackertest"
 	"github.com/minibit-io/minibit/internal/wire"
 )
 
@@ -85,28 +87,9 @@ func NewSwarm(t testing.TB, seed uint64, size, pieceLength int64) *Swarm {
 	if sw.Meta, err = metainfo.Create(sw.Source, metainfo.CreateOptions{PieceLength: pieceLength}); err != nil {
 		t.Fatal(err)
 	}
-	sw.Tracker, sw.URL = StartTracker(t, tracker.Config{Interval: time.Second, MinInterval: time.Second})
+	tr := trackertest.Start(t, trackertest.WithHeartbeat(time.Second))
+	sw.Tracker, sw.URL = tr.Server, tr.URL
 	return sw
-}
-
-// StartTracker serves a tracker with cfg on a free port of 127.0.0.1 until the test ends and
-// returns it with its base URL.
-func StartTracker(t testing.TB, cfg tracker.Config) (*tracker.Server, string) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := tracker.NewServer(cfg)
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() { _ = tr.Run(ctx) }()
-	srv := &http.Server{Handler: tr, ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() {
-		cancel()
-		_ = srv.Close()
-	})
-	return tr, "http://" + ln.Addr().String()
 }
 
 // Config is a session config of the swarm listening on ip (a free port) and announcing to the
@@ -312,10 +295,10 @@ func (h *Hostile) ID() [20]byte { return h.cfg.PeerID }
 
 // Announce tells the tracker, from its own address, that it seeds the torrent.
 func (h *Hostile) Announce(ctx context.Context) error {
-	client := tracker.NewClient(h.sw.URL)
+	c := client.NewClient(h.sw.URL)
 	d := &net.Dialer{Timeout: Timeout, LocalAddr: &net.TCPAddr{IP: h.cfg.IP.AsSlice()}}
-	client.HTTP = &http.Client{Timeout: Timeout, Transport: &http.Transport{DialContext: d.DialContext}}
-	_, err := client.Announce(ctx, tracker.AnnounceRequest{
+	c.HTTP = &http.Client{Timeout: Timeout, Transport: &http.Transport{DialContext: d.DialContext}}
+	_, err := c.Announce(ctx, client.AnnounceRequest{
 		InfoHash: h.sw.Meta.InfoHashV1(), PeerID: h.cfg.PeerID, Port: int(h.Addr().Port()), Event: "started",
 	})
 	return err

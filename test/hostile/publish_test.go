@@ -20,6 +20,8 @@ import (
 	"github.com/minibit-io/minibit/internal/metainfo"
 	"github.com/minibit-io/minibit/internal/tracker"
 	"github.com/minibit-io/minibit/internal/tracker/api"
+	"github.com/minibit-io/minibit/internal/tracker/client"
+	"github.com/minibit-io/minibit/internal/tracker/trackertest"
 )
 
 // The publish tests play the intruder of the issue against a real tracker on 127.0.0.1: a pod
@@ -54,8 +56,8 @@ func publishHTTP(from netip.Addr) *http.Client {
 }
 
 // publishClient is a tracker client at base whose requests come from the loopback address from.
-func publishClient(base string, from netip.Addr, token string) *tracker.Client {
-	c := tracker.NewClient(base)
+func publishClient(base string, from netip.Addr, token string) *client.Client {
+	c := client.NewClient(base)
 	c.HTTP, c.PublishToken = publishHTTP(from), token
 	return c
 }
@@ -87,14 +89,14 @@ func TestPublishWithoutTheSecretIsRefused(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
 	defer cancel()
 	reg := prometheus.NewRegistry()
-	_, base := StartTracker(t, tracker.Config{PublishToken: publishSecret, RegisteredOnly: true, Registerer: reg,
-		Interval: time.Second, MinInterval: time.Second})
+	base := trackertest.Start(t, trackertest.WithConfig(tracker.Config{PublishToken: publishSecret, RegisteredOnly: true, Registerer: reg}),
+		trackertest.WithHeartbeat(time.Second)).URL
 	real, realData := publishTorrent(t, 1)
 	fake, fakeData := publishTorrent(t, 666)
 
 	for _, token := range []string{"", "guess", publishSecret[:len(publishSecret)-1]} {
 		intruder := publishClient(base, IP(2), token)
-		if err := intruder.PublishTorrent(ctx, "demo", fakeData); !errors.Is(err, tracker.ErrUnauthorized) {
+		if err := intruder.PublishTorrent(ctx, "demo", fakeData); !errors.Is(err, client.ErrUnauthorized) {
 			t.Fatalf("intruder's upload with token %q: %v, want 401", token, err)
 		}
 	}
@@ -102,8 +104,8 @@ func TestPublishWithoutTheSecretIsRefused(t *testing.T) {
 		t.Errorf("refused uploads metric %v, want 3", got)
 	}
 	intruder := publishClient(base, IP(2), "")
-	_, err := intruder.Announce(ctx, tracker.AnnounceRequest{InfoHash: fake.InfoHashV1(), PeerID: PeerID("intrude", 1), Port: 6881, Event: "started"})
-	if failure, ok := errors.AsType[*tracker.FailureError](err); !ok || failure.Reason != "unregistered torrent" {
+	_, err := intruder.Announce(ctx, client.AnnounceRequest{InfoHash: fake.InfoHashV1(), PeerID: PeerID("intrude", 1), Port: 6881, Event: "started"})
+	if failure, ok := errors.AsType[*client.FailureError](err); !ok || failure.Reason != "unregistered torrent" {
 		t.Fatalf("intruder's announce of its own torrent: %v, want failure reason \"unregistered torrent\"", err)
 	}
 	if list, err := intruder.Swarms(ctx); err != nil || len(list.Swarms) != 0 {
@@ -114,7 +116,7 @@ func TestPublishWithoutTheSecretIsRefused(t *testing.T) {
 	if err := seeder.PublishTorrent(ctx, "demo", realData); err != nil {
 		t.Fatalf("the seeder's publish after the intruder's attempts: %v", err)
 	}
-	if err := intruder.PublishTorrent(ctx, "demo", fakeData); !errors.Is(err, tracker.ErrUnauthorized) {
+	if err := intruder.PublishTorrent(ctx, "demo", fakeData); !errors.Is(err, client.ErrUnauthorized) {
 		t.Fatalf("intruder's upload after the seeder's: %v, want 401", err)
 	}
 	if err := seeder.PublishTorrent(ctx, "demo", realData); err != nil {
@@ -125,7 +127,7 @@ func TestPublishWithoutTheSecretIsRefused(t *testing.T) {
 	if err != nil || !bytes.Equal(data, realData) {
 		t.Fatalf("the leecher fetched %d bytes (%v), want the seeder's torrent", len(data), err)
 	}
-	if _, err := leecher.Announce(ctx, tracker.AnnounceRequest{InfoHash: real.InfoHashV1(), PeerID: PeerID("leech", 1), Port: 6882, Left: 1, Event: "started"}); err != nil {
+	if _, err := leecher.Announce(ctx, client.AnnounceRequest{InfoHash: real.InfoHashV1(), PeerID: PeerID("leech", 1), Port: 6882, Left: 1, Event: "started"}); err != nil {
 		t.Fatalf("announce of the registered torrent: %v", err)
 	}
 }
@@ -138,13 +140,13 @@ func TestPublishPinnedLeecherRefusesAnotherTorrent(t *testing.T) {
 	RequireLoopback(t, IP(2))
 	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
 	defer cancel()
-	_, base := StartTracker(t, tracker.Config{Interval: time.Second, MinInterval: time.Second})
+	base := trackertest.Start(t, trackertest.WithHeartbeat(time.Second)).URL
 	real, realData := publishTorrent(t, 1)
 	fake, fakeData := publishTorrent(t, 666)
 	if err := publishClient(base, IP(2), "").PublishTorrent(ctx, "demo", fakeData); err != nil {
 		t.Fatalf("the intruder's upload to an open tracker: %v", err)
 	}
-	if err := publishClient(base, IP(1), "").PublishTorrent(ctx, "demo", realData); !errors.Is(err, tracker.ErrConflict) {
+	if err := publishClient(base, IP(1), "").PublishTorrent(ctx, "demo", realData); !errors.Is(err, client.ErrConflict) {
 		t.Fatalf("the seeder's publish after the intruder: %v, want 409", err)
 	}
 
@@ -159,8 +161,8 @@ func TestPublishPinnedLeecherRefusesAnotherTorrent(t *testing.T) {
 	if meta.InfoHashV1() != fake.InfoHashV1() {
 		t.Fatal("the tracker does not hold the intruder's torrent: the attack this test defends against did not happen")
 	}
-	err = tracker.CheckPin(meta, real.InfoHashV1())
-	if !errors.Is(err, tracker.ErrWrongTorrent) {
+	err = client.CheckPin(meta, real.InfoHashV1())
+	if !errors.Is(err, client.ErrWrongTorrent) {
 		t.Fatalf("pinned leecher: %v, want ErrWrongTorrent", err)
 	}
 	t.Logf("pinned leecher: %v", err)
@@ -176,9 +178,9 @@ func TestPublishForgedAnnouncesChangeNothing(t *testing.T) {
 	RequireLoopback(t, IP(2))
 	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
 	defer cancel()
-	_, base := StartTracker(t, tracker.Config{Interval: time.Second, MinInterval: time.Second})
+	base := trackertest.Start(t, trackertest.WithHeartbeat(time.Second)).URL
 	hash := [20]byte{1, 2, 3}
-	victim := tracker.AnnounceRequest{InfoHash: hash, PeerID: PeerID("victim", 1), Port: 6881, Left: 1000,
+	victim := client.AnnounceRequest{InfoHash: hash, PeerID: PeerID("victim", 1), Port: 6881, Left: 1000,
 		Downloaded: 24, Event: "started", Name: "swarm-peer-0"}
 	if _, err := publishClient(base, IP(1), "").Announce(ctx, victim); err != nil {
 		t.Fatal(err)
@@ -186,14 +188,14 @@ func TestPublishForgedAnnouncesChangeNothing(t *testing.T) {
 	before := publishPeers(t, base, hash)
 
 	intruder := publishClient(base, IP(2), "")
-	for _, forged := range []tracker.AnnounceRequest{
+	for _, forged := range []client.AnnounceRequest{
 		{Event: "stopped"},
 		{Event: "completed", Left: 0, Name: "swarm-peer-0"},
 		{Left: 0, Downloaded: 1024, Name: "swarm-peer-0"},
 	} {
 		forged.InfoHash, forged.PeerID, forged.Port = hash, victim.PeerID, 7000
 		_, err := intruder.Announce(ctx, forged)
-		if _, refused := errors.AsType[*tracker.FailureError](err); !refused {
+		if _, refused := errors.AsType[*client.FailureError](err); !refused {
 			t.Fatalf("forged %q announce: %v, want a failure reason", forged.Event, err)
 		}
 	}

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,7 +20,8 @@ import (
 	"github.com/minibit-io/minibit/internal/generate"
 	"github.com/minibit-io/minibit/internal/metainfo"
 	"github.com/minibit-io/minibit/internal/peer"
-	"github.com/minibit-io/minibit/internal/tracker"
+	"github.com/minibit-io/minibit/internal/tracker/client"
+	"github.com/minibit-io/minibit/internal/tracker/trackertest"
 )
 
 const (
@@ -83,27 +83,12 @@ func (h countingHandler) WithGroup(name string) slog.Handler {
 	return h
 }
 
-// startTracker serves an in-process MiniBit tracker on a loopback port (httptest listens on
+// startTracker serves an in-process MiniBit tracker on a loopback port (trackertest listens on
 // 127.0.0.1) and returns its base URL. Its heartbeat is 1 s so MiniBit peers learn of
 // libtorrent quickly.
 func startTracker(t testing.TB) string {
 	t.Helper()
-	srv := tracker.NewServer(tracker.Config{
-		Interval: time.Second, MinInterval: time.Second, Logger: sessionLogger(t, "tracker"),
-	})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = srv.Run(ctx)
-	}()
-	ts := httptest.NewServer(srv)
-	t.Cleanup(func() {
-		ts.Close()
-		cancel()
-		<-done
-	})
-	return ts.URL
+	return trackertest.Start(t, trackertest.WithHeartbeat(time.Second), trackertest.WithLogger(sessionLogger(t, "tracker"))).URL
 }
 
 // writeContent writes size bytes of deterministic content to dir/name and returns its path.
@@ -178,7 +163,7 @@ func waitComplete(t testing.TB, s *peer.Session) {
 // waitSeeders waits until the tracker counts at least n seeders of the swarm.
 func waitSeeders(t testing.TB, trackerURL string, infoHash [20]byte, n int) {
 	t.Helper()
-	waitTracker(t, trackerURL, infoHash, fmt.Sprintf("%d seeders", n), func(st tracker.ScrapeStats) bool {
+	waitTracker(t, trackerURL, infoHash, fmt.Sprintf("%d seeders", n), func(st client.ScrapeStats) bool {
 		return st.Complete >= n
 	})
 }
@@ -186,18 +171,18 @@ func waitSeeders(t testing.TB, trackerURL string, infoHash [20]byte, n int) {
 // waitPeers waits until the tracker counts at least n peers (seeders or leechers) of the swarm.
 func waitPeers(t testing.TB, trackerURL string, infoHash [20]byte, n int) {
 	t.Helper()
-	waitTracker(t, trackerURL, infoHash, fmt.Sprintf("%d peers", n), func(st tracker.ScrapeStats) bool {
+	waitTracker(t, trackerURL, infoHash, fmt.Sprintf("%d peers", n), func(st client.ScrapeStats) bool {
 		return st.Complete+st.Incomplete >= n
 	})
 }
 
 // waitTracker scrapes the tracker until the swarm's counts satisfy ok.
-func waitTracker(t testing.TB, trackerURL string, infoHash [20]byte, what string, ok func(tracker.ScrapeStats) bool) {
+func waitTracker(t testing.TB, trackerURL string, infoHash [20]byte, what string, ok func(client.ScrapeStats) bool) {
 	t.Helper()
-	client := tracker.NewClient(trackerURL)
+	c := client.NewClient(trackerURL)
 	deadline := time.Now().Add(testTimeout)
 	for {
-		stats, err := client.Scrape(context.Background(), infoHash)
+		stats, err := c.Scrape(context.Background(), infoHash)
 		if err == nil && ok(stats[infoHash]) {
 			return
 		}

@@ -9,7 +9,7 @@ import (
 
 	"github.com/minibit-io/minibit/internal/metainfo"
 	"github.com/minibit-io/minibit/internal/peer"
-	"github.com/minibit-io/minibit/internal/tracker"
+	"github.com/minibit-io/minibit/internal/tracker/client"
 )
 
 // TestLibtorrentDownloadsFromMiniBit: a MiniBit seeder announces to the MiniBit tracker; a
@@ -160,7 +160,7 @@ func TestLibtorrentDownloadsOverV2Handshake(t *testing.T) {
 	var v2Short [20]byte
 	v2 := meta.InfoHashV2()
 	copy(v2Short[:], v2[:])
-	_, err := tracker.NewClient(trackerURL).Announce(context.Background(), tracker.AnnounceRequest{
+	_, err := client.NewClient(trackerURL).Announce(context.Background(), client.AnnounceRequest{
 		InfoHash: v2Short, PeerID: seeder.PeerID(), Port: int(seeder.Addr().Port()), Event: "started",
 	})
 	if err != nil {
