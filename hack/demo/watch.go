@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"github.com/minibit-io/minibit/internal/tracker/api"
+	"github.com/minibit-io/minibit/internal/tracker/client"
 )
 
 // watch shows every leecher's progress, as the tracker's JSON API reports it, until done closes.
@@ -22,7 +22,7 @@ func watch(ctx context.Context, tracker string, leechers []*leecher, done <-chan
 	}
 	ticker := time.NewTicker(period)
 	defer ticker.Stop()
-	client := &http.Client{Timeout: 2 * time.Second}
+	tc := &client.Client{BaseURL: tracker, HTTP: &http.Client{Timeout: 2 * time.Second}}
 	start := time.Now()
 	drawn := 0
 	seen := map[string]api.Peer{} // each leecher's latest report; kept after it leaves the tracker
@@ -34,7 +34,7 @@ func watch(ctx context.Context, tracker string, leechers []*leecher, done <-chan
 			return
 		case <-ticker.C:
 		}
-		for name, p := range fetchProgress(ctx, client, tracker) {
+		for name, p := range fetchProgress(ctx, tc) {
 			seen[name] = p
 		}
 		if tty {
@@ -45,18 +45,10 @@ func watch(ctx context.Context, tracker string, leechers []*leecher, done <-chan
 	}
 }
 
-func fetchProgress(ctx context.Context, client *http.Client, tracker string) map[string]api.Peer {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, tracker+api.SwarmPathPrefix+swarmName, nil)
+// fetchProgress is each peer's progress by name, nil while the tracker does not answer.
+func fetchProgress(ctx context.Context, tc *client.Client) map[string]api.Peer {
+	swarm, err := tc.Swarm(ctx, swarmName)
 	if err != nil {
-		return nil
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return nil
-	}
-	defer func() { _ = resp.Body.Close() }()
-	var swarm api.Swarm
-	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&swarm) != nil {
 		return nil
 	}
 	byName := make(map[string]api.Peer, len(swarm.Peers))
