@@ -10,13 +10,11 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/minibit-io/minibit/internal/generate"
 	"github.com/minibit-io/minibit/internal/metainfo"
 	"github.com/minibit-io/minibit/internal/tracker"
 	"github.com/minibit-io/minibit/internal/tracker/api"
@@ -30,24 +28,6 @@ import (
 
 // publishSecret is the swarm's publish token (the operator's Secret <swarm>-publish).
 const publishSecret = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
-
-// publishTorrent makes the .torrent (64 KiB pieces) of a deterministic file of content seed.
-func publishTorrent(t *testing.T, seed uint64) (*metainfo.MetaInfo, []byte) {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "payload.bin")
-	if err := generate.WriteFile(path, seed, 512<<10); err != nil {
-		t.Fatal(err)
-	}
-	meta, err := metainfo.Create(path, metainfo.CreateOptions{PieceLength: 64 << 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := meta.Encode()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return meta, data
-}
 
 // publishHTTP is an HTTP client whose connections come from the loopback address from.
 func publishHTTP(from netip.Addr) *http.Client {
@@ -91,8 +71,8 @@ func TestPublishWithoutTheSecretIsRefused(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	base := trackertest.Start(t, trackertest.WithConfig(tracker.Config{PublishToken: publishSecret, RegisteredOnly: true, Registerer: reg}),
 		trackertest.WithHeartbeat(time.Second)).URL
-	real, realData := publishTorrent(t, 1)
-	fake, fakeData := publishTorrent(t, 666)
+	real, realData := trackertest.Torrent(t, 512<<10, 1)
+	fake, fakeData := trackertest.Torrent(t, 512<<10, 666)
 
 	for _, token := range []string{"", "guess", publishSecret[:len(publishSecret)-1]} {
 		intruder := publishClient(base, IP(2), token)
@@ -141,8 +121,8 @@ func TestPublishPinnedLeecherRefusesAnotherTorrent(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
 	defer cancel()
 	base := trackertest.Start(t, trackertest.WithHeartbeat(time.Second)).URL
-	real, realData := publishTorrent(t, 1)
-	fake, fakeData := publishTorrent(t, 666)
+	real, realData := trackertest.Torrent(t, 512<<10, 1)
+	fake, fakeData := trackertest.Torrent(t, 512<<10, 666)
 	if err := publishClient(base, IP(2), "").PublishTorrent(ctx, "demo", fakeData); err != nil {
 		t.Fatalf("the intruder's upload to an open tracker: %v", err)
 	}

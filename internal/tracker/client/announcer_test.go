@@ -221,7 +221,7 @@ func TestNewAnnouncerChecksItsConfig(t *testing.T) {
 // The heartbeat carries the bitfield while the peer has bytes left, and its health.
 func TestAnnouncerSendsBitfieldWhileLeechingAndHealth(t *testing.T) {
 	tr := trackertest.Start(t)
-	m, data := makeTorrent(t, 9*64<<10+1000, 5, "")
+	m, data := trackertest.Torrent(t, 9*64<<10+1000, 5)
 	if err := tr.Client.PublishTorrent(context.Background(), "ten", data); err != nil {
 		t.Fatal(err)
 	}

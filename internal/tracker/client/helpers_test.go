@@ -1,15 +1,14 @@
 package client_test
 
 import (
-	"math/rand/v2"
 	"net/netip"
-	"os"
-	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/minibit-io/minibit/internal/backoff"
-	"github.com/minibit-io/minibit/internal/metainfo"
 )
 
 // fastRetry keeps announcer tests quick: three attempts a few milliseconds apart.
@@ -24,44 +23,16 @@ func id20(b byte) [20]byte {
 	return id
 }
 
-// makeTorrent writes a file of size random bytes in a temporary directory and returns its
-// parsed and encoded .torrent.
-func makeTorrent(t *testing.T, size int, seed uint64, announce string) (*metainfo.MetaInfo, []byte) {
-	t.Helper()
-	data := make([]byte, size)
-	rng := rand.New(rand.NewPCG(seed, seed))
-	for i := range data {
-		data[i] = byte(rng.Uint32())
-	}
-	path := filepath.Join(t.TempDir(), "payload.bin")
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	m, err := metainfo.Create(path, metainfo.CreateOptions{PieceLength: 64 << 10, Announce: announce})
-	if err != nil {
-		t.Fatal(err)
-	}
-	encoded, err := m.Encode()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m, encoded
-}
-
 // assertPeers fails unless got holds exactly the addresses of want, in any order.
 func assertPeers(t *testing.T, got []netip.AddrPort, want ...string) {
 	t.Helper()
-	if len(got) != len(want) {
-		t.Fatalf("peers %v, want %v", got, want)
+	addrs := make([]string, len(got))
+	for i, p := range got {
+		addrs[i] = p.String()
 	}
-	seen := map[netip.AddrPort]bool{}
-	for _, p := range got {
-		seen[p] = true
-	}
-	for _, w := range want {
-		if !seen[netip.MustParseAddrPort(w)] {
-			t.Fatalf("peers %v, want %v", got, want)
-		}
+	slices.Sort(addrs)
+	if diff := cmp.Diff(slices.Sorted(slices.Values(want)), addrs); diff != "" {
+		t.Fatalf("peers (-want +got):\n%s", diff)
 	}
 }
 

@@ -24,7 +24,7 @@ func TestClientAgainstRealServer(t *testing.T) {
 	ctx := context.Background()
 	tr := trackertest.Start(t)
 	c := tr.Client
-	m, torrent := makeTorrent(t, 300<<10, 1, tr.AnnounceURL())
+	m, torrent := trackertest.Torrent(t, 300<<10, 1)
 	hash := m.InfoHashV1()
 
 	if err := c.PublishTorrent(ctx, "demo", torrent); err != nil {
@@ -95,8 +95,8 @@ func TestClientErrors(t *testing.T) {
 	ctx := context.Background()
 	tr := trackertest.Start(t, trackertest.WithConfig(tracker.Config{MaxTorrentBytes: 64 << 10}))
 	c := tr.Client
-	_, torrent := makeTorrent(t, 100<<10, 1, tr.AnnounceURL())
-	_, other := makeTorrent(t, 100<<10, 2, tr.AnnounceURL())
+	_, torrent := trackertest.Torrent(t, 100<<10, 1)
+	_, other := trackertest.Torrent(t, 100<<10, 2)
 
 	if _, err := c.Swarm(ctx, "nope"); !errors.Is(err, client.ErrNotFound) {
 		t.Fatalf("unknown swarm: %v, want ErrNotFound", err)
@@ -172,7 +172,7 @@ func TestKeepPublishedRestoresTheTorrentAfterATrackerRestart(t *testing.T) {
 	}))
 	defer hs.Close()
 	c := client.NewClient(hs.URL)
-	_, torrent := makeTorrent(t, 100<<10, 2, hs.URL+"/announce")
+	_, torrent := trackertest.Torrent(t, 100<<10, 2)
 	go c.KeepPublished(ctx, "demo", torrent, 10*time.Millisecond, slog.New(slog.DiscardHandler))
 
 	// A new, empty tracker behind the same URL: the swarm's name comes back.
@@ -197,7 +197,7 @@ func TestClientSendsThePublishToken(t *testing.T) {
 	const token = "s3cret-token_0123456789"
 	ctx := context.Background()
 	c := trackertest.Start(t, trackertest.WithConfig(tracker.Config{PublishToken: token})).Client
-	_, data := makeTorrent(t, 100<<10, 1, "")
+	_, data := trackertest.Torrent(t, 100<<10, 1)
 	if err := c.PublishTorrent(ctx, "demo", data); !errors.Is(err, client.ErrUnauthorized) {
 		t.Fatalf("publish without the token: %v, want ErrUnauthorized", err)
 	}
