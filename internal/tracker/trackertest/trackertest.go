@@ -56,8 +56,9 @@ func WithLogger(log *slog.Logger) Option {
 	return func(o *options) { o.cfg.Logger = log }
 }
 
-// At listens on addr, a 127.0.0.1 address with a fixed port (one that peers already look for),
-// instead of a free port; the bind is retried for a second while the port is released.
+// At listens on addr, a 127.0.0.1 address with a fixed port (one that peers already look for, or
+// that a stopped tracker of the test used), instead of a free port; the bind is retried for 5 s
+// while the port is released.
 func At(addr string) Option {
 	return func(o *options) { o.addr = addr }
 }
@@ -103,7 +104,7 @@ func New(opts ...Option) (*Tracker, error) {
 	return tr, nil
 }
 
-// listen binds addr, retrying for a second while another listener releases it.
+// listen binds addr, retrying for 5 s while another listener releases it.
 func listen(addr string) (net.Listener, error) {
 	var lc net.ListenConfig
 	for attempt := 0; ; attempt++ {
@@ -111,7 +112,7 @@ func listen(addr string) (net.Listener, error) {
 		if err == nil || attempt == 50 {
 			return ln, err
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 
