@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/minibit-io/minibit/internal/tracker/api"
 	"github.com/minibit-io/minibit/internal/tracker/client"
 	"github.com/minibit-io/minibit/internal/wire"
@@ -109,8 +111,9 @@ func TestPeerViewShowsPiecesAndHealth(t *testing.T) {
 	if p.PiecesHave == nil || *p.PiecesHave != 3 {
 		t.Errorf("piecesHave = %v, want 3", p.PiecesHave)
 	}
-	if want := (api.PeerHealth{Connected: 6, ChokedBy: 4, Bans: 1, HashFailures: 2}); p.Health == nil || *p.Health != want {
-		t.Errorf("health = %+v, want %+v", p.Health, want)
+	want := &api.PeerHealth{Connected: 6, ChokedBy: 4, Bans: 1, HashFailures: 2}
+	if diff := cmp.Diff(want, p.Health); diff != "" {
+		t.Errorf("health mismatch (-want +got):\n%s", diff)
 	}
 	if s.StartedAt == nil || s.LastCompletedAt != nil {
 		t.Errorf("startedAt %v, lastCompletedAt %v: want a start and no completion", s.StartedAt, s.LastCompletedAt)

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/minibit-io/minibit/internal/tracker"
 	"github.com/minibit-io/minibit/internal/tracker/api"
 	"github.com/minibit-io/minibit/internal/tracker/client"
@@ -239,7 +241,7 @@ func TestAnnouncerSendsBitfieldWhileLeechingAndHealth(t *testing.T) {
 	waitFor(t, "the announcer's bitfield", func() bool {
 		return fmt.Sprint(swarmOf(tr, m.InfoHashV1()).Availability) == "[0 0 1 1 0 0 0 0 0 0]"
 	})
-	if h := swarmOf(tr, m.InfoHashV1()).Peers[0].Health; h == nil || h.ChokedBy != 3 {
-		t.Errorf("health = %+v, want chokedBy 3", h)
+	if diff := cmp.Diff(&api.PeerHealth{Connected: 3, ChokedBy: 3}, swarmOf(tr, m.InfoHashV1()).Peers[0].Health); diff != "" {
+		t.Errorf("health mismatch (-want +got):\n%s", diff)
 	}
 }

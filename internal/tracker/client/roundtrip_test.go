@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/minibit-io/minibit/internal/tracker"
 	"github.com/minibit-io/minibit/internal/tracker/client"
 	"github.com/minibit-io/minibit/internal/tracker/trackertest"
@@ -57,13 +59,16 @@ func TestClientAgainstRealServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := client.ScrapeStats{Complete: 1, Incomplete: 2, Downloaded: 0, Name: "demo"}
-	if len(stats) != 1 || stats[hash] != want {
-		t.Fatalf("scrape %+v, want only %x: %+v", stats, hash, want)
+	want := map[[20]byte]client.ScrapeStats{hash: {Complete: 1, Incomplete: 2, Downloaded: 0, Name: "demo"}}
+	if diff := cmp.Diff(want, stats); diff != "" {
+		t.Fatalf("scrape mismatch, want only %x (-want +got):\n%s", hash, diff)
 	}
 	all, err := c.Scrape(ctx)
-	if err != nil || all[hash] != want {
-		t.Fatalf("full scrape %+v, %v", all, err)
+	if err != nil {
+		t.Fatalf("full scrape: %v", err)
+	}
+	if diff := cmp.Diff(want, all); diff != "" {
+		t.Fatalf("full scrape mismatch (-want +got):\n%s", diff)
 	}
 
 	for _, key := range []string{"demo", hex.EncodeToString(hash[:])} {
