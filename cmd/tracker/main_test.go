@@ -13,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
 	"github.com/minibit-io/minibit/internal/metainfo"
 	"github.com/minibit-io/minibit/internal/tracker"
 	"github.com/minibit-io/minibit/internal/tracker/client"
@@ -23,12 +26,14 @@ func TestFlagDefaultsAreTheNotesNumbers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.listen != ":8080" || o.cfg.Interval != 30*time.Second || o.cfg.PeerTTL != 5*time.Minute ||
-		o.cfg.DefaultNumWant != 5 || o.cfg.MaxNumWant != 50 || o.logFormat != "text" || o.logLevel != slog.LevelInfo {
+	if o.listen != ":8080" || o.logFormat != "text" || o.logLevel != slog.LevelInfo {
 		t.Fatalf("defaults %+v", o)
 	}
-	if o.cfg.MaxSwarms != tracker.DefaultMaxSwarms || o.cfg.MaxPeersPerSwarm != tracker.DefaultMaxPeersPerSwarm {
-		t.Fatalf("bounds %+v", o.cfg)
+	want := tracker.Config{Interval: 30 * time.Second, PeerTTL: 5 * time.Minute, DefaultNumWant: 5, MaxNumWant: 50,
+		MaxSwarms: tracker.DefaultMaxSwarms, MaxPeersPerSwarm: tracker.DefaultMaxPeersPerSwarm,
+		MaxTorrentBytes: tracker.DefaultMaxTorrentBytes}
+	if diff := cmp.Diff(want, o.cfg, cmpopts.IgnoreFields(tracker.Config{}, "Logger", "Registerer", "Now")); diff != "" {
+		t.Fatalf("tracker config of the defaults mismatch (-want +got):\n%s", diff)
 	}
 }
 
