@@ -16,7 +16,7 @@ import (
 )
 
 // startTracker serves a tracker on a real 127.0.0.1 listener and returns it with a client.
-// (The tests outside this package use trackertest, which this package's own tests cannot import.)
+// (Tests outside this package use trackertest, which imports this package: its own tests cannot.)
 func startTracker(t *testing.T, cfg Config) (*Server, *client.Client, *httptest.Server) {
 	t.Helper()
 	srv := NewServer(cfg)

@@ -124,30 +124,38 @@ func setDefault[T int | time.Duration](v *T, def T) {
 // new batches are dropped (and counted) until it catches up.
 func (a *Announcer) Peers() <-chan []netip.AddrPort { return a.peers }
 
-// Completed announces "completed" at once and waits for the answer, each attempt retried per
-// the config's policy while ctx lasts; it returns the error of the last attempt. Once the tracker
-// heard the event, later calls return nil at once and the heartbeats never send it. While it has
-// not (every attempt failed), each heartbeat carries it. Run need not be running.
+// Completed announces "completed" at once and waits for the answer, retrying per the config's
+// policy while ctx lasts, and returns the last error. Once the tracker heard the event, later
+// calls return nil at once and the heartbeats never send it; while it has not (every attempt
+// failed), each heartbeat carries it. Run need not be running.
 func (a *Announcer) Completed(ctx context.Context) error {
+	resp, _, err := a.announceCompleted(ctx)
+	if err == nil {
+		a.deliver(resp.Peers)
+	}
+	return err
+}
+
+// announceCompleted sends "completed" unless the tracker heard it already (then sent is false),
+// one sender at a time: Completed and a heartbeat that carries a failed one never both send it.
+func (a *Announcer) announceCompleted(ctx context.Context) (resp AnnounceResponse, sent bool, err error) {
 	select {
 	case a.completing <- struct{}{}:
 	case <-ctx.Done():
-		return fmt.Errorf("tracker: completed announce: %w", context.Cause(ctx))
+		return resp, false, fmt.Errorf("tracker: completed announce: %w", context.Cause(ctx))
 	}
 	defer func() { <-a.completing }()
 	if a.completion() == completionDone {
-		return nil
+		return resp, false, nil
 	}
-	resp, err := a.announce(ctx, "completed", a.cfg.Retry)
-	if err != nil {
+	if resp, err = a.announce(ctx, "completed", a.cfg.Retry); err != nil {
 		a.mu.Lock()
-		a.complete = max(a.complete, completionPending) // a heartbeat may have succeeded meanwhile
+		a.complete = completionPending
 		a.mu.Unlock()
-		return err
+		return resp, false, err
 	}
 	a.heard("completed")
-	a.deliver(resp.Peers)
-	return nil
+	return resp, true, nil
 }
 
 // completion is how far the "completed" event got.
@@ -160,7 +168,8 @@ func (a *Announcer) completion() completion {
 // Failures counts heartbeats whose every attempt failed.
 func (a *Announcer) Failures() int64 { return a.failures.Load() }
 
-// Retries counts announce attempts after the first of each heartbeat.
+// Retries counts announce attempts after the first of each announce (a heartbeat, Completed's or
+// the stopped one).
 func (a *Announcer) Retries() int64 { return a.retries.Load() }
 
 // Dropped counts peer batches dropped because Peers() was full.
@@ -189,7 +198,7 @@ func (a *Announcer) Run(ctx context.Context) error {
 func (a *Announcer) heartbeat(ctx context.Context) {
 	for {
 		event := a.nextEvent()
-		resp, err := a.announce(ctx, event, a.cfg.Retry)
+		resp, sent, err := a.send(ctx, event)
 		if err != nil {
 			if ctx.Err() == nil {
 				a.failures.Add(1)
@@ -197,6 +206,9 @@ func (a *Announcer) heartbeat(ctx context.Context) {
 					"event", event, "next", a.interval, "err", err)
 			}
 			return
+		}
+		if !sent {
+			continue // Completed sent it meanwhile: a plain heartbeat instead
 		}
 		a.heard(event)
 		if resp.Interval > 0 {
@@ -207,6 +219,16 @@ func (a *Announcer) heartbeat(ctx context.Context) {
 			return
 		}
 	}
+}
+
+// send announces event, "completed" through announceCompleted; sent is false when Completed sent
+// that meanwhile.
+func (a *Announcer) send(ctx context.Context, event string) (resp AnnounceResponse, sent bool, err error) {
+	if event == "completed" {
+		return a.announceCompleted(ctx)
+	}
+	resp, err = a.announce(ctx, event, a.cfg.Retry)
+	return resp, err == nil, err
 }
 
 // nextEvent is the event the next heartbeat carries.
