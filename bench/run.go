@@ -155,7 +155,7 @@ func (sw *swarm) seederConfig() peer.Config {
 	cfg.UploadRate = sw.spec.seederCap()
 	cfg.MaxPeers = sw.spec.Leechers + 10 // every leecher is given the seeder's address
 	if sw.spec.ClientServer {
-		cfg.Choker.RegularSlots = sw.spec.Leechers // a server serves every client at once
+		cfg.Choker.UnchokeSlots = sw.spec.Leechers // a server serves every client at once
 	}
 	return cfg
 }

@@ -117,7 +117,7 @@ func titForTat() scenario {
 	riders := base
 	riders.FreeRiders = base.Leechers / 5
 	unconditional := riders
-	unconditional.Choker = peer.ChokerConfig{Strategy: peer.TitForTat, RegularSlots: base.Leechers + 1, OptimisticSlots: 0, OptimisticEvery: 1}
+	unconditional.Choker = peer.ChokerConfig{Strategy: peer.TitForTat, UnchokeSlots: base.Leechers + 1, OptimisticSlots: 0, OptimisticEvery: 1}
 	rarity := riders
 	rarity.Choker = peer.DefaultChokerConfig()
 	rarity.Choker.Strategy = peer.Rarity

@@ -54,7 +54,7 @@ func addCommon(fs *flag.FlagSet) *common {
 	fs.DurationVar(&c.timeout, "timeout", d.Timeout, "timeout of every dial, write and tracker request (the note's 10 s)")
 	fs.IntVar(&c.numWant, "numwant", d.NumWant, "peers to ask the tracker for (the note's 5)")
 	fs.IntVar(&c.maxPeers, "max-peers", d.MaxPeers, "most connections at once")
-	fs.IntVar(&c.unchokeSlots, "unchoke-slots", d.Choker.RegularSlots, "peers uploaded to at once, chosen by --choke-strategy (the note's 4)")
+	fs.IntVar(&c.unchokeSlots, "unchoke-slots", d.Choker.UnchokeSlots, "peers uploaded to at once, chosen by --choke-strategy (the note's 4)")
 	fs.IntVar(&c.optimisticSlots, "optimistic-slots", d.Choker.OptimisticSlots, "more peers uploaded to, picked at random (the note's 1)")
 	fs.DurationVar(&c.chokeInterval, "choke-interval", d.ChokeInterval, "how often the unchoke and optimistic slots are given again (the note's 10 s)")
 	fs.StringVar(&c.chokeStrategy, "choke-strategy", string(d.Choker.Strategy), "who gets the unchoke slots: tit-for-tat (the peers uploading most to this one) or rarity (the peers holding the rarest pieces)")
@@ -78,7 +78,7 @@ func (c *common) check() error {
 	if err := c.pin.check(); err != nil {
 		return err
 	}
-	if _, err := peer.ParseStrategy(c.chokeStrategy); err != nil {
+	if _, err := peer.ParseChokeStrategy(c.chokeStrategy); err != nil {
 		return usagef("--choke-strategy: %v", err)
 	}
 	if _, err := peer.ParsePieceStrategy(c.pieceStrategy); err != nil {
@@ -125,8 +125,8 @@ func (c *common) config(log *slog.Logger) peer.Config {
 	cfg.NumWant = c.numWant
 	cfg.MaxPeers = c.maxPeers
 	c.slots.apply(&cfg)
-	cfg.Choker.Strategy = peer.Strategy(c.chokeStrategy)
-	cfg.Choker.RegularSlots = c.unchokeSlots
+	cfg.Choker.Strategy = peer.ChokeStrategy(c.chokeStrategy)
+	cfg.Choker.UnchokeSlots = c.unchokeSlots
 	cfg.Choker.OptimisticSlots = c.optimisticSlots
 	cfg.ChokeInterval = c.chokeInterval
 	cfg.PieceStrategy = peer.PieceStrategy(c.pieceStrategy)

@@ -6,8 +6,8 @@ import "github.com/minibit-io/minibit/internal/peer/core"
 type (
 	// ChokerConfig configures whom the peer uploads to (core.ChokerConfig).
 	ChokerConfig = core.ChokerConfig
-	// Strategy is a choke strategy (core.Strategy).
-	Strategy = core.Strategy
+	// ChokeStrategy is how the choker ranks peers (core.ChokeStrategy).
+	ChokeStrategy = core.ChokeStrategy
 	// PieceStrategy is how the next piece is chosen (core.PieceStrategy).
 	PieceStrategy = core.PieceStrategy
 )
@@ -32,8 +32,8 @@ const (
 // DefaultChokerConfig returns the design note's choker (core.DefaultChokerConfig).
 func DefaultChokerConfig() ChokerConfig { return core.DefaultChokerConfig() }
 
-// ParseStrategy parses a choke strategy's name.
-func ParseStrategy(s string) (Strategy, error) { return core.ParseStrategy(s) }
+// ParseChokeStrategy parses a choke strategy's name.
+func ParseChokeStrategy(s string) (ChokeStrategy, error) { return core.ParseChokeStrategy(s) }
 
 // ParsePieceStrategy parses a piece strategy's name; "" is RarestFirst.
 func ParsePieceStrategy(s string) (PieceStrategy, error) { return core.ParsePieceStrategy(s) }

@@ -10,8 +10,8 @@ import (
 	"github.com/minibit-io/minibit/internal/wire"
 )
 
-// Strategy names how the Choker ranks the peers competing for the regular upload slots.
-type Strategy string
+// ChokeStrategy names how the Choker ranks the peers competing for the unchoke slots.
+type ChokeStrategy string
 
 const (
 	// TitForTat serves the peers that give this peer the most (the design note's concept 5, BEP 3):
@@ -20,16 +20,16 @@ const (
 	// peer that finished keeps rewarding its trading partners before free-riders. Among equals
 	// the UploadRate this peer reaches to them decides (libtorrent's "fastest upload" seed
 	// choking; the swarm lab measured round robin slower, docs/benchmarks.md).
-	TitForTat Strategy = "tit-for-tat"
+	TitForTat ChokeStrategy = "tit-for-tat"
 	// Rarity is the design note's adaptation for a single machine, where rates say nothing: serve
 	// the peers that hold the most valuable pieces (Candidate.Rarity, see RarityScore). A seeder
 	// lacks nothing, so every score is 0 and its slots go at random each round.
-	Rarity Strategy = "rarity"
+	Rarity ChokeStrategy = "rarity"
 )
 
-// ParseStrategy parses a --choker flag value.
-func ParseStrategy(s string) (Strategy, error) {
-	switch st := Strategy(s); st {
+// ParseChokeStrategy parses a --choke-strategy flag value.
+func ParseChokeStrategy(s string) (ChokeStrategy, error) {
+	switch st := ChokeStrategy(s); st {
 	case TitForTat, Rarity:
 		return st, nil
 	}
@@ -57,27 +57,27 @@ type Candidate struct {
 
 // ChokerConfig holds the choker's knobs; DefaultChokerConfig has the design note's numbers.
 type ChokerConfig struct {
-	Strategy        Strategy
-	RegularSlots    int // peers unchoked for their score (the note: 4)
+	Strategy        ChokeStrategy
+	UnchokeSlots    int // peers unchoked for their score (the note: 4)
 	OptimisticSlots int // peers unchoked at random, to discover better partners (the note: 1)
 	// OptimisticEvery is how many rounds an optimistic unchoke lasts before it is re-picked. The
 	// note recomputes everything every round (10 s): 1. BitTorrent's reference client uses 3 (30 s).
 	OptimisticEvery int
 }
 
-// DefaultChokerConfig returns the design note's choker: tit-for-tat, 4 regular slots and 1
+// DefaultChokerConfig returns the design note's choker: tit-for-tat, 4 unchoke slots and 1
 // optimistic slot, the optimistic one re-picked every round.
 func DefaultChokerConfig() ChokerConfig {
-	return ChokerConfig{Strategy: TitForTat, RegularSlots: 4, OptimisticSlots: 1, OptimisticEvery: 1}
+	return ChokerConfig{Strategy: TitForTat, UnchokeSlots: 4, OptimisticSlots: 1, OptimisticEvery: 1}
 }
 
 // Validate reports a configuration the Choker cannot honour.
 func (c ChokerConfig) Validate() error {
-	if _, err := ParseStrategy(string(c.Strategy)); err != nil {
+	if _, err := ParseChokeStrategy(string(c.Strategy)); err != nil {
 		return err
 	}
-	if c.RegularSlots < 0 || c.OptimisticSlots < 0 {
-		return fmt.Errorf("choker slots must not be negative (regular %d, optimistic %d)", c.RegularSlots, c.OptimisticSlots)
+	if c.UnchokeSlots < 0 || c.OptimisticSlots < 0 {
+		return fmt.Errorf("choker slots must not be negative (unchoke %d, optimistic %d)", c.UnchokeSlots, c.OptimisticSlots)
 	}
 	if c.OptimisticEvery < 1 {
 		return fmt.Errorf("choker optimistic period must be at least 1 round, got %d", c.OptimisticEvery)
@@ -86,7 +86,7 @@ func (c ChokerConfig) Validate() error {
 }
 
 // Choker decides, once per round (every 10 s in the design note), which peers this peer uploads
-// to: the RegularSlots interested peers with the best score, plus OptimisticSlots interested peers
+// to: the UnchokeSlots interested peers with the best score, plus OptimisticSlots interested peers
 // at random. Every other peer is choked.
 //
 // A Choker is NOT safe for concurrent use: the session's mutex owns it.
@@ -103,11 +103,11 @@ type Choker struct {
 // NewChoker returns a Choker. Values Validate rejects are replaced by DefaultChokerConfig's.
 func NewChoker(cfg ChokerConfig, rng *rand.Rand) *Choker {
 	def := DefaultChokerConfig()
-	if _, err := ParseStrategy(string(cfg.Strategy)); err != nil {
+	if _, err := ParseChokeStrategy(string(cfg.Strategy)); err != nil {
 		cfg.Strategy = def.Strategy
 	}
-	if cfg.RegularSlots < 0 {
-		cfg.RegularSlots = def.RegularSlots
+	if cfg.UnchokeSlots < 0 {
+		cfg.UnchokeSlots = def.UnchokeSlots
 	}
 	if cfg.OptimisticSlots < 0 {
 		cfg.OptimisticSlots = def.OptimisticSlots
@@ -127,7 +127,7 @@ func (c *Choker) Round(now time.Time, cands []Candidate, seeding bool) map[ConnK
 			interested = append(interested, cand)
 		}
 	}
-	unchoke := make(map[ConnKey]bool, c.cfg.RegularSlots+c.cfg.OptimisticSlots)
+	unchoke := make(map[ConnKey]bool, c.cfg.UnchokeSlots+c.cfg.OptimisticSlots)
 	for _, cand := range c.best(interested, seeding) {
 		unchoke[cand.Key] = true
 	}
@@ -138,7 +138,7 @@ func (c *Choker) Round(now time.Time, cands []Candidate, seeding bool) map[ConnK
 	return unchoke
 }
 
-// score is a candidate's claim to a regular slot under the configured strategy.
+// score is a candidate's claim to an unchoke slot under the configured strategy.
 func (c *Choker) score(cand Candidate, seeding bool) float64 {
 	switch {
 	case c.cfg.Strategy == Rarity:
@@ -150,7 +150,7 @@ func (c *Choker) score(cand Candidate, seeding bool) float64 {
 	}
 }
 
-// best returns the RegularSlots candidates with the highest scores, ties broken at random; a
+// best returns the UnchokeSlots candidates with the highest scores, ties broken at random; a
 // tit-for-tat seeder ranks past contributors first.
 func (c *Choker) best(cands []Candidate, seeding bool) []Candidate {
 	c.rng.Shuffle(len(cands), func(i, j int) { cands[i], cands[j] = cands[j], cands[i] })
@@ -164,7 +164,7 @@ func (c *Choker) best(cands []Candidate, seeding bool) []Candidate {
 		}
 		return cmp.Compare(c.score(b, seeding), c.score(a, seeding))
 	})
-	return cands[:min(c.cfg.RegularSlots, len(cands))]
+	return cands[:min(c.cfg.UnchokeSlots, len(cands))]
 }
 
 // pickOptimistic returns the optimistic unchokes: the current ones while their period lasts and

@@ -29,12 +29,12 @@ func unchokedKeys(set map[ConnKey]bool) []ConnKey {
 	return keys
 }
 
-// optimisticOf returns the unchoked keys not in regular.
-func optimisticOf(set map[ConnKey]bool, regular []ConnKey) []ConnKey {
-	return slices.DeleteFunc(unchokedKeys(set), func(k ConnKey) bool { return slices.Contains(regular, k) })
+// optimisticOf returns the unchoked keys not among the unchoke slots' keys.
+func optimisticOf(set map[ConnKey]bool, unchoke []ConnKey) []ConnKey {
+	return slices.DeleteFunc(unchokedKeys(set), func(k ConnKey) bool { return slices.Contains(unchoke, k) })
 }
 
-func TestChokerRegularSlotsGoToTheBestScores(t *testing.T) {
+func TestChokerUnchokeSlotsGoToTheBestScores(t *testing.T) {
 	// Eight interested peers; each strategy ranks them by a different field, the others reversed,
 	// so that only the right field can produce the right top 4. Peer 9 is the fastest of all but
 	// not interested: it takes no slot.
@@ -48,7 +48,7 @@ func TestChokerRegularSlotsGoToTheBestScores(t *testing.T) {
 	cands = append(cands, Candidate{Key: 9, DownloadRate: 1e9, UploadRate: 1e9, Rarity: 1e9})
 	tests := []struct {
 		name     string
-		strategy Strategy
+		strategy ChokeStrategy
 		seeding  bool
 		top      []ConnKey
 	}{
@@ -74,7 +74,7 @@ func TestChokerRegularSlotsGoToTheBestScores(t *testing.T) {
 	}
 }
 
-// A tit-for-tat seeder gives its regular slots to the peers that ever sent it data before the
+// A tit-for-tat seeder gives its unchoke slots to the peers that ever sent it data before the
 // faster downloaders that never did (free-riders).
 func TestSeedingChokerRemembersContributors(t *testing.T) {
 	cands := make([]Candidate, 0, 8)
@@ -191,7 +191,7 @@ func TestChokerFewerCandidatesThanSlots(t *testing.T) {
 	if got := unchokedKeys(c.Round(chokerEpoch.Add(10*time.Second), cands, false)); !slices.Equal(got, []ConnKey{1, 2, 3}) {
 		t.Fatalf("unchoked %v, want every interested peer (1, 2, 3) and only them", got)
 	}
-	cfg := ChokerConfig{Strategy: TitForTat, RegularSlots: 0, OptimisticSlots: 0, OptimisticEvery: 1}
+	cfg := ChokerConfig{Strategy: TitForTat, UnchokeSlots: 0, OptimisticSlots: 0, OptimisticEvery: 1}
 	if got := chokerFixture(cfg, 4).Round(chokerEpoch, cands, false); len(got) != 0 {
 		t.Fatalf("no slots: unchoked %v", got)
 	}
@@ -206,13 +206,13 @@ func TestChokerFreeRiderOnlyOptimistic(t *testing.T) {
 	unchokedRounds := 0
 	for round := range 20 {
 		set := c.Round(chokerEpoch.Add(time.Duration(round)*10*time.Second), cands, false)
-		regular := []ConnKey{1, 2, 3, 4}
-		for _, k := range regular {
+		unchoke := []ConnKey{1, 2, 3, 4}
+		for _, k := range unchoke {
 			if !set[k] {
-				t.Fatalf("round %d: unchoked %v, want the 4 fastest %v", round, unchokedKeys(set), regular)
+				t.Fatalf("round %d: unchoked %v, want the 4 fastest %v", round, unchokedKeys(set), unchoke)
 			}
 		}
-		if opt := optimisticOf(set, regular); len(opt) != 1 {
+		if opt := optimisticOf(set, unchoke); len(opt) != 1 {
 			t.Fatalf("round %d: optimistic %v", round, opt)
 		}
 		if set[100] {
@@ -227,23 +227,23 @@ func TestChokerFreeRiderOnlyOptimistic(t *testing.T) {
 
 func TestParseStrategyAndValidate(t *testing.T) {
 	for _, s := range []string{"tit-for-tat", "rarity"} {
-		if got, err := ParseStrategy(s); err != nil || string(got) != s {
-			t.Errorf("ParseStrategy(%q) = %q, %v", s, got, err)
+		if got, err := ParseChokeStrategy(s); err != nil || string(got) != s {
+			t.Errorf("ParseChokeStrategy(%q) = %q, %v", s, got, err)
 		}
 	}
 	for _, s := range []string{"", "TitForTat", "random"} {
-		if _, err := ParseStrategy(s); err == nil {
-			t.Errorf("ParseStrategy(%q) accepted", s)
+		if _, err := ParseChokeStrategy(s); err == nil {
+			t.Errorf("ParseChokeStrategy(%q) accepted", s)
 		}
 	}
 	if err := DefaultChokerConfig().Validate(); err != nil {
 		t.Fatalf("the default config is invalid: %v", err)
 	}
 	for _, cfg := range []ChokerConfig{
-		{Strategy: "x", RegularSlots: 4, OptimisticSlots: 1, OptimisticEvery: 1},
-		{Strategy: TitForTat, RegularSlots: -1, OptimisticSlots: 1, OptimisticEvery: 1},
-		{Strategy: TitForTat, RegularSlots: 4, OptimisticSlots: -1, OptimisticEvery: 1},
-		{Strategy: TitForTat, RegularSlots: 4, OptimisticSlots: 1, OptimisticEvery: 0},
+		{Strategy: "x", UnchokeSlots: 4, OptimisticSlots: 1, OptimisticEvery: 1},
+		{Strategy: TitForTat, UnchokeSlots: -1, OptimisticSlots: 1, OptimisticEvery: 1},
+		{Strategy: TitForTat, UnchokeSlots: 4, OptimisticSlots: -1, OptimisticEvery: 1},
+		{Strategy: TitForTat, UnchokeSlots: 4, OptimisticSlots: 1, OptimisticEvery: 0},
 	} {
 		if cfg.Validate() == nil {
 			t.Errorf("Validate(%+v) accepted", cfg)

@@ -50,7 +50,7 @@ func (c *Core) unchokeIfSlotFree(p *peerConn) {
 			unchoked++
 		}
 	}
-	if unchoked < c.cfg.Choker.RegularSlots+c.cfg.Choker.OptimisticSlots {
+	if unchoked < c.cfg.Choker.UnchokeSlots+c.cfg.Choker.OptimisticSlots {
 		c.unchoke(p)
 	}
 }

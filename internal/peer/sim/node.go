@@ -27,6 +27,8 @@ type node struct {
 	banReason               string
 	cancels                 int64
 	downFree                time.Duration // when its download rate can take the next block in
+	peakConns               int
+	halfAt                  time.Duration
 }
 
 // setup creates the nodes and schedules their joins.
@@ -66,12 +68,13 @@ func peerAddr(i int) netip.AddrPort {
 // coreConfig is peer i's core configuration.
 func (s *Sim) coreConfig(n *node) core.Config {
 	cfg := core.Config{
-		Torrent:       s.content.meta,
-		PieceStrategy: s.sc.PieceStrategy,
-		NoUpload:      n.spec.FreeRider,
-		SeedsOnly:     n.spec.SeedsOnly,
-		SuperSeed:     n.spec.SuperSeed,
-		Seed:          s.rng.Uint64(),
+		Torrent:          s.content.meta,
+		PieceStrategy:    s.sc.PieceStrategy,
+		NoUpload:         n.spec.FreeRider,
+		SeedsOnly:        n.spec.SeedsOnly,
+		SuperSeed:        n.spec.SuperSeed,
+		Seed:             s.rng.Uint64(),
+		MaxBufferedBytes: n.spec.MaxBufferedBytes,
 	}
 	if n.spec.Role == Seeder {
 		cfg.Have = make([]bool, s.content.meta.NumPieces())
@@ -203,6 +206,9 @@ func (s *Sim) verified(n *node, piece int, data []byte) {
 	n.core.PieceChecked(s.wall(s.now), piece, data, ok, leaves, nil)
 	if ok {
 		s.pieceArrived(piece)
+		if n.halfAt == 0 && 2*n.core.HaveCount() >= s.content.meta.NumPieces() {
+			n.halfAt = s.now
+		}
 	}
 }
 
@@ -228,16 +234,21 @@ func (s *Sim) banned(n *node, id core.Identity) {
 	n.banReason = ""
 }
 
-// logged keeps what the simulator needs from a log record: a ban's reason, a protocol error.
+// logged keeps what the simulator needs from a log record: a ban's reason and proof.
 func (s *Sim) logged(n *node, e core.Effect) {
 	if e.Text != "Peer banned" {
 		return
 	}
+	var reason, proof string
 	for i := 0; i+1 < len(e.Attrs); i += 2 {
-		if e.Attrs[i] == "reason" {
-			n.banReason, _ = e.Attrs[i+1].(string)
+		switch e.Attrs[i] {
+		case "reason":
+			reason, _ = e.Attrs[i+1].(string)
+		case "proof":
+			proof, _ = e.Attrs[i+1].(string)
 		}
 	}
+	n.banReason = reason + ": " + proof
 }
 
 // linkByKey is n's open connection with core key k.
@@ -249,4 +260,3 @@ func (n *node) linkByKey(k core.ConnKey) *link {
 	}
 	return nil
 }
-

@@ -11,19 +11,19 @@ import (
 type eventKind uint8
 
 const (
-	evJoin        eventKind = iota // a peer joins the swarm and announces
-	evLeave                        // a peer leaves: its connections close
-	evAnnounce                     // a peer asks the tracker for more peers
-	evEstablished                  // a dialled connection's handshakes are done at both ends
-	evDeliver                      // messages arrive at one end of a connection
-	evClosed                       // the remote end of a connection noticed it closed
-	evUploadDone                   // a peer's uplink finished a batch of blocks
-	evVerified                     // the verifier's outcome for a piece
-	evHashesServed                 // a hash answer was sent
-	evFileComplete                 // the file is finished (the shell's onComplete)
-	evTick                         // the once-a-second timer
-	evChoke                        // a choking round
-	evSample                       // the progress sample (every second)
+	evJoin         eventKind = iota // a peer joins the swarm and announces
+	evLeave                         // a peer leaves: its connections close
+	evAnnounce                      // a peer asks the tracker for more peers
+	evEstablished                   // a dialled connection's handshakes are done at both ends
+	evDeliver                       // messages arrive at one end of a connection
+	evClosed                        // the remote end of a connection noticed it closed
+	evUploadDone                    // a peer's uplink finished a batch of blocks
+	evVerified                      // the verifier's outcome for a piece
+	evHashesServed                  // a hash answer was sent
+	evFileComplete                  // the file is finished (the shell's onComplete)
+	evTick                          // the once-a-second timer
+	evChoke                         // a choking round
+	evSample                        // the progress sample (every second)
 )
 
 // event is one thing that happens at a virtual instant. Which fields are set depends on kind.

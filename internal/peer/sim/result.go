@@ -50,6 +50,7 @@ type PeerResult struct {
 	FreeRider         bool
 	Joined, Left      time.Duration // Left is 0 for a peer present at the end
 	Completed         time.Duration // when its download finished (0 if it did not)
+	HalfAt            time.Duration // when it held half the pieces (0 if it never did)
 	Done              bool
 	Uploaded          int64 // payload bytes sent
 	Downloaded        int64 // payload bytes received (duplicates included)
@@ -57,10 +58,12 @@ type PeerResult struct {
 	WrongPieces       int // pieces that verified but differ from the content: always 0
 	Cancels           int64
 	PiecesAtEnd       int
+	PeakConns         int // the most connections it had at once
 	BannedBy, Banning int // how many peers banned it, and how many it banned
 }
 
-// Ban is one peer (By) banning another (Peer) for Reason (core.BanReason's name).
+// Ban is one peer (By) banning another (Peer) for Reason (core.BanReason's name, then the
+// proof the core logged).
 type Ban struct {
 	At     time.Duration
 	By     int
@@ -89,6 +92,7 @@ func (s *Sim) result() Result {
 		if n.core != nil {
 			p.PiecesAtEnd = n.core.HaveCount()
 		}
+		p.PeakConns, p.HalfAt = n.peakConns, n.halfAt
 		r.Cancels += n.cancels
 		if n.spec.Role == Seeder {
 			seeded += n.uploaded

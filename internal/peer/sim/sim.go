@@ -54,10 +54,14 @@ type Scenario struct {
 	// Latency is every link's one-way delay.
 	Latency time.Duration
 	// NumWant is how many peers the tracker returns per announce; MaxPeers bounds a peer's
-	// connections (incoming ones beyond it are refused).
+	// connections (incoming ones beyond it are refused) unless its PeerSpec says otherwise.
 	NumWant, MaxPeers int
-	// ChokeInterval is the choking round's period; AnnounceInterval the re-announce period.
+	// ChokeInterval is the choking round's period; AnnounceInterval the re-announce period (a
+	// peer dials, at every announce, the sampled peers it is not connected to).
 	ChokeInterval, AnnounceInterval time.Duration
+	// DialSeeders makes every leecher dial every seeder when it joins, besides the tracker's
+	// sample (the lab gives each leecher the seeder's address).
+	DialSeeders bool
 	// PieceStrategy is every peer's picker (rarest first by default).
 	PieceStrategy core.PieceStrategy
 	// Verify hashes every received piece (meta.VerifyPiece) and sends real content. It is
@@ -110,6 +114,10 @@ type PeerSpec struct {
 	CorruptEvery int
 	// JoinAt is when it joins; LeaveAt, if after JoinAt, when it leaves.
 	JoinAt, LeaveAt time.Duration
+	// MaxPeers, if positive, bounds its connections instead of Scenario.MaxPeers.
+	MaxPeers int
+	// MaxBufferedBytes, if positive, bounds its partial pieces (core.Config.MaxBufferedBytes).
+	MaxBufferedBytes int64
 }
 
 // honest reports whether the peer sends only good blocks.

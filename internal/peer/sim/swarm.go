@@ -38,6 +38,9 @@ func (s *Sim) join(n *node) {
 	c.ChokeRound(s.wall(s.now)) // the shell runs one at start
 	s.schedule(s.now+time.Second, &event{kind: evTick, node: n})
 	s.schedule(s.now+s.sc.ChokeInterval, &event{kind: evChoke, node: n})
+	if s.sc.DialSeeders && n.spec.Role == Leecher {
+		s.dialSeeders(n)
+	}
 	s.announce(n)
 	s.schedule(s.now+s.sc.AnnounceInterval, &event{kind: evAnnounce, node: n})
 	s.applyEffects(n)
@@ -56,12 +59,8 @@ func (s *Sim) leave(n *node) {
 }
 
 // announce asks the tracker for NumWant peers, a random sample of those present, and dials
-// the ones n is not connected to while it has room. A peer that has NumWant connections
-// already does not dial on a re-announce.
+// the ones n is not connected to while it has room (the session's dialer).
 func (s *Sim) announce(n *node) {
-	if s.now > n.joined && len(n.links)+n.pending >= s.sc.NumWant {
-		return
-	}
 	var others []*node
 	for _, m := range s.nodes {
 		if m != n && m.present {
@@ -69,14 +68,38 @@ func (s *Sim) announce(n *node) {
 		}
 	}
 	s.rng.Shuffle(len(others), func(i, j int) { others[i], others[j] = others[j], others[i] })
-	for _, m := range others[:min(s.sc.NumWant, len(others))] {
-		if len(n.links)+n.pending >= s.sc.MaxPeers {
+	s.dialAll(n, others[:min(s.sc.NumWant, len(others))])
+}
+
+// dialAll dials the peers of ms that n is not connected to while n has room.
+func (s *Sim) dialAll(n *node, ms []*node) {
+	for _, m := range ms {
+		if len(n.links)+n.pending >= s.maxPeers(n) {
 			return
 		}
 		if _, ok := s.pairs[pairOf(n, m)]; !ok {
 			s.dial(n, m)
 		}
 	}
+}
+
+// dialSeeders dials every seeder present (Scenario.DialSeeders).
+func (s *Sim) dialSeeders(n *node) {
+	var seeders []*node
+	for _, m := range s.nodes {
+		if m != n && m.present && m.spec.Role == Seeder {
+			seeders = append(seeders, m)
+		}
+	}
+	s.dialAll(n, seeders)
+}
+
+// maxPeers is n's bound on connections.
+func (s *Sim) maxPeers(n *node) int {
+	if n.spec.MaxPeers > 0 {
+		return n.spec.MaxPeers
+	}
+	return s.sc.MaxPeers
 }
 
 // dial starts a connection from a to b: both ends register it a round trip later.
@@ -93,7 +116,7 @@ func (s *Sim) dial(a, b *node) {
 func (s *Sim) established(l *link) {
 	a, b := l.a, l.b
 	a.pending--
-	if !b.present || len(b.links)+b.pending >= s.sc.MaxPeers {
+	if !b.present || len(b.links)+b.pending >= s.maxPeers(b) {
 		delete(s.pairs, pairOf(a, b))
 		return
 	}
@@ -112,6 +135,8 @@ func (s *Sim) established(l *link) {
 	l.keyA, l.keyB = ka, kb
 	a.links = append(a.links, l)
 	b.links = append(b.links, l)
+	a.peakConns = max(a.peakConns, len(a.links))
+	b.peakConns = max(b.peakConns, len(b.links))
 	s.applyEffects(b)
 	s.check(b)
 }
