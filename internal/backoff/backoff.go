@@ -32,7 +32,11 @@ var Default = Policy{Initial: time.Second, Max: 30 * time.Second, Multiplier: 2,
 
 // Delay is the wait after failed attempt number attempt (0-based): Initial × Multiplier^attempt,
 // capped at Max, then jittered (and capped at Max again).
-func (p Policy) Delay(attempt int) time.Duration {
+func (p Policy) Delay(attempt int) time.Duration { return p.DelayRand(attempt, nil) }
+
+// DelayRand is Delay with the jitter drawn from r (nil: the global source), for callers whose
+// random choices must be reproducible from a seed.
+func (p Policy) DelayRand(attempt int, r *rand.Rand) time.Duration {
 	if attempt < 0 {
 		attempt = 0
 	}
@@ -41,7 +45,11 @@ func (p Policy) Delay(attempt int) time.Duration {
 		d = math.Min(d, float64(p.Max))
 	}
 	if p.Jitter > 0 {
-		d *= 1 + p.Jitter*(2*rand.Float64()-1)
+		u := rand.Float64
+		if r != nil {
+			u = r.Float64
+		}
+		d *= 1 + p.Jitter*(2*u()-1)
 	}
 	if p.Max > 0 {
 		d = math.Min(d, float64(p.Max))

@@ -26,7 +26,7 @@ func (s *Session) onComplete(downloaded bool) {
 			s.fail(err)
 			return
 		}
-		s.event(func(c *core.Core) { c.FileComplete() })
+		s.event(func(c *core.Core) { c.FileComplete(time.Now()) })
 		if !downloaded {
 			s.log.Info("Seeding", "file", s.cfg.Path)
 			close(s.done)

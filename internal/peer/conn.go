@@ -62,9 +62,6 @@ type conn struct {
 	closed   chan struct{}
 	once     sync.Once
 	closeErr error
-
-	// Owner: the session's mutex.
-	evicted bool // closed for a newcomer, which took its slot at once
 }
 
 func newConn(s *Session, nc net.Conn, info core.PeerInfo) *conn {
@@ -291,5 +288,5 @@ func (s *Session) maxPayload() int {
 func isRoutineClose(err error) bool {
 	return err == nil || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) ||
 		errors.Is(err, context.Canceled) || errors.Is(err, core.ErrBothSeeds) || errors.Is(err, errDuplicate) ||
-		errors.Is(err, errEvicted)
+		errors.Is(err, core.ErrEvicted)
 }

@@ -2,7 +2,6 @@ package peer
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/minibit-io/minibit/internal/peer/core"
@@ -28,9 +27,6 @@ func (s *Session) handleMessage(c *conn, m wire.Message) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	err := s.core.Receive(time.Now(), c.key, m)
-	if errors.Is(err, core.ErrBothSeeds) {
-		s.dialer.seedSeen(c.addr, s.core.Finished())
-	}
 	s.applyLocked()
 	return err
 }
@@ -57,7 +53,9 @@ func (s *Session) applyLocked() {
 				c.signal()
 			}
 		case core.Disconnect:
-			s.disconnectLocked(c, e.Err)
+			if c != nil {
+				c.close(e.Err)
+			}
 		case core.Verify:
 			s.verify.submit(s, verifyJob{piece: e.Piece, data: e.Data, needLeaves: e.NeedLeaves})
 		case core.ServeHashes:
@@ -67,23 +65,11 @@ func (s *Session) applyLocked() {
 			} else {
 				s.core.HashesServed(e.Conn, false)
 			}
-		case core.Banned:
-			s.dialer.banned(e.Peer.Addr)
+		case core.Banned: // logged by the core; the directory stops dialling it
 		case core.Complete:
 			s.goRun(func() { s.onComplete(true) })
 		case core.Log:
 			s.log.Log(context.Background(), e.Level, e.Text, e.Attrs...)
 		}
 	}
-}
-
-// disconnectLocked closes a connection the core dropped (a ban, or two seeds).
-func (s *Session) disconnectLocked(c *conn, err error) {
-	if c == nil {
-		return
-	}
-	if errors.Is(err, core.ErrBothSeeds) {
-		s.dialer.seedSeen(c.addr, s.core.Finished())
-	}
-	c.close(err)
 }

@@ -29,7 +29,7 @@ const (
 	// DefaultListenAddr is BitTorrent's customary port.
 	DefaultListenAddr = ":6881"
 	// DefaultMaxPeers bounds the connections of a session.
-	DefaultMaxPeers = 50
+	DefaultMaxPeers = core.DefaultMaxPeers
 	// DefaultNumWant is how many peers we ask the tracker for: the note's sample of min(5, others).
 	DefaultNumWant = 5
 	// DefaultChokeInterval is how often the choker decides whom to upload to: the note's 10 s.
@@ -246,23 +246,18 @@ type Session struct {
 	closeOnce       sync.Once
 
 	// Counters of the shell, updated atomically from any goroutine.
-	dialRetries, trackerRetries atomic.Int64
-	completedNanos              atomic.Int64 // time to complete, 0 until then
-	refusals                    [numRefusals]atomic.Int64
-	evictions                   atomic.Int64
-	verifiedNanos               atomic.Int64 // time until every piece was verified, 0 until then
+	trackerRetries atomic.Int64
+	completedNanos atomic.Int64 // time to complete, 0 until then
+	verifiedNanos  atomic.Int64 // time until every piece was verified, 0 until then
 
-	// Owner: mu guards the core, the connections' registry and the slots (lock order: mu, then
-	// a connection's queue lock or the dialer's mutex).
-	mu       sync.Mutex
-	core     *core.Core
-	conns    map[core.ConnKey]*conn
-	limits   slotLimits     // fixed at creation
-	halfOpen halfOpenPool   // accepted connections in their handshake
-	slots    slotCounts     // established connections, dials under way, admitted handshakes
-	batch    []wire.Message // scratch: consecutive sends to one connection, queued at once
+	// Owner: mu guards the core and the shell's connections by key (lock order: mu, then a
+	// connection's queue lock or the ban list's).
+	mu    sync.Mutex
+	core  *core.Core
+	conns map[core.ConnKey]*conn
+	batch []wire.Message // scratch: consecutive sends to one connection, queued at once
 
-	dialer    *dialer    // owns its own mutex (lock order: mu, then the dialer's)
+	dialer    *dialer    // dials what the core's directory says is due
 	announcer *announcer // nil without a tracker
 }
 
@@ -311,7 +306,9 @@ func (c Config) coreConfig(have []bool) core.Config {
 		MaxRequestDepth: c.MaxRequestDepth, RequestTimeout: c.RequestTimeout,
 		MaxPeerRequests: c.MaxPeerRequests, MaxBufferedBytes: c.MaxBufferedBytes,
 		PieceStrategy: c.PieceStrategy, NoUpload: c.NoUpload, SeedsOnly: c.SeedsOnly,
-		SuperSeed: c.SuperSeed, Seed: rand.Uint64(),
+		SuperSeed: c.SuperSeed, MaxPeers: c.MaxPeers, MaxPeersPerIP: c.MaxPeersPerIP,
+		OutgoingSlots: c.OutgoingSlots, MaxHalfOpen: c.MaxHalfOpen, MaxHalfOpenPerIP: c.MaxHalfOpenPerIP,
+		EvictIdleAfter: c.EvictIdleAfter, Seed: rand.Uint64(),
 	}
 }
 
@@ -338,9 +335,6 @@ func newSession(cfg Config, store *storage, ln net.Listener, have []bool) (*Sess
 		done:       make(chan struct{}),
 		core:       cr,
 		conns:      make(map[core.ConnKey]*conn),
-		limits:     limitsOf(cfg),
-		halfOpen:   newHalfOpenPool(),
-		slots:      newSlotCounts(),
 		verify:     newVerifier(verifyQueue(cfg)),
 	}
 	copy(s.infoHashV2Short[:], v2[:20])
@@ -450,13 +444,8 @@ func (s *Session) acceptLoop() {
 			return
 		}
 		addr := remoteAddrPort(nc)
-		r := refusedBanned
-		var h *halfOpen
-		if !s.isBanned(addr, [20]byte{}) {
-			h, r = s.openHalf(nc, addr)
-		}
-		if r != notRefused {
-			s.refused(r, addr, "on accept")
+		h, r := s.openHalf(nc, addr)
+		if r != core.NotRefused {
 			_ = nc.Close()
 			continue
 		}
@@ -491,23 +480,17 @@ func (s *Session) tickLoop() {
 // runIncoming runs an accepted connection from handshake to close: the peer's handshake within
 // HandshakeTimeout, then admission to an established slot (refused without an answer unless
 // the peer id is a duplicate: the dialler then learns it is connected already), then ours.
-func (s *Session) runIncoming(nc net.Conn, h *halfOpen, addr netip.AddrPort) error {
+func (s *Session) runIncoming(nc net.Conn, h *core.HalfOpen, addr netip.AddrPort) error {
 	defer nc.Close()
 	stop := context.AfterFunc(s.ctx, func() { _ = nc.Close() }) // shutdown ends a handshake too
 	defer stop()
 	theirs, ours, err := s.readHandshake(nc, false)
 	if err != nil {
-		switch {
-		case s.closeHalf(h):
-			s.refused(refusedHalfOpenFull, addr, "dropped for another address's newcomer")
-		case isTimeout(err):
-			s.refused(refusedHandshakeTimeout, addr, err.Error())
-		}
+		s.closeHalf(h, addr, err)
 		return err
 	}
-	if r := s.admitIncoming(h, addr, theirs.PeerID); r != notRefused {
-		s.refused(r, addr, "after its handshake")
-		if r == refusedDuplicateID {
+	if r := s.admitIncoming(h, addr, theirs.PeerID); r != core.NotRefused {
+		if r == core.RefusedDuplicateID {
 			_ = s.writeHandshake(nc, ours)
 			return errDuplicate
 		}
@@ -566,7 +549,7 @@ var (
 )
 
 // errRefused is a connection refused by admission.
-type errRefused struct{ reason refusal }
+type errRefused struct{ reason core.Refusal }
 
 func (e errRefused) Error() string { return "connection refused: " + e.reason.String() }
 
@@ -578,41 +561,26 @@ func remoteAddrPort(nc net.Conn) netip.AddrPort {
 }
 
 // register adds a connection past its handshake, which holds a reserved slot, to the core,
-// unless the session is stopping, the peer is banned or its id is connected already: a second
-// connection claiming a connected peer's id never displaces the first. A refused connection
-// gives its slot back. The core queues our bitfield.
+// unless the session is stopping, the peer is banned or its id is connected already (the core
+// refuses those and frees the slot). The core queues our bitfield.
 func (s *Session) register(c *conn) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.ctx.Err() != nil {
-		s.releaseSlotLocked(c.addr, c.outgoing)
+		s.core.ReleaseSlot(c.addr, c.outgoing)
 		return errShuttingDown // shutdown may have closed every connection already
 	}
 	key, err := s.core.Connect(time.Now(), c.info)
-	switch {
-	case errors.Is(err, errBanned):
-		s.refused(refusedBanned, c.addr, "at registration")
-	case errors.Is(err, errDuplicate) && c.outgoing: // our dial found a peer connected already
-		s.dialer.connected(c.addr, c.id) // no redial while it is
-	case errors.Is(err, errDuplicate):
-		s.refused(refusedDuplicateID, c.addr, "at registration")
-	}
-	if err != nil {
-		s.releaseSlotLocked(c.addr, c.outgoing)
-		return err
-	}
-	c.key = key
-	s.conns[key] = c
-	if c.outgoing {
-		s.dialer.connected(c.addr, c.id)
+	if err == nil {
+		c.key = key
+		s.conns[key] = c
 	}
 	s.applyLocked()
-	return nil
+	return err
 }
 
-// unregister removes a closed connection: the core forgets it (its requests go to others),
-// its slot is given back (unless an eviction gave it to a newcomer already) and the dialer
-// hears of it.
+// unregister removes a closed connection: the core forgets it (its requests go to others, its
+// slot is free, its address may be redialled) unless it dropped it already.
 func (s *Session) unregister(c *conn) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -621,14 +589,5 @@ func (s *Session) unregister(c *conn) {
 	}
 	delete(s.conns, c.key)
 	s.core.Disconnected(time.Now(), c.key)
-	if !c.evicted {
-		s.releaseSlotLocked(c.addr, c.outgoing)
-	}
-	switch {
-	case c.outgoing && c.evicted:
-		s.dialer.evicted(c.addr, s.limits.idleGrace) // it would most likely bring nothing again
-	case c.outgoing:
-		s.dialer.disconnected(c.addr)
-	}
 	s.applyLocked()
 }

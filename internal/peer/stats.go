@@ -53,7 +53,6 @@ func (s *Session) Stats() Stats {
 	st := Stats{
 		PiecesTotal:    s.meta.NumPieces(),
 		Bans:           s.bans.Total(),
-		DialRetries:    s.dialRetries.Load(),
 		TrackerRetries: s.trackerRetries.Load(),
 		TimeToComplete: time.Duration(s.completedNanos.Load()),
 		TimeToVerify:   time.Duration(s.verifiedNanos.Load()),
@@ -74,7 +73,8 @@ func (s *Session) Stats() Stats {
 	st.PeersConnected = snap.Conns
 	st.PeersChoked, st.PeersUnchoked = snap.Choked, snap.Unchoked
 	st.PeersInterested, st.PeersSnubbed = snap.Interested, snap.Snubbed
-	s.slotStatsLocked(&st)
+	st.DialRetries = n.DialRetries
+	slotStats(&st, snap)
 	return st
 }
 

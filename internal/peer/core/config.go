@@ -26,6 +26,8 @@ const (
 	DefaultMaxPeerRequests = 500
 	// DefaultMaxBufferedBytes bounds the memory of partial pieces (piece buffers) in flight.
 	DefaultMaxBufferedBytes = 64 << 20
+	// DefaultMaxPeers bounds the connections of a peer, with the dials under way.
+	DefaultMaxPeers = 50
 	// DefaultRateWindow is the sliding window over which transfer rates are measured: long
 	// enough to smooth TCP's bursts, short enough for the choker to see a peer slow down.
 	DefaultRateWindow = 20 * time.Second
@@ -57,8 +59,16 @@ type Config struct {
 	// NoUpload never unchokes anybody (a free-rider); SeedsOnly downloads only from complete
 	// peers; SuperSeed hides a complete peer's pieces and offers them a few at a time (BEP 16).
 	NoUpload, SeedsOnly, SuperSeed bool
-	// Seed seeds the core's random choices (piece ties, the first piece, optimistic unchokes):
-	// the same seed and the same events give the same decisions.
+	// MaxPeers bounds the established connections, with the dials under way; MaxPeersPerIP is
+	// one IP address's share; OutgoingSlots are kept for our own dials (at most half of
+	// MaxPeers; negative: none); MaxHalfOpen and MaxHalfOpenPerIP bound the accepted
+	// connections in their handshake; EvictIdleAfter is how long a connection must have
+	// brought nothing before a newcomer may take its slot (slots.go).
+	MaxPeers, MaxPeersPerIP, OutgoingSlots int
+	MaxHalfOpen, MaxHalfOpenPerIP          int
+	EvictIdleAfter                         time.Duration
+	// Seed seeds the core's random choices (piece ties, the first piece, optimistic unchokes,
+	// redial jitter): the same seed and the same events give the same decisions.
 	Seed uint64
 }
 
@@ -80,6 +90,14 @@ func (c Config) withDefaults() Config {
 	setInt(&c.MinRequestDepth, DefaultMinRequestDepth)
 	setInt(&c.MaxRequestDepth, DefaultMaxRequestDepth)
 	setInt(&c.MaxPeerRequests, DefaultMaxPeerRequests)
+	setInt(&c.MaxPeers, DefaultMaxPeers)
+	setInt(&c.MaxPeersPerIP, DefaultMaxPeersPerIP)
+	setInt(&c.MaxHalfOpen, DefaultMaxHalfOpen)
+	setInt(&c.MaxHalfOpenPerIP, DefaultMaxHalfOpenPerIP)
+	setDuration(&c.EvictIdleAfter, DefaultEvictIdleAfter)
+	if c.OutgoingSlots == 0 {
+		c.OutgoingSlots = DefaultOutgoingSlots
+	}
 	if c.MaxBufferedBytes <= 0 {
 		c.MaxBufferedBytes = DefaultMaxBufferedBytes
 	}

@@ -18,6 +18,7 @@ package core
 
 import (
 	"math/rand/v2"
+	"net/netip"
 	"time"
 
 	"github.com/minibit-io/minibit/internal/metainfo"
@@ -47,10 +48,15 @@ type Core struct {
 	have     wire.Bitfield // our verified pieces
 	complete bool          // the file is finished (verified, written, renamed)
 
-	conns   map[ConnKey]*peerConn
-	byID    map[[20]byte]*peerConn
-	nextKey ConnKey
-	paroled int // connections on parole
+	conns    map[ConnKey]*peerConn
+	byID     map[[20]byte]*peerConn
+	nextKey  ConnKey
+	paroled  int // connections on parole
+	limits   slotLimits
+	halfOpen halfOpenPool // accepted connections in their handshake
+	slots    slotCounts   // established connections, dials under way, admitted handshakes
+	known    map[netip.AddrPort]*knownPeer
+	rng      *rand.Rand
 
 	offers  []int32 // super-seeding: how often each piece was offered (BEP 16)
 	sources sources // who sent the verified pieces
@@ -72,6 +78,9 @@ type Counters struct {
 	HashRequestsSent               int64
 	HashRequestsServed             int64
 	HashRequestsRejected           int64
+	Refusals                       [NumRefusals]int64 // connections refused, by reason
+	Evictions                      int64
+	DialRetries                    int64
 }
 
 // New returns a core for cfg at time now. bans is the session's ban list (shared with the
@@ -92,16 +101,21 @@ func New(cfg Config, bans *BanList, now time.Time) (*Core, error) {
 		pipeline: pipelineConfig{
 			QueueTime: cfg.RequestQueueTime, MinDepth: cfg.MinRequestDepth, MaxDepth: cfg.MaxRequestDepth,
 		},
-		picker:  NewPicker(meta.NumPieces(), meta.PieceLen, rng),
-		choker:  NewChoker(cfg.Choker, rng),
-		buffers: newBufferPool(int(meta.Info.PieceLength), BufferCount(cfg.MaxBufferedBytes, meta.Info.PieceLength)),
-		bans:    bans,
-		have:    wire.NewBitfield(meta.NumPieces()),
-		conns:   make(map[ConnKey]*peerConn),
-		byID:    make(map[[20]byte]*peerConn),
-		offers:  make([]int32, meta.NumPieces()),
-		upMeter: newRateMeter(cfg.RateWindow, now),
-		dnMeter: newRateMeter(cfg.RateWindow, now),
+		picker:   NewPicker(meta.NumPieces(), meta.PieceLen, rng),
+		choker:   NewChoker(cfg.Choker, rng),
+		buffers:  newBufferPool(int(meta.Info.PieceLength), BufferCount(cfg.MaxBufferedBytes, meta.Info.PieceLength)),
+		bans:     bans,
+		have:     wire.NewBitfield(meta.NumPieces()),
+		conns:    make(map[ConnKey]*peerConn),
+		byID:     make(map[[20]byte]*peerConn),
+		offers:   make([]int32, meta.NumPieces()),
+		upMeter:  newRateMeter(cfg.RateWindow, now),
+		dnMeter:  newRateMeter(cfg.RateWindow, now),
+		limits:   limitsOf(cfg),
+		halfOpen: newHalfOpenPool(),
+		slots:    newSlotCounts(),
+		known:    make(map[netip.AddrPort]*knownPeer),
+		rng:      rng,
 	}
 	c.picker.SetStrategy(cfg.PieceStrategy)
 	c.picker.useBuffers(c.buffers)

@@ -32,3 +32,15 @@ func testCore(t testing.TB, size, pieceLength int64) *Core {
 	}
 	return c
 }
+
+// connect registers a connection as the shell does once its slot is reserved and its
+// handshakes are done.
+func connect(t testing.TB, c *Core, now time.Time, info PeerInfo) ConnKey {
+	t.Helper()
+	c.slots.take(slotKey(info.Addr), info.Outgoing)
+	key, err := c.Connect(now, info)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key
+}

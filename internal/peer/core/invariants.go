@@ -38,6 +38,35 @@ func (c *Core) checkRegistry() error {
 	if len(c.byID) != len(c.conns) || paroled != c.paroled {
 		return fmt.Errorf("%d ids for %d connections; %d on parole, counted %d", len(c.byID), len(c.conns), paroled, c.paroled)
 	}
+	return c.checkSlots()
+}
+
+// checkSlots: every connection holds a slot (reserved slots of handshakes under way come on
+// top), the counts by address add up, and the half-open pool counts what it holds.
+func (c *Core) checkSlots() error {
+	in, out := 0, 0
+	for _, p := range c.conns {
+		if p.Outgoing {
+			out++
+		} else {
+			in++
+		}
+	}
+	byIP := 0
+	for _, n := range c.slots.byIP {
+		byIP += n
+	}
+	if c.slots.in < in || c.slots.out < out || byIP != c.slots.in+c.slots.out || c.slots.in+c.slots.out > c.limits.maxPeers {
+		return fmt.Errorf("slots: %d in and %d out counted (%d by address, max %d) for %d and %d connections",
+			c.slots.in, c.slots.out, byIP, c.limits.maxPeers, in, out)
+	}
+	held := 0
+	for _, hs := range c.halfOpen.byIP {
+		held += len(hs)
+	}
+	if held != c.halfOpen.total || held > c.limits.halfOpen {
+		return fmt.Errorf("half-open pool: %d held, %d counted, bound %d", held, c.halfOpen.total, c.limits.halfOpen)
+	}
 	return nil
 }
 

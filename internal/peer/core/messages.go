@@ -28,7 +28,10 @@ func (c *Core) Receive(now time.Time, key ConnKey, m wire.Message) error {
 	p.sawMessage = true
 	err := c.dispatch(now, p, m, first)
 	if err != nil && c.conns[key] == p {
-		c.remove(p)
+		if errors.Is(err, ErrBothSeeds) {
+			c.neverDial(p.Addr) // a seed, while we seed too
+		}
+		c.forget(now, p)
 		c.fillAll(now)
 	}
 	return err

@@ -49,11 +49,12 @@ func (c *Core) ban(now time.Time, id Identity, reason BanReason, piece int, why 
 	c.logf(slog.LevelWarn, "Peer banned", "peer", id.Addr.String(), "peerID", string(SanitizeID(id.ID)),
 		"reason", reason.String(), "piece", piece, "proof", why)
 	c.emit(Effect{Kind: Banned, Peer: id})
+	c.neverDial(id.Addr)
 	ip := id.Addr.Addr().Unmap()
 	dropped := false
 	for _, p := range c.conns {
 		if p.Addr.Addr().Unmap() == ip || c.bans.Banned(netip.Addr{}, p.ID) {
-			c.drop(p, ErrBanned)
+			c.drop(now, p, ErrBanned)
 			dropped = true
 		}
 	}

@@ -42,6 +42,7 @@ type peerConn struct {
 	peerInterested bool
 	snubbed        bool  // its requests timed out: one at a time until it delivers
 	paroled        bool  // it sent part of a corrupt piece: it downloads whole pieces alone
+	evicted        bool  // closed for a newcomer, which took its slot at once
 	contributed    bool  // it sent us a block we had asked for (the seeding choker remembers it)
 	offered        []int // super-seeding: pieces offered to it and not yet announced by it
 	uploads        []Block
@@ -52,15 +53,26 @@ type peerConn struct {
 // identity names p for the ban list.
 func (p *peerConn) identity() Identity { return Identity{Addr: p.Addr, ID: p.ID} }
 
-// Connect registers a connection past its handshakes, unless the peer is banned or its id is
-// connected already: a second connection claiming a connected peer's id never displaces the
-// first. It queues our bitfield (and a super-seeder's first offer).
+// Connect registers a connection past its handshakes, which holds a reserved slot (from
+// AdmitIncoming or DialDue), unless the peer is banned or its id is connected already: a second
+// connection claiming a connected peer's id never displaces the first. A refused connection
+// gives its slot back. It queues our bitfield (and a super-seeder's first offer).
 func (c *Core) Connect(now time.Time, info PeerInfo) (ConnKey, error) {
+	var err error
 	switch {
 	case c.bans.Presented(info.Addr.Addr(), info.ID):
-		return 0, ErrBanned
+		err = ErrBanned
+		c.refuse(RefusedBanned, info.Addr, "at registration")
+	case c.byID[info.ID] != nil && info.Outgoing: // our dial found a peer connected already
+		err = ErrDuplicate
+		c.dialConnected(info.Addr, info.ID) // no redial while it is
 	case c.byID[info.ID] != nil:
-		return 0, ErrDuplicate
+		err = ErrDuplicate
+		c.refuse(RefusedDuplicateID, info.Addr, "at registration")
+	}
+	if err != nil {
+		c.ReleaseSlot(info.Addr, info.Outgoing)
+		return 0, err
 	}
 	c.nextKey++
 	p := &peerConn{
@@ -72,6 +84,9 @@ func (c *Core) Connect(now time.Time, info PeerInfo) (ConnKey, error) {
 	}
 	c.conns[p.key] = p
 	c.byID[p.ID] = p
+	if info.Outgoing {
+		c.dialConnected(info.Addr, info.ID)
+	}
 	c.send(p.key, c.bitfieldMessage(p.Fast))
 	c.superSeed(p)
 	return p.key, nil
@@ -93,22 +108,24 @@ func (c *Core) bitfieldMessage(fast bool) wire.Message {
 }
 
 // Disconnected forgets a closed connection: its pieces leave the availability, its requests go
-// back to the picker and to the other connections. A key the core forgot already is ignored.
+// back to the picker and to the other connections, its slot is free, its address may be
+// redialled. A key the core forgot already (it dropped the connection) is ignored.
 func (c *Core) Disconnected(now time.Time, key ConnKey) {
 	if p := c.conns[key]; p != nil {
-		c.remove(p)
+		c.forget(now, p)
 		c.fillAll(now)
 	}
 }
 
 // drop forgets p and asks the shell to close it for err.
-func (c *Core) drop(p *peerConn, err error) {
-	c.remove(p)
+func (c *Core) drop(now time.Time, p *peerConn, err error) {
+	c.forget(now, p)
 	c.emit(Effect{Kind: Disconnect, Conn: p.key, Err: err})
 }
 
-// remove forgets p.
-func (c *Core) remove(p *peerConn) {
+// forget removes p from the registry, the availability and the download book, frees its slot
+// and tells the directory.
+func (c *Core) forget(now time.Time, p *peerConn) {
 	delete(c.conns, p.key)
 	if c.byID[p.ID] == p {
 		delete(c.byID, p.ID)
@@ -116,6 +133,13 @@ func (c *Core) remove(p *peerConn) {
 	c.picker.PeerLost(p.has)
 	c.setParole(p, false)
 	c.picker.PeerGone(p.key)
+	c.ReleaseSlot(p.Addr, p.Outgoing)
+	switch {
+	case p.Outgoing && p.evicted:
+		c.dialDisconnected(now, p.Addr, c.limits.idleGrace) // it would most likely bring nothing again
+	case p.Outgoing:
+		c.dialDisconnected(now, p.Addr, redialPolicy.DelayRand(0, c.rng))
+	}
 }
 
 // Connected reports whether key is a registered connection.
@@ -127,26 +151,24 @@ func (c *Core) ConnectedID(id [20]byte) bool { return c.byID[id] != nil }
 // NumConns is the number of registered connections.
 func (c *Core) NumConns() int { return len(c.conns) }
 
-// IdleVictim is the connection to evict for a newcomer (inboundOnly: among accepted ones):
-// among those that brought nothing for grace (no interest either way, no block either way), the
-// one idle longest; false if none. A connection exchanging data is never evicted.
-func (c *Core) IdleVictim(now time.Time, grace time.Duration, inboundOnly bool, skip func(ConnKey) bool) (ConnKey, time.Time, bool) {
+// idleVictim is the connection to evict for a newcomer (inboundOnly: among accepted ones):
+// among those that brought nothing for the grace period (no interest either way, no block
+// either way), the one idle longest; nil if none. A connection exchanging data is never evicted.
+func (c *Core) idleVictim(now time.Time, inboundOnly bool) *peerConn {
 	var victim *peerConn
 	for _, p := range c.conns {
-		if (inboundOnly && p.Outgoing) || p.amInterested || p.peerInterested || skip(p.key) {
+		if (inboundOnly && p.Outgoing) || p.amInterested || p.peerInterested || p.evicted {
 			continue
 		}
-		if now.Sub(p.lastActive) < grace {
+		if now.Sub(p.lastActive) < c.limits.idleGrace {
 			continue
 		}
-		if victim == nil || p.lastActive.Before(victim.lastActive) {
+		if victim == nil || p.lastActive.Before(victim.lastActive) ||
+			(p.lastActive.Equal(victim.lastActive) && p.key < victim.key) {
 			victim = p
 		}
 	}
-	if victim == nil {
-		return 0, time.Time{}, false
-	}
-	return victim.key, victim.lastActive, true
+	return victim
 }
 
 // Snapshot is a reading of the core's connections and rates.
@@ -162,6 +184,7 @@ type Snapshot struct {
 	BansBadBlock, BansBadHashes   int64
 	SuspectPieces, PeersOnParole  int
 	PiecesStarted, BuffersLent    int
+	HalfOpen                      int
 }
 
 // Snapshot reads the core at now.
@@ -170,7 +193,7 @@ func (c *Core) Snapshot(now time.Time) Snapshot {
 		Conns: len(c.conns), UploadRate: c.upMeter.Rate(now), DownloadRate: c.dnMeter.Rate(now),
 		PiecesHave: c.picker.HaveCount(), PiecesTotal: c.meta.NumPieces(), BytesLeft: c.BytesLeft(),
 		Complete: c.complete, Counters: c.counters,
-		SuspectPieces: len(c.blame.suspects), PeersOnParole: c.paroled,
+		SuspectPieces: len(c.blame.suspects), PeersOnParole: c.paroled, HalfOpen: c.halfOpen.total,
 		PiecesStarted: len(c.picker.active), BuffersLent: c.buffers.lent,
 	}
 	byReason := c.bans.ByReason()
@@ -196,12 +219,13 @@ func (c *Core) Snapshot(now time.Time) Snapshot {
 
 // FileComplete records that the file is finished (verified, written and renamed): we are
 // interested in nobody any more, and connections to complete peers are closed.
-func (c *Core) FileComplete() {
+func (c *Core) FileComplete(now time.Time) {
 	c.complete = true
 	for _, p := range c.conns {
 		c.updateInterest(p)
 		if p.has.Count() == c.meta.NumPieces() {
-			c.drop(p, ErrBothSeeds)
+			c.neverDial(p.Addr)
+			c.drop(now, p, ErrBothSeeds)
 		}
 	}
 }

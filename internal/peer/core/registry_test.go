@@ -12,10 +12,7 @@ func TestIdleVictimEvictsOnlyConnectionsThatBringNothing(t *testing.T) {
 	grace := time.Minute
 	long := now.Add(-10 * time.Minute)
 	add := func(id byte, outgoing, amInterested, peerInterested bool, active time.Time) ConnKey {
-		key, err := c.Connect(active, PeerInfo{ID: [20]byte{id}, Addr: netip.MustParseAddrPort("10.0.0.1:1"), Outgoing: outgoing})
-		if err != nil {
-			t.Fatal(err)
-		}
+		key := connect(t, c, active, PeerInfo{ID: [20]byte{id}, Addr: netip.MustParseAddrPort("10.0.0.1:1"), Outgoing: outgoing})
 		p := c.conns[key]
 		p.amInterested, p.peerInterested = amInterested, peerInterested
 		return key
@@ -25,16 +22,16 @@ func TestIdleVictimEvictsOnlyConnectionsThatBringNothing(t *testing.T) {
 	add(3, false, false, false, now)                           // a block just now
 	four := add(4, false, false, false, now.Add(-grace))       // idle exactly the grace
 	five := add(5, true, false, false, long.Add(-time.Second)) // idle longest, but we dialled it
-	none := func(ConnKey) bool { return false }
-	if v, _, _ := c.IdleVictim(now, grace, false, none); v != five {
-		t.Fatalf("any: victim %v, want the one idle longest (%d)", v, five)
+	c.limits.idleGrace = grace
+	if v := c.idleVictim(now, false); v == nil || v.key != five {
+		t.Fatalf("any: victim %+v, want the one idle longest (%d)", v, five)
 	}
-	if v, _, _ := c.IdleVictim(now, grace, true, none); v != four {
-		t.Fatalf("inbound only: victim %v, want the accepted one idle past the grace (%d)", v, four)
+	if v := c.idleVictim(now, true); v == nil || v.key != four {
+		t.Fatalf("inbound only: victim %+v, want the accepted one idle past the grace (%d)", v, four)
 	}
-	skipFour := func(k ConnKey) bool { return k == four }
-	if v, _, ok := c.IdleVictim(now, grace, true, skipFour); ok {
-		t.Fatalf("inbound only: victim %v, want none (the others bring something)", v)
+	c.conns[four].evicted = true // closing already: not evicted twice
+	if v := c.idleVictim(now, true); v != nil {
+		t.Fatalf("inbound only: victim %+v, want none (the others bring something)", v)
 	}
 	if err := c.CheckInvariants(); err != nil {
 		t.Fatal(err)

@@ -22,10 +22,7 @@ func seedingCore(t *testing.T, maxPeerRequests int) (*Core, ConnKey, time.Time) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, err := c.Connect(now, PeerInfo{ID: [20]byte{1}, Addr: netip.MustParseAddrPort("10.0.0.1:1"), Fast: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	key := connect(t, c, now, PeerInfo{ID: [20]byte{1}, Addr: netip.MustParseAddrPort("10.0.0.1:1"), Fast: true})
 	mustReceive(t, c, now, key, wire.Message{ID: wire.HaveNone})
 	mustReceive(t, c, now, key, wire.Message{ID: wire.Interested}) // a free slot: unchoked at once
 	if c.conns[key].amChoking {
