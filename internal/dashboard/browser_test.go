@@ -14,6 +14,7 @@ import (
 
 	"github.com/minibit-io/minibit/internal/metainfo"
 	"github.com/minibit-io/minibit/internal/peer"
+	"github.com/minibit-io/minibit/internal/peer/peertest"
 )
 
 // These tests drive Debian's headless Chromium against a running swarm and a tracker on
@@ -110,10 +111,7 @@ func startSession(t *testing.T, cfg peer.Config) *peer.Session {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = s.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	peertest.Run(t, s)
 	return s
 }
 

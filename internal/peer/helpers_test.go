@@ -1,22 +1,21 @@
 package peer
 
 import (
-	"bytes"
-	"context"
 	"errors"
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/minibit-io/minibit/internal/generate"
 	"github.com/minibit-io/minibit/internal/metainfo"
-	"github.com/minibit-io/minibit/internal/tracker"
+	"github.com/minibit-io/minibit/internal/peer/peertest"
+	"github.com/minibit-io/minibit/internal/tracker/trackertest"
 )
 
 // testTimeout bounds every wait of the swarm tests: generous, for a busy 2-core machine.
@@ -61,25 +60,20 @@ func testConfig(t testing.TB, meta *metainfo.MetaInfo, path string) Config {
 	return cfg
 }
 
-// running is a session started by startSession.
+// running is a session started by startSession (peertest runs it).
 type running struct {
 	*Session
-	cancel context.CancelFunc
-	errc   chan error // Run's result
+	*peertest.Running
 }
 
-// stop cancels the session and waits for Run to return.
+// stop cancels the session and returns Run's result.
 func (r *running) stop(t testing.TB) error {
 	t.Helper()
-	r.cancel()
-	select {
-	case err := <-r.errc:
-		r.errc <- err
-		return err
-	case <-time.After(testTimeout):
-		t.Fatal("session did not stop")
-		return nil
+	err := r.Stop()
+	if errors.Is(err, peertest.ErrNotStopped) {
+		t.Fatal(err)
 	}
+	return err
 }
 
 // startSession creates and runs a session; it is stopped when the test ends.
@@ -94,92 +88,43 @@ func startSession(t testing.TB, cfg Config) *running {
 
 func runSession(t testing.TB, s *Session) *running {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	r := &running{Session: s, cancel: cancel, errc: make(chan error, 1)}
-	go func() { r.errc <- s.Run(ctx) }()
-	t.Cleanup(func() { _ = r.stop(t) })
-	return r
+	return &running{Session: s, Running: peertest.Run(t, s)}
 }
 
 // waitDone waits for the session's verified file.
 func waitDone(t testing.TB, r *running) {
 	t.Helper()
-	select {
-	case <-r.Done():
-	case err := <-r.errc:
-		r.errc <- err
-		t.Fatalf("session ended before completing: %v", err)
-	case <-time.After(testTimeout):
-		t.Fatalf("session did not complete: %+v", r.Stats())
-	}
+	r.WaitDone(t, testTimeout, func() any { return r.Stats() })
 }
 
 // assertSameFile fails unless the files at a and b hold the same bytes.
 func assertSameFile(t testing.TB, a, b string) {
 	t.Helper()
-	da, err := os.ReadFile(a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := os.ReadFile(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(da, db) {
-		t.Fatalf("%s differs from %s", b, a)
-	}
+	peertest.SameFile(t, a, b)
 }
 
-// testTracker is an in-process tracker on a loopback port that can be stopped and restarted
-// on the same port.
+// testTracker is the in-process tracker of these tests, announcing every second; restart
+// serves a fresh one (an empty registry) on the same port.
 type testTracker struct {
-	t    testing.TB
-	addr string
-	srv  *http.Server
-	tr   *tracker.Server
-	stop context.CancelFunc
+	t  testing.TB
+	tr *trackertest.Tracker
 }
 
 func startTracker(t testing.TB) *testTracker {
 	t.Helper()
-	tt := &testTracker{t: t, addr: "127.0.0.1:0"}
-	tt.start()
-	t.Cleanup(tt.shutdown)
-	return tt
+	return &testTracker{t: t, tr: trackertest.Start(t, trackertest.WithHeartbeat(time.Second))}
 }
 
-func (tt *testTracker) url() string { return "http://" + tt.addr }
+func (tt *testTracker) url() string { return tt.tr.URL }
 
-// start serves a fresh tracker (an empty registry) on tt.addr.
-func (tt *testTracker) start() {
+// shutdown stops the tracker.
+func (tt *testTracker) shutdown() { tt.tr.Close() }
+
+// restart serves a fresh tracker on the stopped one's port.
+func (tt *testTracker) restart() {
 	tt.t.Helper()
-	var ln net.Listener
-	var err error
-	for range 50 { // the port of a stopped tracker may take a moment to be free
-		if ln, err = net.Listen("tcp", tt.addr); err == nil {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if err != nil {
-		tt.t.Fatal(err)
-	}
-	tt.addr = ln.Addr().String()
-	tt.tr = tracker.NewServer(tracker.Config{Interval: time.Second, MinInterval: time.Second})
-	ctx, cancel := context.WithCancel(context.Background())
-	tt.stop = cancel
-	go func() { _ = tt.tr.Run(ctx) }()
-	tt.srv = &http.Server{Handler: tt.tr, ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = tt.srv.Serve(ln) }()
-}
-
-func (tt *testTracker) shutdown() {
-	if tt.srv == nil {
-		return
-	}
-	tt.stop()
-	_ = tt.srv.Close()
-	tt.srv = nil
+	addr := strings.TrimPrefix(tt.tr.URL, "http://")
+	tt.tr = trackertest.Start(tt.t, trackertest.WithHeartbeat(time.Second), trackertest.At(addr))
 }
 
 // seedAndLeechers starts a seeder of a fresh file and n leechers, all on the tracker.

@@ -103,7 +103,7 @@ func TestSwarmSurvivesTrackerRestart(t *testing.T) {
 	}
 	waitFor(t, "a first piece", func() bool { return early[0].Stats().PiecesHave > 0 })
 	tr.shutdown()
-	tr.start() // same port, empty registry: the peers' heartbeats fill it again
+	tr.restart() // same port, empty registry: the peers' heartbeats fill it again
 	late := startSession(t, leecherConfig(t, meta, t.TempDir(), tr.url()))
 	for _, l := range append(early, late) {
 		waitDone(t, l)

@@ -175,13 +175,13 @@ func TestSessionStopsWithDiskFullError(t *testing.T) {
 	}
 	s.store.file = fullDisk{s.store.file}
 	r := runSession(t, s)
+	err, ended := r.Wait(testTimeout)
 	select {
-	case err := <-r.errc:
-		r.errc <- err
-		if !errors.Is(err, ErrDiskFull) {
-			t.Fatalf("Run returned %v, want ErrDiskFull", err)
-		}
 	case <-r.Done():
 		t.Fatal("completed on a full disk")
+	default:
+	}
+	if !ended || !errors.Is(err, ErrDiskFull) {
+		t.Fatalf("Run ended %v with %v, want ErrDiskFull", ended, err)
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"os"
 	"strings"
 	"testing"
-	"time"
 )
 
 // A download whose file does not have Config.WantSHA256 never calls itself complete: no Done, no
@@ -21,11 +20,8 @@ func TestWrongSHA256NeverCompletes(t *testing.T) {
 	cfg.ExitOnComplete = true
 	cfg.WantSHA256 = strings.Repeat("ab", sha256.Size)
 	r := startSession(t, cfg)
-	var runErr error
-	select {
-	case runErr = <-r.errc:
-		r.errc <- runErr
-	case <-time.After(testTimeout):
+	runErr, ended := r.Wait(testTimeout)
+	if !ended {
 		t.Fatal("the session neither failed nor ended")
 	}
 	if runErr == nil || !strings.Contains(runErr.Error(), "SHA-256") || !strings.Contains(runErr.Error(), cfg.WantSHA256) {
@@ -46,7 +42,7 @@ func TestWrongSHA256NeverCompletes(t *testing.T) {
 		t.Errorf("the .part file is gone: %v", err)
 	}
 	infoHash := meta.InfoHashV1()
-	if sw, ok := tt.tr.Swarm(hex.EncodeToString(infoHash[:])); !ok || sw.Completed != 0 {
+	if sw, ok := tt.tr.Server.Swarm(hex.EncodeToString(infoHash[:])); !ok || sw.Completed != 0 {
 		t.Errorf("tracker swarm %+v: want no \"completed\" event", sw.SwarmSummary)
 	}
 }

@@ -29,6 +29,7 @@ import (
 	"github.com/minibit-io/minibit/internal/generate"
 	"github.com/minibit-io/minibit/internal/metainfo"
 	"github.com/minibit-io/minibit/internal/peer"
+	"github.com/minibit-io/minibit/internal/peer/peertest"
 	"github.com/minibit-io/minibit/internal/tracker"
 	"github.com/minibit-io/minibit/internal/tracker/client"
 	"github.com/minibit-io/minibit/internal/tracker/trackertest"
@@ -127,14 +128,12 @@ func (sw *Swarm) StartLeecher(ip netip.Addr, opts ...func(*peer.Config)) *Peer {
 	return sw.Start(cfg)
 }
 
-// Peer is a running session.
+// Peer is a running session (run by peertest).
 type Peer struct {
 	*peer.Session
-	// Config is what it was started with; Started when.
-	Config  peer.Config
-	Started time.Time
-	cancel  context.CancelFunc
-	errc    chan error
+	*peertest.Running
+	// Config is what it was started with.
+	Config peer.Config
 }
 
 // Start creates and runs a session with cfg; it stops when the test ends.
@@ -144,37 +143,17 @@ func (sw *Swarm) Start(cfg peer.Config) *Peer {
 	if err != nil {
 		sw.T.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	p := &Peer{Session: s, Config: cfg, Started: time.Now(), cancel: cancel, errc: make(chan error, 1)}
-	go func() { p.errc <- s.Run(ctx) }()
-	sw.T.Cleanup(p.Stop)
-	return p
+	return &Peer{Session: s, Running: peertest.Run(sw.T, s), Config: cfg}
 }
 
 // Stop ends the session and waits for Run to return.
-func (p *Peer) Stop() {
-	p.cancel()
-	select {
-	case err := <-p.errc:
-		p.errc <- err
-	case <-time.After(Timeout):
-	}
-}
+func (p *Peer) Stop() { _ = p.Running.Stop() }
 
 // WaitDone waits up to timeout for the verified file and returns the time since the start;
 // it fails the test otherwise.
 func (p *Peer) WaitDone(t testing.TB, timeout time.Duration) time.Duration {
 	t.Helper()
-	select {
-	case <-p.Done():
-		return time.Since(p.Started)
-	case err := <-p.errc:
-		p.errc <- err
-		t.Fatalf("session ended before completing: %v", err)
-	case <-time.After(timeout):
-		t.Fatalf("session did not complete in %v: %+v", timeout, p.Stats())
-	}
-	return 0
+	return p.Running.WaitDone(t, timeout, func() any { return p.Stats() })
 }
 
 // AssertFile fails unless p's file holds the swarm's content.

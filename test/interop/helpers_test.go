@@ -20,6 +20,7 @@ import (
 	"github.com/minibit-io/minibit/internal/generate"
 	"github.com/minibit-io/minibit/internal/metainfo"
 	"github.com/minibit-io/minibit/internal/peer"
+	"github.com/minibit-io/minibit/internal/peer/peertest"
 	"github.com/minibit-io/minibit/internal/tracker/client"
 	"github.com/minibit-io/minibit/internal/tracker/trackertest"
 )
@@ -121,7 +122,8 @@ func writeTorrent(t testing.TB, path string, pieceLength int64, trackerURL, out 
 	return meta
 }
 
-// startSession creates and runs a MiniBit session on 127.0.0.1; the test's end stops it.
+// startSession creates and runs a MiniBit session on 127.0.0.1; the test's end stops it, and a
+// session that failed fails the test.
 func startSession(t testing.TB, cfg peer.Config, role string) *peer.Session {
 	t.Helper()
 	cfg.ListenAddr = "127.0.0.1:0"
@@ -133,18 +135,10 @@ func startSession(t testing.TB, cfg peer.Config, role string) *peer.Session {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	go func() { errc <- s.Run(ctx) }()
+	r := peertest.Run(t, s)
 	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-errc:
-			if err != nil {
-				t.Errorf("%s session: %v", role, err)
-			}
-		case <-time.After(testTimeout):
-			t.Errorf("%s session did not stop", role)
+		if err := r.Stop(); err != nil && !errors.Is(err, context.Canceled) {
+			t.Errorf("%s session: %v", role, err)
 		}
 	})
 	return s
