@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/minibit-io/minibit/internal/peer"
 )
@@ -33,7 +34,7 @@ func TestSlotFlagsDefaultToTheSessionDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(peer.DefaultConfig(), cfg); diff != "" {
+	if diff := cmp.Diff(peer.DefaultConfig(), cfg, cmpopts.IgnoreUnexported(peer.Config{})); diff != "" {
 		t.Fatalf("config of flags without values mismatch (-want +got):\n%s", diff)
 	}
 }

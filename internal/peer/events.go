@@ -2,6 +2,7 @@ package peer
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/minibit-io/minibit/internal/peer/core"
@@ -33,6 +34,11 @@ func (s *Session) handleMessage(c *conn, m wire.Message) error {
 
 // applyLocked carries out the core's pending effects.
 func (s *Session) applyLocked() {
+	if s.cfg.checkInvariants {
+		if err := s.core.CheckInvariants(); err != nil {
+			panic(fmt.Sprintf("peer core: %v", err))
+		}
+	}
 	effects := s.core.Effects()
 	for i := 0; i < len(effects); i++ {
 		e := effects[i]

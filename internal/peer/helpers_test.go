@@ -55,6 +55,7 @@ func testConfig(t testing.TB, meta *metainfo.MetaInfo, path string) Config {
 	cfg.ListenAddr = "127.0.0.1:0"
 	cfg.ChokeInterval = time.Second
 	cfg.Logger = testLogger(t)
+	cfg.checkInvariants = true // the core's records are checked after every event
 	// Every test peer is on 127.0.0.1: no per-address share (the admission tests set their own).
 	cfg.MaxPeersPerIP, cfg.MaxHalfOpenPerIP = cfg.MaxPeers, cfg.MaxHalfOpen
 	return cfg

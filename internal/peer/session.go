@@ -131,6 +131,10 @@ type Config struct {
 	ProgressInterval time.Duration
 	// Logger receives the session's structured logs; nil means slog.Default().
 	Logger *slog.Logger
+
+	// checkInvariants makes the session check the core's invariants after every event and
+	// panic if one breaks (this package's tests set it).
+	checkInvariants bool
 }
 
 // DefaultConfig returns a Config with the design note's numbers and no torrent.

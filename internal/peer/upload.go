@@ -17,7 +17,9 @@ const pieceMessageOverhead = 4 + 1 + 8
 func (s *Session) nextUploads(c *conn, dst []core.Block, maxBlocks int) []core.Block {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.core.NextUploads(c.key, dst, maxBlocks)
+	dst = s.core.NextUploads(c.key, dst, maxBlocks)
+	s.applyLocked()
+	return dst
 }
 
 // appendBlocks serves the requests reqs of c: it waits for the upload limiter and reads each
@@ -62,6 +64,7 @@ func (s *Session) uploaded(c *conn, n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.core.Uploaded(time.Now(), c.key, n)
+	s.applyLocked()
 }
 
 // blockLength is the size of one request (16 KiB).
