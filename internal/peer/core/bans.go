@@ -12,11 +12,12 @@ const DefaultMaxBans = 1024
 type BanReason int
 
 const (
-	// BanBadBlock: a block it sent differs from the leaf hash proven against the piece's hash
+	// BanBadBlock means a block it sent differs from the leaf hash proven against the piece's hash
 	// (or it alone sent a piece that failed).
 	BanBadBlock BanReason = iota
-	// BanBadHashes: its answer to a hash request does not hash to the piece's hash.
+	// BanBadHashes means its answer to a hash request does not hash to the piece's hash.
 	BanBadHashes
+	// NumBanReasons counts the reasons.
 	NumBanReasons
 )
 

@@ -44,16 +44,16 @@ type knownPeer struct {
 type DialOutcome int
 
 const (
-	// DialClosed: the dial connected and the connection ended; its disconnection scheduled the
+	// DialClosed means the dial connected and the connection ended; its disconnection scheduled the
 	// redial.
 	DialClosed DialOutcome = iota
-	// DialFailed: the dial or its handshake failed.
+	// DialFailed means the dial or its handshake failed.
 	DialFailed
-	// DialSelf: the address is our own.
+	// DialSelf means the address is our own.
 	DialSelf
-	// DialBanned: the peer is banned.
+	// DialBanned means the peer is banned.
 	DialBanned
-	// DialDuplicate: its id was connected already.
+	// DialDuplicate means its id was connected already.
 	DialDuplicate
 )
 

@@ -29,9 +29,12 @@ const (
 )
 
 // Refusal is why a connection was refused (NotRefused: it was not). Its name is the reason
-// label of the peer's Refusal metric.
+// label of the peer's refusal metric (internal/metrics; a test checks they agree).
 type Refusal int
 
+// The refusals: the half-open pool full or the address's share of it taken, no handshake in
+// time, the address's share of established slots taken, no slot (nothing to evict), a
+// duplicate peer id, a banned address or id.
 const (
 	NotRefused Refusal = iota
 	RefusedHalfOpenFull
