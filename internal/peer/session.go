@@ -43,8 +43,10 @@ const (
 // Config is everything a Session needs. DefaultConfig holds the design note's numbers; the
 // caller sets at least Torrent and Path.
 type Config struct {
-	// Torrent is the swarm's metainfo.
-	Torrent *metainfo.MetaInfo
+	// Config holds the protocol core's knobs (core.Config): the torrent, the choker, the request
+	// pipeline, the connection slots, the piece strategy, free-riding, seeds-only and
+	// super-seeding. The session sets its Have from the file.
+	core.Config
 	// Path is the file's final path. A download is written to Path+".part" and renamed to Path
 	// only once every piece is verified.
 	Path string
@@ -70,51 +72,12 @@ type Config struct {
 	KeepAliveInterval time.Duration
 	// NumWant is how many peers to ask the tracker for (the note: 5).
 	NumWant int
-	// MaxPeers bounds the established connections, with the dials under way (default 50).
-	MaxPeers int
-	// MaxPeersPerIP is one IP address's share of MaxPeers; several pods behind one node address
-	// still get in. Harnesses that run many peers on one
-	// loopback address raise it.
-	MaxPeersPerIP int
-	// OutgoingSlots are kept for our own dials: accepted connections take at most
-	// MaxPeers - OutgoingSlots. At most half of MaxPeers is kept; a negative value keeps none.
-	OutgoingSlots int
-	// MaxHalfOpen bounds the accepted connections still in their handshake, MaxHalfOpenPerIP
-	// those of one address; HandshakeTimeout is how long a handshake may take.
-	MaxHalfOpen      int
-	MaxHalfOpenPerIP int
+	// HandshakeTimeout is how long an accepted connection may take to send its handshake.
 	HandshakeTimeout time.Duration
-	// EvictIdleAfter: when a newcomer finds every slot taken, a connection that brought nothing
-	// for so long (no interest either way, no block either way, only keep-alives) is evicted
-	// for it. A connection exchanging data is never evicted.
-	EvictIdleAfter time.Duration
-	// Choker configures who is uploaded to; ChokeInterval is how often it decides (the note: 10 s).
-	Choker        ChokerConfig
+	// ChokeInterval is how often the choker decides whom to upload to (the note: 10 s).
 	ChokeInterval time.Duration
-	// RateWindow is the sliding window over which transfer rates are measured (20 s).
-	RateWindow time.Duration
 	// UploadRate and DownloadRate cap this peer's total transfer in bytes/s; 0 is no cap.
 	UploadRate, DownloadRate int64
-	// RequestQueueTime, MinRequestDepth and MaxRequestDepth size each connection's request
-	// pipeline (100 ms of its rate, 4 to 256 blocks); RequestTimeout snubs a silent peer (10 s).
-	RequestQueueTime time.Duration
-	MinRequestDepth  int
-	MaxRequestDepth  int
-	RequestTimeout   time.Duration
-	// MaxPeerRequests is how many requests a peer may queue at us before it counts as a flood.
-	MaxPeerRequests int
-	// MaxBufferedBytes bounds the piece buffers of partial pieces.
-	MaxBufferedBytes int64
-	// PieceStrategy is how the next piece is chosen: RarestFirst (the default) or RandomPiece.
-	PieceStrategy PieceStrategy
-	// NoUpload makes a free-rider: it never unchokes a peer, so it uploads nothing (the swarm
-	// lab's free-riders, and the clients of a client-server download).
-	NoUpload bool
-	// SeedsOnly downloads only from complete peers (with NoUpload: a client-server download).
-	SeedsOnly bool
-	// SuperSeed makes a seeder hide its pieces and offer each peer a few at a time, the least
-	// offered first (BEP 16), so that it uploads about one copy before the swarm holds every piece.
-	SuperSeed bool
 	// NoFileHash skips the whole-file SHA-256 logged at completion ("download verified
 	// sha256=..."): every piece is verified anyway; the swarm lab hashes the copies itself.
 	NoFileHash bool
@@ -140,27 +103,14 @@ type Config struct {
 // DefaultConfig returns a Config with the design note's numbers and no torrent.
 func DefaultConfig() Config {
 	return Config{
+		Config:            core.DefaultConfig(),
 		ListenAddr:        DefaultListenAddr,
 		Timeout:           DefaultTimeout,
 		IdleTimeout:       DefaultIdleTimeout,
 		KeepAliveInterval: DefaultKeepAliveInterval,
 		NumWant:           DefaultNumWant,
-		MaxPeers:          DefaultMaxPeers,
-		MaxPeersPerIP:     DefaultMaxPeersPerIP,
-		OutgoingSlots:     DefaultOutgoingSlots,
-		MaxHalfOpen:       DefaultMaxHalfOpen,
-		MaxHalfOpenPerIP:  DefaultMaxHalfOpenPerIP,
 		HandshakeTimeout:  DefaultHandshakeTimeout,
-		EvictIdleAfter:    DefaultEvictIdleAfter,
-		Choker:            DefaultChokerConfig(),
 		ChokeInterval:     DefaultChokeInterval,
-		RateWindow:        DefaultRateWindow,
-		RequestQueueTime:  DefaultRequestQueueTime,
-		MinRequestDepth:   DefaultMinRequestDepth,
-		MaxRequestDepth:   DefaultMaxRequestDepth,
-		RequestTimeout:    DefaultRequestTimeout,
-		MaxPeerRequests:   DefaultMaxPeerRequests,
-		MaxBufferedBytes:  DefaultMaxBufferedBytes,
 		ProgressInterval:  DefaultProgressInterval,
 	}
 }
@@ -168,45 +118,24 @@ func DefaultConfig() Config {
 // withDefaults fills every zero knob from DefaultConfig.
 func (c Config) withDefaults() Config {
 	d := DefaultConfig()
-	setDuration := func(v *time.Duration, def time.Duration) {
-		if *v <= 0 {
-			*v = def
-		}
-	}
-	setInt := func(v *int, def int) {
-		if *v <= 0 {
-			*v = def
-		}
-	}
+	c.Config = c.Config.WithDefaults()
 	if c.ListenAddr == "" {
 		c.ListenAddr = d.ListenAddr
 	}
-	setDuration(&c.Timeout, d.Timeout)
-	setDuration(&c.IdleTimeout, d.IdleTimeout)
-	setDuration(&c.KeepAliveInterval, d.KeepAliveInterval)
-	setDuration(&c.ChokeInterval, d.ChokeInterval)
-	setDuration(&c.RateWindow, d.RateWindow)
-	setDuration(&c.RequestQueueTime, d.RequestQueueTime)
-	setDuration(&c.RequestTimeout, d.RequestTimeout)
-	setDuration(&c.ProgressInterval, d.ProgressInterval)
-	setDuration(&c.HandshakeTimeout, d.HandshakeTimeout)
-	setDuration(&c.EvictIdleAfter, d.EvictIdleAfter)
-	setInt(&c.NumWant, d.NumWant)
-	setInt(&c.MaxPeers, d.MaxPeers)
-	setInt(&c.MaxPeersPerIP, d.MaxPeersPerIP)
-	setInt(&c.MaxHalfOpen, d.MaxHalfOpen)
-	setInt(&c.MaxHalfOpenPerIP, d.MaxHalfOpenPerIP)
-	if c.OutgoingSlots == 0 {
-		c.OutgoingSlots = d.OutgoingSlots
+	for _, v := range []struct {
+		v   *time.Duration
+		def time.Duration
+	}{
+		{&c.Timeout, d.Timeout}, {&c.IdleTimeout, d.IdleTimeout}, {&c.KeepAliveInterval, d.KeepAliveInterval},
+		{&c.ChokeInterval, d.ChokeInterval}, {&c.ProgressInterval, d.ProgressInterval},
+		{&c.HandshakeTimeout, d.HandshakeTimeout},
+	} {
+		if *v.v <= 0 {
+			*v.v = v.def
+		}
 	}
-	setInt(&c.MinRequestDepth, d.MinRequestDepth)
-	setInt(&c.MaxRequestDepth, d.MaxRequestDepth)
-	setInt(&c.MaxPeerRequests, d.MaxPeerRequests)
-	if c.MaxBufferedBytes <= 0 {
-		c.MaxBufferedBytes = d.MaxBufferedBytes
-	}
-	if c.Choker == (ChokerConfig{}) {
-		c.Choker = d.Choker
+	if c.NumWant <= 0 {
+		c.NumWant = d.NumWant
 	}
 	if c.PeerID == [20]byte{} {
 		c.PeerID = NewPeerID()
@@ -302,18 +231,14 @@ func New(cfg Config) (*Session, error) {
 	return s, nil
 }
 
-// coreConfig is the core's share of the configuration.
+// coreConfig is the core's share of the configuration, with the pieces found on disk.
 func (c Config) coreConfig(have []bool) core.Config {
-	return core.Config{
-		Torrent: c.Torrent, Have: have, Choker: c.Choker, RateWindow: c.RateWindow,
-		RequestQueueTime: c.RequestQueueTime, MinRequestDepth: c.MinRequestDepth,
-		MaxRequestDepth: c.MaxRequestDepth, RequestTimeout: c.RequestTimeout,
-		MaxPeerRequests: c.MaxPeerRequests, MaxBufferedBytes: c.MaxBufferedBytes,
-		PieceStrategy: c.PieceStrategy, NoUpload: c.NoUpload, SeedsOnly: c.SeedsOnly,
-		SuperSeed: c.SuperSeed, MaxPeers: c.MaxPeers, MaxPeersPerIP: c.MaxPeersPerIP,
-		OutgoingSlots: c.OutgoingSlots, MaxHalfOpen: c.MaxHalfOpen, MaxHalfOpenPerIP: c.MaxHalfOpenPerIP,
-		EvictIdleAfter: c.EvictIdleAfter, Seed: rand.Uint64(),
+	cc := c.Config
+	cc.Have = have
+	if cc.RandSeed == 0 {
+		cc.RandSeed = rand.Uint64()
 	}
+	return cc
 }
 
 func newSession(cfg Config, store *storage, ln net.Listener, have []bool) (*Session, error) {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/minibit-io/minibit/internal/metainfo"
 	"github.com/minibit-io/minibit/internal/peer"
+	"github.com/minibit-io/minibit/internal/peer/core"
 )
 
 // benchSize is the file of the benchmarks: large enough for the transfer to outweigh the set-up,
@@ -30,7 +31,7 @@ func BenchmarkMiniBitLeechFromLibtorrent(b *testing.B) {
 	for b.Loop() {
 		dir := b.TempDir()
 		s, err := peer.New(peer.Config{
-			Torrent: meta, Path: filepath.Join(dir, meta.Info.Name), TrackerURL: trackerURL,
+			Config: core.Config{Torrent: meta}, Path: filepath.Join(dir, meta.Info.Name), TrackerURL: trackerURL,
 			ListenAddr: "127.0.0.1:0", ExitOnComplete: true, Logger: slog.New(slog.DiscardHandler),
 		})
 		if err != nil {
@@ -56,7 +57,7 @@ func BenchmarkLibtorrentLeechFromMiniBit(b *testing.B) {
 	torrentPath := filepath.Join(b.TempDir(), "content.torrent")
 	meta := writeTorrent(b, content, metainfo.DefaultPieceLength, trackerURL, torrentPath)
 	startSession(b, peer.Config{
-		Torrent: meta, Path: content, Seed: true, Trusted: true, TrackerURL: trackerURL,
+		Config: core.Config{Torrent: meta}, Path: content, Seed: true, Trusted: true, TrackerURL: trackerURL,
 		Logger: slog.New(slog.DiscardHandler),
 	}, "minibit-seeder")
 	waitSeeders(b, trackerURL, meta.InfoHashV1(), 1)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/minibit-io/minibit/internal/metainfo"
 	"github.com/minibit-io/minibit/internal/peer"
+	"github.com/minibit-io/minibit/internal/peer/core"
 	"github.com/minibit-io/minibit/internal/tracker/client"
 )
 
@@ -21,7 +22,7 @@ func TestLibtorrentDownloadsFromMiniBit(t *testing.T) {
 	torrentPath := filepath.Join(t.TempDir(), "content.torrent")
 	meta := writeTorrent(t, content, pieceLength, trackerURL, torrentPath)
 	seeder := startSession(t, peer.Config{
-		Torrent: meta, Path: content, Seed: true, Trusted: true, TrackerURL: trackerURL,
+		Config: core.Config{Torrent: meta}, Path: content, Seed: true, Trusted: true, TrackerURL: trackerURL,
 	}, "minibit-seeder")
 	waitSeeders(t, trackerURL, meta.InfoHashV1(), 1)
 
@@ -63,7 +64,7 @@ func TestMiniBitDownloadsFromLibtorrent(t *testing.T) {
 
 			leechDir := t.TempDir()
 			leecher := startSession(t, peer.Config{
-				Torrent: meta, Path: filepath.Join(leechDir, meta.Info.Name), TrackerURL: trackerURL,
+				Config: core.Config{Torrent: meta}, Path: filepath.Join(leechDir, meta.Info.Name), TrackerURL: trackerURL,
 			}, "minibit-leecher")
 			waitComplete(t, leecher)
 			assertSameFile(t, content, filepath.Join(leechDir, meta.Info.Name))
@@ -84,7 +85,7 @@ func TestMixedSwarm(t *testing.T) {
 	torrentPath := filepath.Join(t.TempDir(), "content.torrent")
 	meta := writeTorrent(t, content, pieceLength, trackerURL, torrentPath)
 	seeder := startSession(t, peer.Config{
-		Torrent: meta, Path: content, Seed: true, Trusted: true, TrackerURL: trackerURL,
+		Config: core.Config{Torrent: meta}, Path: content, Seed: true, Trusted: true, TrackerURL: trackerURL,
 		UploadRate: 1 << 20,
 	}, "minibit-seeder")
 	waitSeeders(t, trackerURL, meta.InfoHashV1(), 1)
@@ -92,7 +93,7 @@ func TestMixedSwarm(t *testing.T) {
 	ltDir, mbDir := t.TempDir(), t.TempDir()
 	lt := startLibtorrent(t, "leech", "--torrent", torrentPath, "--save", ltDir)
 	leecher := startSession(t, peer.Config{
-		Torrent: meta, Path: filepath.Join(mbDir, meta.Info.Name), TrackerURL: trackerURL,
+		Config: core.Config{Torrent: meta}, Path: filepath.Join(mbDir, meta.Info.Name), TrackerURL: trackerURL,
 	}, "minibit-leecher")
 	lt.wait()
 	waitComplete(t, leecher)
@@ -127,7 +128,7 @@ func TestKeepAliveWithLibtorrent(t *testing.T) {
 	waitPeers(t, trackerURL, meta.InfoHashV1(), 1) // libtorrent announced
 	logger, disconnects := countMessages(t, "minibit-leecher", "Peer disconnected")
 	leecher := startSession(t, peer.Config{
-		Torrent: meta, Path: filepath.Join(mbDir, meta.Info.Name), TrackerURL: trackerURL,
+		Config: core.Config{Torrent: meta}, Path: filepath.Join(mbDir, meta.Info.Name), TrackerURL: trackerURL,
 		IdleTimeout: peerTimeout, KeepAliveInterval: 2 * time.Second, Logger: logger,
 	}, "minibit-leecher")
 	waitConnected(t, leecher, 1)
@@ -138,7 +139,7 @@ func TestKeepAliveWithLibtorrent(t *testing.T) {
 	}
 
 	startSession(t, peer.Config{
-		Torrent: meta, Path: content, Seed: true, Trusted: true, TrackerURL: trackerURL,
+		Config: core.Config{Torrent: meta}, Path: content, Seed: true, Trusted: true, TrackerURL: trackerURL,
 	}, "minibit-seeder")
 	lt.wait()
 	waitComplete(t, leecher)
@@ -155,7 +156,7 @@ func TestLibtorrentDownloadsOverV2Handshake(t *testing.T) {
 	content := writeContent(t, t.TempDir(), "content.bin", fileSize)
 	torrentPath := filepath.Join(t.TempDir(), "content.torrent")
 	meta := writeTorrent(t, content, pieceLength, trackerURL, torrentPath)
-	seeder := startSession(t, peer.Config{Torrent: meta, Path: content, Seed: true, Trusted: true},
+	seeder := startSession(t, peer.Config{Config: core.Config{Torrent: meta}, Path: content, Seed: true, Trusted: true},
 		"minibit-seeder") // no tracker: only the v2 announce below tells of it
 	var v2Short [20]byte
 	v2 := meta.InfoHashV2()

@@ -67,13 +67,16 @@ type Config struct {
 	MaxPeers, MaxPeersPerIP, OutgoingSlots int
 	MaxHalfOpen, MaxHalfOpenPerIP          int
 	EvictIdleAfter                         time.Duration
-	// Seed seeds the core's random choices (piece ties, the first piece, optimistic unchokes,
-	// redial jitter): the same seed and the same events give the same decisions.
-	Seed uint64
+	// RandSeed seeds the core's random choices (piece ties, the first piece, optimistic
+	// unchokes, redial jitter): the same seed and the same events give the same decisions.
+	RandSeed uint64
 }
 
-// withDefaults fills every zero knob.
-func (c Config) withDefaults() Config {
+// DefaultConfig returns the defaults of every knob, and no torrent.
+func DefaultConfig() Config { return Config{}.WithDefaults() }
+
+// WithDefaults fills every zero knob.
+func (c Config) WithDefaults() Config {
 	setDuration := func(v *time.Duration, def time.Duration) {
 		if *v <= 0 {
 			*v = def

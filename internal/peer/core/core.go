@@ -86,7 +86,7 @@ type Counters struct {
 // New returns a core for cfg at time now. bans is the session's ban list (shared with the
 // shell's accept and dial paths; it locks itself); nil makes one.
 func New(cfg Config, bans *BanList, now time.Time) (*Core, error) {
-	cfg = cfg.withDefaults()
+	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -94,7 +94,7 @@ func New(cfg Config, bans *BanList, now time.Time) (*Core, error) {
 		bans = NewBanList(DefaultMaxBans)
 	}
 	meta := cfg.Torrent
-	rng := rand.New(rand.NewPCG(cfg.Seed, cfg.Seed>>1|1))
+	rng := rand.New(rand.NewPCG(cfg.RandSeed, cfg.RandSeed>>1|1))
 	c := &Core{
 		cfg:  cfg,
 		meta: meta,

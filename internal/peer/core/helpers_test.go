@@ -26,7 +26,7 @@ func testMeta(t testing.TB, size, pieceLength int64) *metainfo.MetaInfo {
 // testCore is a core for a generated file, with no piece.
 func testCore(t testing.TB, size, pieceLength int64) *Core {
 	t.Helper()
-	c, err := New(Config{Torrent: testMeta(t, size, pieceLength), Seed: 1}, nil, time.Unix(1000, 0))
+	c, err := New(Config{Torrent: testMeta(t, size, pieceLength), RandSeed: 1}, nil, time.Unix(1000, 0))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -131,7 +131,7 @@ func TestSlotCountsTakeAndRelease(t *testing.T) {
 }
 
 func TestLimitsKeepAtMostHalfForDials(t *testing.T) {
-	cfg := Config{}.withDefaults()
+	cfg := Config{}.WithDefaults()
 	if got := limitsOf(cfg); got.outgoing != DefaultOutgoingSlots || got.inboundCap() != DefaultMaxPeers-DefaultOutgoingSlots {
 		t.Fatalf("default limits %+v", got)
 	}

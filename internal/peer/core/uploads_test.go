@@ -18,7 +18,7 @@ func seedingCore(t *testing.T, maxPeerRequests int) (*Core, ConnKey, time.Time) 
 		have[i] = true
 	}
 	now := time.Unix(1000, 0)
-	c, err := New(Config{Torrent: meta, Have: have, MaxPeerRequests: maxPeerRequests, Seed: 1}, nil, now)
+	c, err := New(Config{Torrent: meta, Have: have, MaxPeerRequests: maxPeerRequests, RandSeed: 1}, nil, now)
 	if err != nil {
 		t.Fatal(err)
 	}
