@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/minibit-io/minibit/internal/generate"
 	"github.com/minibit-io/minibit/internal/metainfo"
 	"github.com/minibit-io/minibit/internal/peer/peertest"
 	"github.com/minibit-io/minibit/internal/tracker/trackertest"
@@ -36,15 +35,7 @@ func testLogger(t testing.TB) *slog.Logger {
 // path and torrent (pieces of pieceLength bytes).
 func testTorrent(t testing.TB, size, pieceLength int64) (string, *metainfo.MetaInfo) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "data.bin")
-	if err := generate.WriteFile(path, 7, size); err != nil {
-		t.Fatal(err)
-	}
-	meta, err := metainfo.Create(path, metainfo.CreateOptions{PieceLength: pieceLength})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return path, meta
+	return peertest.Torrent(t, size, pieceLength)
 }
 
 // testConfig is a session config for tests: loopback, a fast choker, the test's logger.

@@ -202,17 +202,7 @@ func waitConnected(t testing.TB, s *peer.Session, n int) {
 // assertSameFile fails unless the files at want and got hold the same bytes.
 func assertSameFile(t testing.TB, want, got string) {
 	t.Helper()
-	a, err := os.ReadFile(want)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(got)
-	if err != nil {
-		t.Fatalf("reading the download: %v", err)
-	}
-	if !bytes.Equal(a, b) {
-		t.Fatalf("%s (%d bytes) differs from %s (%d bytes)", got, len(b), want, len(a))
-	}
+	peertest.SameFile(t, want, got)
 }
 
 // lockedBuffer is an io.Writer safe for the goroutine exec copies stderr with and the test.

@@ -1,25 +1,17 @@
 package core
 
 import (
-	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/minibit-io/minibit/internal/generate"
 	"github.com/minibit-io/minibit/internal/metainfo"
+	"github.com/minibit-io/minibit/internal/peer/peertest"
 )
 
 // testMeta is the torrent of a generated file of size bytes.
 func testMeta(t testing.TB, size, pieceLength int64) *metainfo.MetaInfo {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "data.bin")
-	if err := generate.WriteFile(path, 7, size); err != nil {
-		t.Fatal(err)
-	}
-	meta, err := metainfo.Create(path, metainfo.CreateOptions{PieceLength: pieceLength})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, meta := peertest.Torrent(t, size, pieceLength)
 	return meta
 }
 

@@ -10,8 +10,12 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/minibit-io/minibit/internal/generate"
+	"github.com/minibit-io/minibit/internal/metainfo"
 )
 
 // StopTimeout bounds how long a stopped session may take to return from Run.
@@ -109,4 +113,19 @@ func SameFile(t testing.TB, want, got string) {
 	if !bytes.Equal(a, b) {
 		t.Fatalf("%s differs from %s", got, want)
 	}
+}
+
+// Torrent writes a deterministic file of size bytes (generate's seed 7) in a fresh directory
+// and returns its path and torrent, with pieces of pieceLength bytes.
+func Torrent(t testing.TB, size, pieceLength int64) (string, *metainfo.MetaInfo) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "data.bin")
+	if err := generate.WriteFile(path, 7, size); err != nil {
+		t.Fatal(err)
+	}
+	meta, err := metainfo.Create(path, metainfo.CreateOptions{PieceLength: pieceLength})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path, meta
 }
