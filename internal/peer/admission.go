@@ -8,17 +8,8 @@ import (
 	"github.com/minibit-io/minibit/internal/peer/core"
 )
 
-// Connection slot defaults (core/slots.go): one address must not hold the slots honest peers
-// need.
-const (
-	DefaultMaxHalfOpen      = core.DefaultMaxHalfOpen
-	DefaultMaxHalfOpenPerIP = core.DefaultMaxHalfOpenPerIP
-	DefaultMaxPeersPerIP    = core.DefaultMaxPeersPerIP
-	DefaultOutgoingSlots    = core.DefaultOutgoingSlots
-	DefaultEvictIdleAfter   = core.DefaultEvictIdleAfter
-	// DefaultHandshakeTimeout is how long a connection may take to send its handshake.
-	DefaultHandshakeTimeout = 5 * time.Second
-)
+// DefaultHandshakeTimeout is how long a connection may take to send its handshake.
+const DefaultHandshakeTimeout = 5 * time.Second
 
 // The shell's side of admission (the core decides, core/admission.go): an accepted socket is
 // offered to the half-open pool before any goroutine is spent on it; a socket the pool drops to

@@ -20,8 +20,13 @@ const (
 	RandomPiece = core.RandomPiece
 )
 
-// Defaults of the core's knobs (core/config.go).
+// Defaults of the core's knobs (core/config.go, core/slots.go).
 const (
+	DefaultMaxHalfOpen      = core.DefaultMaxHalfOpen
+	DefaultMaxHalfOpenPerIP = core.DefaultMaxHalfOpenPerIP
+	DefaultMaxPeersPerIP    = core.DefaultMaxPeersPerIP
+	DefaultOutgoingSlots    = core.DefaultOutgoingSlots
+	DefaultEvictIdleAfter   = core.DefaultEvictIdleAfter
 	DefaultRequestQueueTime = core.DefaultRequestQueueTime
 	DefaultMinRequestDepth  = core.DefaultMinRequestDepth
 	DefaultMaxRequestDepth  = core.DefaultMaxRequestDepth

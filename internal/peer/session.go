@@ -118,7 +118,7 @@ func DefaultConfig() Config {
 // withDefaults fills every zero knob from DefaultConfig.
 func (c Config) withDefaults() Config {
 	d := DefaultConfig()
-	c.Config = c.Config.WithDefaults()
+	c.Config = c.WithDefaults() // the core's knobs
 	if c.ListenAddr == "" {
 		c.ListenAddr = d.ListenAddr
 	}
