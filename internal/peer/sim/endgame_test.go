@@ -23,6 +23,7 @@ func slowPeerSwarm(seed uint64, slow bool) Scenario {
 // the end (and the slow one's requests cancelled), so the swarm finishes about as fast as
 // without it.
 func TestEndgameIsNotHeldBySlowPeer(t *testing.T) {
+	t.Parallel()
 	for seed := uint64(1); seed <= 4; seed++ {
 		without := run(t, slowPeerSwarm(seed, false))
 		with := run(t, slowPeerSwarm(seed, true))

@@ -77,6 +77,9 @@ func (s *Sim) deliver(l *link, n *node, msgs []wire.Message) {
 	for _, m := range msgs {
 		if m.ID == wire.Piece && !m.KeepAlive {
 			n.downloaded += int64(len(m.Payload))
+			if l.other(n).spec.Role == Seeder {
+				n.fromSeeders += int64(len(m.Payload))
+			}
 		}
 		if err := n.core.Receive(now, key, m); err != nil {
 			if !errors.Is(err, core.ErrBothSeeds) && !errors.Is(err, core.ErrBanned) {
@@ -97,9 +100,11 @@ func (s *Sim) close(l *link, n *node) {
 	l.closed = true
 	l.a.links = removeLink(l.a.links, l)
 	l.b.links = removeLink(l.b.links, l)
-	delete(s.pairs, pairOf(l.a, l.b))
 	far := l.other(n)
 	s.schedule(s.now+s.sc.Latency, &event{kind: evClosed, node: far, conn: l})
+	if n == l.a && n.present {
+		s.schedule(s.now, &event{kind: evDialEnded, node: n, conn: l}) // the dialler's connection ended
+	}
 }
 
 func removeLink(links []*link, l *link) []*link {

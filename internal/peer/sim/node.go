@@ -18,25 +18,27 @@ type node struct {
 	present bool          // joined and not left
 	links   []*link       // its open connections, in order of dialling
 	up      uplink
-	pending int // dials under way
 
 	joined, left, completed time.Duration
 	done                    bool
 	uploaded, downloaded    int64 // payload bytes sent and received
+	fromSeeders             int64 // payload bytes received from seeders
 	wrongPieces             int   // pieces that verified but differ from the content (must be 0)
 	banReason               string
 	cancels                 int64
 	downFree                time.Duration // when its download rate can take the next block in
 	peakConns               int
 	halfAt                  time.Duration
+	pieces                  []int // pieces held at each sample
 }
 
 // setup creates the nodes and schedules their joins.
-func (s *Sim) setup() error {
+func (s *Sim) setup() {
 	s.res.Peers = make([]PeerResult, len(s.sc.Peers))
 	for i, spec := range s.sc.Peers {
 		n := &node{idx: i, spec: spec}
 		n.info = core.PeerInfo{ID: peerID(i), Addr: peerAddr(i), Fast: true, Hashes: true}
+		s.byAddr[n.info.Addr] = n
 		n.up.rate = float64(spec.Upload)
 		n.up.batch = uploadBatch(spec.Upload)
 		s.nodes = append(s.nodes, n)
@@ -50,7 +52,6 @@ func (s *Sim) setup() error {
 		}
 	}
 	s.schedule(time.Second, &event{kind: evSample})
-	return nil
 }
 
 // peerID is peer i's 20-byte id.
@@ -73,8 +74,12 @@ func (s *Sim) coreConfig(n *node) core.Config {
 		NoUpload:         n.spec.FreeRider,
 		SeedsOnly:        n.spec.SeedsOnly,
 		SuperSeed:        n.spec.SuperSeed,
-		Seed:             s.rng.Uint64(),
+		RandSeed:         s.rng.Uint64(),
 		MaxBufferedBytes: n.spec.MaxBufferedBytes,
+		MaxPeers:         s.sc.MaxPeers,
+	}
+	if n.spec.MaxPeers > 0 {
+		cfg.MaxPeers = n.spec.MaxPeers
 	}
 	if n.spec.Role == Seeder {
 		cfg.Have = make([]bool, s.content.meta.NumPieces())
@@ -119,12 +124,22 @@ func (s *Sim) dispatch(e *event, n *node) {
 	case evAnnounce:
 		s.announce(n)
 		s.schedule(s.now+s.sc.AnnounceInterval, &event{kind: evAnnounce, node: n})
-	case evEstablished:
-		s.established(e.conn)
+	case evConnect:
+		s.connect(e.conn)
+	case evDialScan:
+		s.dialDue(n)
+		s.schedule(s.now+dialScanEvery, &event{kind: evDialScan, node: n})
+	case evDialWake:
+		s.dialDue(n)
+	case evDialEnded:
+		s.dialEnded(n, e.conn, core.DialClosed)
 	case evDeliver:
 		s.deliver(e.conn, n, e.msgs)
 	case evClosed:
 		n.core.Disconnected(now, e.conn.keyAt(n))
+		if n == e.conn.a {
+			s.dialEnded(n, e.conn, core.DialClosed) // the dialler's connection ended
+		}
 	case evUploadDone:
 		s.uploadDone(n, e.conn, e.n)
 	case evVerified:
@@ -132,7 +147,7 @@ func (s *Sim) dispatch(e *event, n *node) {
 	case evHashesServed:
 		n.core.HashesServed(core.ConnKey(e.n), true)
 	case evFileComplete:
-		n.core.FileComplete()
+		n.core.FileComplete(now)
 	case evTick:
 		n.core.Tick(now)
 		s.schedule(s.now+time.Second, &event{kind: evTick, node: n})
@@ -226,7 +241,7 @@ func (s *Sim) completed(n *node) {
 func (s *Sim) banned(n *node, id core.Identity) {
 	who := -1
 	for _, m := range s.nodes {
-		if m.info.Addr == id.Addr {
+		if m.info.Addr.Addr() == id.Addr.Addr() { // one IP per peer; an accepted one's port is ephemeral
 			who = m.idx
 		}
 	}

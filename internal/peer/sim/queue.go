@@ -14,7 +14,10 @@ const (
 	evJoin         eventKind = iota // a peer joins the swarm and announces
 	evLeave                         // a peer leaves: its connections close
 	evAnnounce                      // a peer asks the tracker for more peers
-	evEstablished                   // a dialled connection's handshakes are done at both ends
+	evConnect                       // a dial's handshakes: both ends register the connection
+	evDialScan                      // a peer's dialer asks its core what is due (every second)
+	evDialWake                      // a peer's dialer looks again after a duplicate's wait
+	evDialEnded                     // a dialled connection the dialler closed ended
 	evDeliver                       // messages arrive at one end of a connection
 	evClosed                        // the remote end of a connection noticed it closed
 	evUploadDone                    // a peer's uplink finished a batch of blocks

@@ -51,9 +51,11 @@ type PeerResult struct {
 	Joined, Left      time.Duration // Left is 0 for a peer present at the end
 	Completed         time.Duration // when its download finished (0 if it did not)
 	HalfAt            time.Duration // when it held half the pieces (0 if it never did)
+	Pieces            []int         // the pieces it held at each virtual second (from 1 s)
 	Done              bool
 	Uploaded          int64 // payload bytes sent
 	Downloaded        int64 // payload bytes received (duplicates included)
+	FromSeeders       int64 // of which from the seeders
 	HashFailures      int
 	WrongPieces       int // pieces that verified but differ from the content: always 0
 	Cancels           int64
@@ -92,7 +94,7 @@ func (s *Sim) result() Result {
 		if n.core != nil {
 			p.PiecesAtEnd = n.core.HaveCount()
 		}
-		p.PeakConns, p.HalfAt = n.peakConns, n.halfAt
+		p.PeakConns, p.HalfAt, p.Pieces, p.FromSeeders = n.peakConns, n.halfAt, n.pieces, n.fromSeeders
 		r.Cancels += n.cancels
 		if n.spec.Role == Seeder {
 			seeded += n.uploaded
@@ -169,6 +171,18 @@ func TStar(sc Scenario) time.Duration {
 		seconds = max(f/us, n*f/sum) * (1 + math.Floor(math.Log2(n))/m)
 	}
 	return time.Duration(seconds * float64(time.Second))
+}
+
+// ShareAt is the share of the file peer p held at virtual time at (by the last whole second).
+func (p PeerResult) ShareAt(at time.Duration, numPieces int) float64 {
+	i := int(at/time.Second) - 1
+	switch {
+	case p.Done && at >= p.Completed:
+		return 1
+	case i < 0 || len(p.Pieces) == 0:
+		return 0
+	}
+	return float64(p.Pieces[min(i, len(p.Pieces)-1)]) / float64(numPieces)
 }
 
 // Median is the median of ds (0 for none).

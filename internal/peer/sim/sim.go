@@ -12,13 +12,16 @@
 // session's token bucket and writer loop); pieces are verified (really hashed when
 // Scenario.Verify is set, else declared good); hash requests are answered from the true
 // content; a finished download gets FileComplete. Peers join, announce to a tracker that
-// returns a random sample of the others, and leave at the times their PeerSpec gives.
+// returns a random sample of the others, dial what their core's directory says is due, admit
+// incoming connections through their core's slots, and leave at the times their PeerSpec
+// gives.
 package sim
 
 import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/netip"
 	"time"
 
 	"github.com/minibit-io/minibit/internal/peer/core"
@@ -32,8 +35,8 @@ const (
 	DefaultMaxPeers = 50
 	// DefaultChokeInterval is the choking round's period (the peer's default, the note's 10 s).
 	DefaultChokeInterval = 10 * time.Second
-	// DefaultAnnounceInterval is how often a peer with fewer than NumWant connections asks the
-	// tracker again.
+	// DefaultAnnounceInterval is how often a peer asks the tracker again (the tracker's default
+	// interval).
 	DefaultAnnounceInterval = 30 * time.Second
 	// DefaultDeadline is the virtual time after which a run stops unfinished.
 	DefaultDeadline = time.Hour
@@ -54,10 +57,11 @@ type Scenario struct {
 	// Latency is every link's one-way delay.
 	Latency time.Duration
 	// NumWant is how many peers the tracker returns per announce; MaxPeers bounds a peer's
-	// connections (incoming ones beyond it are refused) unless its PeerSpec says otherwise.
+	// connections (core.Config.MaxPeers: its core's admission refuses the rest) unless its
+	// PeerSpec says otherwise.
 	NumWant, MaxPeers int
-	// ChokeInterval is the choking round's period; AnnounceInterval the re-announce period (a
-	// peer dials, at every announce, the sampled peers it is not connected to).
+	// ChokeInterval is the choking round's period; AnnounceInterval the re-announce period (each
+	// answer goes to the core's directory, which says whom to dial).
 	ChokeInterval, AnnounceInterval time.Duration
 	// DialSeeders makes every leecher dial every seeder when it joins, besides the tracker's
 	// sample (the lab gives each leecher the seeder's address).
@@ -65,8 +69,8 @@ type Scenario struct {
 	// PieceStrategy is every peer's picker (rarest first by default).
 	PieceStrategy core.PieceStrategy
 	// Verify hashes every received piece (meta.VerifyPiece) and sends real content. It is
-	// required when some peer is Corrupt; without it blocks carry zeros and every piece is
-	// declared good, which is several times faster.
+	// required when some peer is corrupt (PeerSpec.CorruptEvery); without it blocks carry zeros
+	// and every piece is declared good, which is several times faster.
 	Verify bool
 	// VerifyDelay is how long after its last block a piece's outcome comes.
 	VerifyDelay time.Duration
@@ -75,10 +79,12 @@ type Scenario struct {
 	CheckInvariants bool
 	// Deadline stops the run unfinished at this virtual time.
 	Deadline time.Duration
-	// StartJitter spreads the start of the peers that join at the same time.
+	// StartJitter spreads the start of the peers that join at the same time (negative: not).
 	StartJitter time.Duration
 	// Tweak, if set, adjusts each core's configuration (peer index, config) before it starts.
 	Tweak func(i int, cfg *core.Config)
+
+	onSample func(*Sim) // tests: called at every progress sample
 }
 
 // Role is a peer's part in the swarm.
@@ -138,25 +144,23 @@ func Swarm(seeders, leechers int, rate int64) []PeerSpec {
 
 // withDefaults fills the zero fields.
 func (sc Scenario) withDefaults() Scenario {
-	setInt := func(v *int, def int) {
-		if *v <= 0 {
-			*v = def
-		}
-	}
-	setDur := func(v *time.Duration, def time.Duration) {
-		if *v <= 0 {
-			*v = def
-		}
-	}
-	setInt(&sc.NumWant, DefaultNumWant)
-	setInt(&sc.MaxPeers, DefaultMaxPeers)
-	setDur(&sc.ChokeInterval, DefaultChokeInterval)
-	setDur(&sc.AnnounceInterval, DefaultAnnounceInterval)
-	setDur(&sc.Deadline, DefaultDeadline)
+	sc.NumWant = orDefault(sc.NumWant, DefaultNumWant)
+	sc.MaxPeers = orDefault(sc.MaxPeers, DefaultMaxPeers)
+	sc.ChokeInterval = orDefault(sc.ChokeInterval, DefaultChokeInterval)
+	sc.AnnounceInterval = orDefault(sc.AnnounceInterval, DefaultAnnounceInterval)
+	sc.Deadline = orDefault(sc.Deadline, DefaultDeadline)
 	if sc.StartJitter == 0 {
 		sc.StartJitter = DefaultStartJitter
 	}
 	return sc
+}
+
+// orDefault is v, or def when v is zero or negative.
+func orDefault[T int | time.Duration](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
 }
 
 // validate reports a scenario the simulator cannot run.
@@ -193,11 +197,11 @@ type Sim struct {
 	trace   uint64 // FNV-1a over the events applied
 	zeros   []byte // the payload of every block when Verify is off
 
-	pairs      map[pair]*link // open or dialling connections, by their two peers
-	joinsDue   int            // peers that have not joined yet
-	unfinished int            // leechers present and not finished
-	copies     []int          // verified copies of each piece outside the seeders
-	missing    int            // pieces with no copy outside the seeders
+	byAddr     map[netip.AddrPort]*node // peers by listen address (the tracker's answers)
+	joinsDue   int                      // peers that have not joined yet
+	unfinished int                      // leechers present and not finished
+	copies     []int                    // verified copies of each piece outside the seeders
+	missing    int                      // pieces with no copy outside the seeders
 }
 
 // Run simulates sc to its end (every leecher present has finished and nobody is due to join)
@@ -213,13 +217,11 @@ func Run(sc Scenario) (Result, error) {
 	}
 	s := &Sim{sc: sc, content: ct, rng: rand.New(rand.NewPCG(sc.Seed, 0x5157)), trace: fnvOffset}
 	s.zeros = make([]byte, maxBlock)
-	s.pairs = make(map[pair]*link)
+	s.byAddr = make(map[netip.AddrPort]*node)
 	s.joinsDue = len(sc.Peers)
 	s.copies = make([]int, ct.meta.NumPieces())
 	s.missing = len(s.copies)
-	if err := s.setup(); err != nil {
-		return Result{}, err
-	}
+	s.setup()
 	s.loop()
 	return s.result(), s.err
 }

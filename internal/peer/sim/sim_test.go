@@ -36,12 +36,28 @@ func run(t *testing.T, sc Scenario) Result {
 	return r
 }
 
+// TestSwarmOf50PeersAnd256Pieces: the 50-peer 256-piece swarm finishes, no sooner than
+// its lower bound; the log gives the wall time (about half a second with the invariants checked
+// after every event; BenchmarkSwarmOf50PeersAnd256Pieces measures it without them).
 func TestSwarmOf50PeersAnd256Pieces(t *testing.T) {
+	t.Parallel()
 	r := run(t, small(1))
 	if r.Completed != r.Leechers || r.TimedOut {
 		t.Fatalf("%d of %d leechers finished (timed out: %v)", r.Completed, r.Leechers, r.TimedOut)
 	}
 	if r.Makespan < r.TStar {
 		t.Errorf("makespan %v under the lower bound %v", r.Makespan, r.TStar)
+	}
+}
+
+// BenchmarkSwarmOf50PeersAnd256Pieces is the 50-peer 256-piece swarm without the invariant
+// checks: the simulator's own speed.
+func BenchmarkSwarmOf50PeersAnd256Pieces(b *testing.B) {
+	sc := small(1)
+	sc.CheckInvariants = false
+	for b.Loop() {
+		if _, err := Run(sc); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
