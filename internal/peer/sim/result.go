@@ -129,7 +129,8 @@ func (s *Sim) result() Result {
 // of F bytes and every upload capped at u, (F/u)(1 + floor(log2 N)/M); with unequal caps the
 // fluid bound max(F/u_s, N F/(u_s + sum u_i)) times the same piece factor, where u_s sums the
 // seeders' caps and free-riders add nothing; a swarm whose leechers download from seeds only
-// (client-server) N F/u_s. A peer without a cap means no bound (0). Churn is not accounted for.
+// (client-server) N F/u_s. A peer without a cap means no bound (0). Download caps and churn
+// are not accounted for.
 func TStar(sc Scenario) time.Duration {
 	var seeders, leechers []PeerSpec
 	for _, p := range sc.Peers {

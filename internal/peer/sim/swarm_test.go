@@ -181,3 +181,18 @@ func TestSeedsOnly(t *testing.T) {
 		t.Errorf("the seeder uploaded %.2f F, want the %d copies", r.SeederUploadOverF, r.Leechers)
 	}
 }
+
+// TestDownloadRate: a leecher whose download is capped takes at least F over its cap, and the
+// other leecher is not held back by it.
+func TestDownloadRate(t *testing.T) {
+	t.Parallel()
+	sc := labShaped(1, 2, 1*mib, 64*kib, 4*mib)
+	sc.Peers[1].Download = 256 * kib
+	r := run(t, sc)
+	slow, fast := r.Peers[1], r.Peers[2]
+	t.Logf("capped leecher done at %v, the other at %v", slow.Completed, fast.Completed)
+	if !slow.Done || !fast.Done || slow.Completed < 4*time.Second || fast.Completed > 2*time.Second {
+		t.Errorf("capped leecher done %v at %v (want >= 4 s), the other %v at %v (want < 2 s)",
+			slow.Done, slow.Completed, fast.Done, fast.Completed)
+	}
+}
