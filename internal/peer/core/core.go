@@ -13,7 +13,9 @@
 // (buffers.go), a received block (blocks.go), verification outcomes (verification.go), parole
 // and bans (parole.go, bans.go, blame.go), choking policy and mechanics (choker.go,
 // choking.go), the peer's requests to us (uploads.go), super-seeding (superseed.go), the
-// connection registry (registry.go), the messages (messages.go), configuration (config.go).
+// connection registry (registry.go), connection slots (slots.go, admission.go), the peer
+// directory fed by announce answers (directory.go), the messages (messages.go), configuration
+// (config.go), the invariants tests check after every event (invariants.go).
 package core
 
 import (
