@@ -3,7 +3,9 @@ package core
 import (
 	"bytes"
 	"log/slog"
+	"maps"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/minibit-io/minibit/internal/metainfo"
@@ -179,7 +181,8 @@ func (c *Core) askHashes(piece int, now time.Time) {
 // if there is one (any answer is checked, but a bystander is the likelier honest one).
 func (c *Core) hashPeer(piece int, sus *suspect) *peerConn {
 	var sender *peerConn
-	for key, p := range c.conns {
+	for _, p := range c.order {
+		key := p.key
 		if !p.Hashes || !p.has.Has(piece) || sus.asked[key] {
 			continue
 		}
@@ -242,7 +245,8 @@ func (c *Core) onHashReject(now time.Time, p *peerConn, m wire.Message) error {
 // left) and asks another peer; suspects with no request pending try again, since peers come
 // and go.
 func (c *Core) checkHashTimeouts(now time.Time) {
-	for piece, sus := range c.blame.suspects {
+	for _, piece := range slices.Sorted(maps.Keys(c.blame.suspects)) {
+		sus := c.blame.suspects[piece]
 		if sus.pending != 0 && (c.conns[sus.pending] == nil || now.Sub(sus.sentAt) >= c.cfg.RequestTimeout) {
 			sus.pending = 0
 		}

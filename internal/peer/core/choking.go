@@ -14,7 +14,7 @@ import (
 // unchoked, every other one is choked.
 func (c *Core) ChokeRound(now time.Time) {
 	cands := make([]Candidate, 0, len(c.conns))
-	for _, p := range c.conns {
+	for _, p := range c.order {
 		cands = append(cands, Candidate{
 			Key:          p.key,
 			Interested:   p.peerInterested,
@@ -29,7 +29,7 @@ func (c *Core) ChokeRound(now time.Time) {
 	if c.cfg.NoUpload {
 		clear(unchoke) // a free-rider serves nobody
 	}
-	for _, p := range c.conns {
+	for _, p := range c.order {
 		if unchoke[p.key] {
 			c.unchoke(p)
 		} else {
@@ -45,7 +45,7 @@ func (c *Core) unchokeIfSlotFree(p *peerConn) {
 		return
 	}
 	unchoked := 0
-	for _, other := range c.conns {
+	for _, other := range c.order {
 		if !other.amChoking {
 			unchoked++
 		}
@@ -63,7 +63,7 @@ func (c *Core) freeSlot(p *peerConn) {
 		return
 	}
 	c.choke(p)
-	for _, other := range c.conns {
+	for _, other := range c.order {
 		if other.peerInterested && other.amChoking {
 			c.unchokeIfSlotFree(other)
 			return

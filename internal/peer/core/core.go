@@ -51,6 +51,7 @@ type Core struct {
 	complete bool          // the file is finished (verified, written, renamed)
 
 	conns    map[ConnKey]*peerConn
+	order    []*peerConn // the connections by key: every walk over them sees one order
 	byID     map[[20]byte]*peerConn
 	nextKey  ConnKey
 	paroled  int // connections on parole

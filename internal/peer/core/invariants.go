@@ -24,6 +24,11 @@ func (c *Core) CheckInvariants() error {
 // queued requests and nobody queued more than the bound.
 func (c *Core) checkRegistry() error {
 	paroled := 0
+	for i, p := range c.order {
+		if c.conns[p.key] != p || (i > 0 && c.order[i-1].key >= p.key) {
+			return fmt.Errorf("connection %d: not in the registry, or out of key order", p.key)
+		}
+	}
 	for key, p := range c.conns {
 		if p.key != key || c.byID[p.ID] != p {
 			return fmt.Errorf("connection %d: registry and id index disagree", key)
@@ -35,7 +40,7 @@ func (c *Core) checkRegistry() error {
 			return fmt.Errorf("connection %d: %d queued requests while choking=%v", key, len(p.uploads), p.amChoking)
 		}
 	}
-	if len(c.byID) != len(c.conns) || paroled != c.paroled {
+	if len(c.byID) != len(c.conns) || len(c.order) != len(c.conns) || paroled != c.paroled {
 		return fmt.Errorf("%d ids for %d connections; %d on parole, counted %d", len(c.byID), len(c.conns), paroled, c.paroled)
 	}
 	return c.checkSlots()

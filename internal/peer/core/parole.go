@@ -3,6 +3,7 @@ package core
 import (
 	"log/slog"
 	"net/netip"
+	"slices"
 	"time"
 )
 
@@ -52,7 +53,7 @@ func (c *Core) ban(now time.Time, id Identity, reason BanReason, piece int, why 
 	c.neverDial(id.Addr)
 	ip := id.Addr.Addr().Unmap()
 	dropped := false
-	for _, p := range c.conns {
+	for _, p := range slices.Clone(c.order) { // drop removes from the order
 		if p.Addr.Addr().Unmap() == ip || c.bans.Banned(netip.Addr{}, p.ID) {
 			c.drop(now, p, ErrBanned)
 			dropped = true

@@ -3,6 +3,7 @@ package core
 import (
 	"errors"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/minibit-io/minibit/internal/wire"
@@ -83,6 +84,7 @@ func (c *Core) Connect(now time.Time, info PeerInfo) (ConnKey, error) {
 		up:   newRateMeter(c.cfg.RateWindow, now),
 	}
 	c.conns[p.key] = p
+	c.order = append(c.order, p) // keys grow: the order stays sorted
 	c.byID[p.ID] = p
 	if info.Outgoing {
 		c.dialConnected(info.Addr, info.ID)
@@ -127,6 +129,9 @@ func (c *Core) drop(now time.Time, p *peerConn, err error) {
 // and tells the directory.
 func (c *Core) forget(now time.Time, p *peerConn) {
 	delete(c.conns, p.key)
+	if i := slices.Index(c.order, p); i >= 0 {
+		c.order = slices.Delete(c.order, i, i+1)
+	}
 	if c.byID[p.ID] == p {
 		delete(c.byID, p.ID)
 	}
@@ -156,7 +161,7 @@ func (c *Core) NumConns() int { return len(c.conns) }
 // either way), the one idle longest; nil if none. A connection exchanging data is never evicted.
 func (c *Core) idleVictim(now time.Time, inboundOnly bool) *peerConn {
 	var victim *peerConn
-	for _, p := range c.conns {
+	for _, p := range c.order {
 		if (inboundOnly && p.Outgoing) || p.amInterested || p.peerInterested || p.evicted {
 			continue
 		}
@@ -221,7 +226,7 @@ func (c *Core) Snapshot(now time.Time) Snapshot {
 // interested in nobody any more, and connections to complete peers are closed.
 func (c *Core) FileComplete(now time.Time) {
 	c.complete = true
-	for _, p := range c.conns {
+	for _, p := range slices.Clone(c.order) { // drop removes from the order
 		c.updateInterest(p)
 		if p.has.Count() == c.meta.NumPieces() {
 			c.neverDial(p.Addr)

@@ -38,10 +38,16 @@ func (pc pipelineConfig) requestDepth(rate float64, snubbed bool) int {
 	return min(max(depth, pc.MinDepth), pc.MaxDepth)
 }
 
-// fillAll tops up the request pipeline of every connection (after requests were given back).
+// fillAll tops up the request pipeline of every connection (after requests were given back),
+// starting at a connection drawn from the core's source, so that none is always served first.
 func (c *Core) fillAll(now time.Time) {
-	for _, p := range c.conns {
-		c.fill(p, now)
+	n := len(c.order)
+	if n == 0 {
+		return
+	}
+	start := c.rng.IntN(n)
+	for i := range n {
+		c.fill(c.order[(start+i)%n], now)
 	}
 }
 
@@ -86,7 +92,7 @@ func (c *Core) mayDownloadFrom(p *peerConn) bool {
 func (c *Core) Tick(now time.Time) {
 	c.checkHashTimeouts(now)
 	released := false
-	for _, p := range c.conns {
+	for _, p := range c.order {
 		if !c.stalled(p, now) {
 			continue
 		}

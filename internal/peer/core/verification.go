@@ -45,7 +45,7 @@ func (c *Core) pieceVerified(sp *startedPiece, leaves []byte) {
 	}
 	c.picker.MarkHave(piece) // retires sp: its buffer goes back to the pool
 	c.have.Set(piece)
-	for _, p := range c.conns {
+	for _, p := range c.order {
 		if p.has.Has(piece) {
 			p.wanted--
 			c.updateInterest(p)
