@@ -8,10 +8,16 @@
 //	          [--url URL [--max-bytes N]] [--info-hash HEX]
 //	peer get --dir DIR [--torrent F.torrent | --tracker URL --swarm NAME] [--info-hash HEX]
 //	         [--sha256 HEX] [--exit-on-complete]
+//	peer get --cache-root DIR --cache-name NAMESPACE/SWARM [--cache-retention 1h] ...
+//	peer cache-prepare --cache-root DIR --uid UID
+//	peer cache-release --cache-root DIR --cache-name NAMESPACE/SWARM
+//	peer cache-gc --cache-root DIR [--cache-retention 1h]
 //
 // --info-hash pins the swarm's content: a torrent with another v1 info-hash is refused, whoever
 // stored it at the tracker. get --sha256 checks the finished file before the peer calls itself
-// complete.
+// complete. With --cache-root, get keeps the file in the node cache (internal/nodecache); the
+// cache-* commands prepare the cache, release one Swarm's name and clean it up. A failure's
+// message is also written to /dev/termination-log when it exists (a pod's termination message).
 package main
 
 import (
@@ -34,11 +40,15 @@ var commands = map[string]func(ctx context.Context, args []string) error{
 	"create":   runCreate,
 	"seed":     runSeed,
 	"get":      runGet,
+
+	"cache-prepare": runCachePrepare,
+	"cache-release": runCacheRelease,
+	"cache-gc":      runCacheGC,
 }
 
 func main() {
 	if len(os.Args) < 2 || commands[os.Args[1]] == nil {
-		fmt.Fprintln(os.Stderr, "usage: peer generate|create|seed|get [flags]  (peer <command> -h for its flags)")
+		fmt.Fprintln(os.Stderr, "usage: peer generate|create|seed|get|cache-prepare|cache-release|cache-gc [flags]  (peer <command> -h for its flags)")
 		os.Exit(exitUsage)
 	}
 	err := run(os.Args[1], os.Args[2:])
@@ -49,6 +59,7 @@ func main() {
 		os.Exit(exitUsage)
 	default:
 		slog.Error("peer "+os.Args[1]+" failed", "err", err)
+		writeTerminationMessage(err.Error())
 		os.Exit(1)
 	}
 }

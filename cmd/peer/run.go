@@ -127,7 +127,7 @@ func runSeed(ctx context.Context, args []string) error {
 	cfg := c.config(log)
 	cfg.Torrent, cfg.Path, cfg.Seed, cfg.Trusted = meta, *file, true, trusted
 	cfg.SuperSeed = *superSeed
-	return runSession(ctx, c, cfg)
+	return runSession(ctx, c, cfg, nil)
 }
 
 // source is where a seeder's missing file comes from: an HTTP(S) download (url, its optional
@@ -216,17 +216,20 @@ func trackerClient(c *common) *client.Client {
 func runGet(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("get", flag.ContinueOnError)
 	c := addCommon(fs)
-	dir := fs.String("dir", "", "directory to download into (required)")
+	dir := fs.String("dir", "", "directory to download into (required unless --cache-root)")
 	exit := fs.Bool("exit-on-complete", false, "exit (code 0) once the verified file is in place instead of seeding")
 	fileSHA := fs.String("sha256", "", "SHA-256 (64 hex digits) the finished file must have before this peer calls itself complete")
+	var cf cacheFlags
+	cf.add(fs)
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
 	if err := c.check(); err != nil {
 		return err
 	}
-	if *dir == "" {
-		return usagef("get: --dir is required")
+	cacheName, err := cf.check(*dir)
+	if err != nil {
+		return err
 	}
 	wantSHA, err := parseSHA256("sha256", *fileSHA)
 	if err != nil {
@@ -238,9 +241,12 @@ func runGet(ctx context.Context, args []string) error {
 		return err
 	}
 	cfg := c.config(log)
-	cfg.Torrent, cfg.Path, cfg.ExitOnComplete = meta, filepath.Join(*dir, meta.Info.Name), *exit
-	cfg.WantSHA256 = wantSHA
-	return runSession(ctx, c, cfg)
+	cfg.Torrent, cfg.ExitOnComplete, cfg.WantSHA256 = meta, *exit, wantSHA
+	if cf.root != "" {
+		return cacheFailure(runCachedSession(ctx, c, cfg, cf, cacheName))
+	}
+	cfg.Path = filepath.Join(*dir, meta.Info.Name)
+	return runSession(ctx, c, cfg, nil)
 }
 
 // untilContextEnds is the note's backoff (1 s, 2 s, 4 s ...) capped at 30 s, retried until the
@@ -291,8 +297,9 @@ func getTorrent(ctx context.Context, log *slog.Logger, c *common) (*metainfo.Met
 }
 
 // runSession runs the peer with its metrics server until ctx ends (or the download completes
-// with --exit-on-complete).
-func runSession(ctx context.Context, c *common, cfg peer.Config) error {
+// with --exit-on-complete). onDone, when not nil, runs once the verified file is in place; its
+// error stops the session and is returned.
+func runSession(ctx context.Context, c *common, cfg peer.Config, onDone func() error) error {
 	s, err := peer.New(cfg)
 	if err != nil {
 		return err
@@ -308,9 +315,13 @@ func runSession(ctx context.Context, c *common, cfg peer.Config) error {
 	} else {
 		metricsDone <- nil
 	}
+	hookDone := runOnDone(ctx, cancel, s.Done(), onDone)
 	runErr := s.Run(ctx)
 	cancel()
 	if err := <-metricsDone; err != nil && runErr == nil {
+		runErr = err
+	}
+	if err := <-hookDone; err != nil && runErr == nil {
 		runErr = err
 	}
 	if runErr != nil {
@@ -324,4 +335,33 @@ func runSession(ctx context.Context, c *common, cfg peer.Config) error {
 		}
 	}
 	return nil
+}
+
+// runOnDone runs onDone once done is closed (even when ctx ends at the same time, as with
+// --exit-on-complete), cancelling the session when it fails. The channel returned gives its
+// error once it has run or will not.
+func runOnDone(ctx context.Context, cancel context.CancelFunc, done <-chan struct{}, onDone func() error) <-chan error {
+	result := make(chan error, 1)
+	if onDone == nil {
+		result <- nil
+		return result
+	}
+	go func() {
+		select {
+		case <-done:
+		case <-ctx.Done():
+			select {
+			case <-done:
+			default:
+				result <- nil
+				return
+			}
+		}
+		err := onDone()
+		if err != nil {
+			cancel()
+		}
+		result <- err
+	}()
+	return result
 }
