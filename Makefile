@@ -76,8 +76,8 @@ docs: build ## Rewrite the README's flag tables from the binaries' own -h.
 ##@ Build
 
 .PHONY: build
-build: ## Build the manager, tracker and peer binaries into bin/.
-	CGO_ENABLED=0 go build -trimpath -o $(LOCALBIN)/ ./cmd/manager ./cmd/tracker ./cmd/peer
+build: ## Build the manager, tracker, peer and kubectl-minibit binaries into bin/.
+	CGO_ENABLED=0 go build -trimpath -o $(LOCALBIN)/ ./cmd/manager ./cmd/tracker ./cmd/peer ./cmd/kubectl-minibit
 
 .PHONY: demo
 demo: build ## Run a whole swarm on this machine: a tracker, a seeder and PEERS leechers of a SIZE file (WATCH=1: to watch).
