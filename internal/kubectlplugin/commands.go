@@ -51,10 +51,11 @@ func pathFlags(*flag.FlagSet) runFunc {
 		if err := s.perNode(); err != nil {
 			return err
 		}
-		if s.nodes.path == "" {
-			return fmt.Errorf("swarm %s has no status.nodes.path yet (the operator writes it once it acts on the Swarm; a manager without --node-cache-root refuses PerNode Swarms: see its Ready condition)", s)
+		p, err := s.stablePath()
+		if err != nil {
+			return err
 		}
-		fmt.Fprintln(io.Out, s.nodes.path)
+		fmt.Fprintln(io.Out, p)
 		return nil
 	}
 }

@@ -93,6 +93,29 @@ func TestPathPrintsTheStablePath(t *testing.T) {
 	}
 }
 
+// A status written by someone other than the operator must not steer the selector or the path a
+// consumer mounts.
+func TestForgedStatusIsRefused(t *testing.T) {
+	ns := newNamespace(t)
+	newSwarm(t, ns, "s")
+	label := "ready.minibit.io/" + ns + ".s"
+	good := "/var/lib/minibit/cache/by-name/" + ns + "/s"
+	newNode(t, ns+"-other", map[string]string{"kubernetes.io/os": "linux"})
+	for _, forged := range []string{"kubernetes.io/os", label + ",kubernetes.io/os", "ready.minibit.io/" + ns + ".t"} {
+		setStatus(t, ns, "s", "Distributing", nodes(1, 1, 0, 0, forged, good))
+		if r := run(ns, "where", "s"); r.code != 1 || r.out != "" || !strings.Contains(r.err, "refusing it") {
+			t.Errorf("where with status.nodes.label %q: %+v, want exit 1 and no nodes", forged, r)
+		}
+	}
+	for _, forged := range []string{"/etc", "relative/by-name/" + ns + "/s", "/x/../by-name/" + ns + "/s",
+		"/x\n/by-name/" + ns + "/s", "/x//by-name/" + ns + "/s", "/by-name/" + ns + "/s/.."} {
+		setStatus(t, ns, "s", "Distributing", nodes(1, 1, 0, 0, label, forged))
+		if r := run(ns, "path", "s"); r.code != 1 || r.out != "" || !strings.Contains(r.err, "refusing it") {
+			t.Errorf("path with status.nodes.path %q: %+v, want exit 1 and no path", forged, r)
+		}
+	}
+}
+
 func TestLabel(t *testing.T) {
 	ns := newNamespace(t)
 	want := "ready.minibit.io/" + ns + ".model\n"
@@ -158,8 +181,8 @@ func TestWaitTimesOut(t *testing.T) {
 	ns := newNamespace(t)
 	newSwarm(t, ns, "slow")
 	setStatus(t, ns, "slow", "Distributing", nodes(3, 1, 2, 0, "ready.minibit.io/"+ns+".slow", "/c"))
-	r := run(ns, "wait", "slow", "--nodes", "2", "--timeout", "1s", "--interval", "100ms")
-	if r.code != 1 || !strings.Contains(r.err, "timed out after 1s waiting for 2 nodes") || !strings.Contains(r.err, "1/3 nodes ready") {
+	r := run(ns, "wait", "slow", "--nodes", "2", "--timeout", "3s", "--interval", "100ms")
+	if r.code != 1 || !strings.Contains(r.err, "timed out after 3s waiting for 2 nodes") || !strings.Contains(r.err, "1/3 nodes ready") {
 		t.Errorf("wait: %+v, want exit 1 and a timeout that names the last counts", r)
 	}
 }

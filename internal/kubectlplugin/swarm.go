@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path"
 	"sort"
 	"strings"
+	"unicode"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -61,12 +63,32 @@ func (s *swarmState) counts() string {
 	return fmt.Sprintf("%d/%d nodes ready (%d downloading, %d failed)", n.ready, n.wanted, n.downloading, n.failed)
 }
 
-// labelKey is the label from status, else the one the contract names.
+// labelKey is the label from status, else the one the operator names. A label in status that
+// is not that key is refused: it goes into a label selector and into consumers' scripts.
 func (s *swarmState) labelKey() (string, error) {
-	if s.nodes.label != "" {
-		return s.nodes.label, nil
+	want, err := LabelKey(s.namespace, s.name)
+	if err != nil {
+		return "", err
 	}
-	return LabelKey(s.namespace, s.name)
+	if s.nodes.label != "" && s.nodes.label != want {
+		return "", fmt.Errorf("swarm %s has status.nodes.label %q, not the operator's %q: refusing it", s, s.nodes.label, want)
+	}
+	return want, nil
+}
+
+// stablePath is status.nodes.path, checked: absolute, clean, printable, ending in
+// /by-name/<namespace>/<swarm> (a consumer mounts it).
+func (s *swarmState) stablePath() (string, error) {
+	p := s.nodes.path
+	if p == "" {
+		return "", fmt.Errorf("swarm %s has no status.nodes.path yet (the operator writes it once it acts on the Swarm; a manager without --node-cache-root refuses PerNode Swarms: see its Ready condition)", s)
+	}
+	suffix := "/by-name/" + s.namespace + "/" + s.name
+	if !path.IsAbs(p) || path.Clean(p) != p || !strings.HasSuffix(p, suffix) ||
+		strings.ContainsFunc(p, func(r rune) bool { return !unicode.IsPrint(r) }) {
+		return "", fmt.Errorf("swarm %s has status.nodes.path %q, not a clean absolute path ending in %s: refusing it", s, p, suffix)
+	}
+	return p, nil
 }
 
 // errNoSwarm is readSwarm's error when the Swarm does not exist.
