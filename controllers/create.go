@@ -145,7 +145,7 @@ func (r *SwarmReconciler) deleteExcess(ctx context.Context, p *pass, obs *observ
 	deleted := 0
 	for name, pod := range obs.pods {
 		sl, ok := slotOf(pod.Labels)
-		if ok && sl.index < p.st.count(sl.role) || !pod.DeletionTimestamp.IsZero() {
+		if ok && sl.index < p.st.count(sl.role) || !pod.DeletionTimestamp.IsZero() || pod.Annotations[AnnotationNode] != "" {
 			continue
 		}
 		if err := r.Delete(ctx, pod, client.Preconditions{UID: &pod.UID}); client.IgnoreNotFound(err) != nil && !apierrors.IsConflict(err) {

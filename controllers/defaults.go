@@ -57,6 +57,11 @@ type settings struct {
 	chaosCount       int32
 	maxBytes         int64
 	networkPolicy    bool
+	// perNode, parallelism and retention are the placement's (PerNode: peers is 0, the nodes
+	// decide).
+	perNode     bool
+	parallelism int32
+	retention   time.Duration
 }
 
 // settingsOf reads a Swarm's spec, applying the engine's defaults to unset fields.
@@ -86,6 +91,11 @@ func settingsOf(s *minibitv1alpha1.Swarm) settings {
 		exitOnComplete: spec.Completion.Mode == minibitv1alpha1.CompletionExit,
 		maxBytes:       DefaultHTTPMaxBytes,
 		networkPolicy:  derefOr(spec.NetworkPolicy.Enabled, true),
+	}
+	if pl := spec.Placement; perNode(s) {
+		st.perNode, st.peers = true, 0
+		st.parallelism = max(pl.Parallelism, 0)
+		st.retention = durationOr(pl.Retention, minibitv1alpha1.DefaultPlacementRetention)
 	}
 	if h := spec.Source.HTTP; h != nil && h.MaxBytes != nil && h.MaxBytes.Value() > 0 {
 		st.maxBytes = h.MaxBytes.Value()

@@ -187,6 +187,7 @@ func startTestEnv(progressPeriod time.Duration) (*testEnv, error) {
 		ProgressPeriod:   progressPeriod,
 		ManagerNamespace: testManagerNamespace,
 		HostPathRoots:    HostPathRoots{testHostPathRoot},
+		NodeCacheRoot:    testNodeCacheRoot,
 	}
 	if err := te.reconciler.SetupWithManager(mgr); err != nil {
 		return nil, err

@@ -140,6 +140,9 @@ func exceededLimit(p *pass) (string, string) {
 		RolePeer: ReasonPeerFailureLimit, RoleSeeder: ReasonSeederFailureLimit, RoleTracker: ReasonTrackerFailureLimit,
 	}
 	for _, role := range []Role{RoleTracker, RoleSeeder, RolePeer} {
+		if role == RolePeer && p.st.perNode {
+			continue // PerNode counts failures per node: a node is left out, never the swarm
+		}
 		if n, limit := *p.failures(role), p.st.maxFailures[role]; n > limit {
 			return reasons[role], fmt.Sprintf("%d %s failures, more than the %d the failure policy tolerates", n, role, limit)
 		}

@@ -29,6 +29,9 @@ type pass struct {
 	doomed []*corev1.Pod
 	// contentMismatch says the tracker reports other content than the pinned info-hash.
 	contentMismatch bool
+	// mark and unmark are the nodes whose label a PerNode pass sets or removes once its status
+	// is written.
+	mark, unmark []string
 }
 
 // event is an Event queued until the status is written.

@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"errors"
 	"fmt"
 	"path"
 	"slices"
@@ -35,6 +36,22 @@ func ParseHostPathRoots(list string) (HostPathRoots, error) {
 		}
 	}
 	return roots, nil
+}
+
+// ParseNodeCacheRoot checks the manager's --node-cache-root: empty (no node cache), or an
+// absolute, clean path without ".." that is not "/" itself.
+func ParseNodeCacheRoot(root string) (string, error) {
+	switch {
+	case root == "":
+		return "", nil
+	case !path.IsAbs(root) || hasDotDot(root):
+		return "", fmt.Errorf("%q: want an absolute path without \"..\"", root)
+	case path.Clean(root) != root:
+		return "", fmt.Errorf("%q: want a clean path, such as %q", root, path.Clean(root))
+	case root == "/":
+		return "", errors.New(`"/": the node cache cannot be the host's root`)
+	}
+	return root, nil
 }
 
 // Allows says whether p is a root or lies below one, at a path boundary (/data/a allows

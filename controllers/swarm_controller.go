@@ -17,6 +17,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
@@ -55,11 +57,15 @@ type SwarmReconciler struct {
 	ManagerNamespace string
 	// HostPathRoots are where a Swarm's storage may be a hostPath; empty allows none.
 	HostPathRoots HostPathRoots
+	// NodeCacheRoot is the node cache's directory on every node (the manager's
+	// --node-cache-root), the only hostPath a PerNode swarm's pods mount; empty refuses
+	// PerNode swarms.
+	NodeCacheRoot string
 
 	cache progressCache
 }
 
-// +kubebuilder:rbac:groups=swarm.minibit.io,resources=swarms,verbs=get;list;watch;delete
+// +kubebuilder:rbac:groups=swarm.minibit.io,resources=swarms,verbs=get;list;watch;delete;patch
 // +kubebuilder:rbac:groups=swarm.minibit.io,resources=swarms/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=swarm.minibit.io,resources=swarms/finalizers,verbs=update
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch;create;delete
@@ -67,6 +73,7 @@ type SwarmReconciler struct {
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;update;delete
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups="",resources=nodes,verbs=get;list;watch;patch
 
 // Reconcile brings one Swarm's children in line with its spec and writes its status once.
 func (r *SwarmReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
@@ -76,10 +83,17 @@ func (r *SwarmReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !swarm.DeletionTimestamp.IsZero() {
-		return ctrl.Result{}, nil
-	}
-	if finished(&swarm) {
 		r.cache.forget(req.NamespacedName)
+		return r.finalizeNodeCache(ctx, &swarm)
+	}
+	if added, err := r.ensureFinalizer(ctx, &swarm); added || err != nil {
+		return ctrl.Result{}, err // the Swarm's update brings the next pass
+	}
+	if finished(&swarm) && !keepsRunning(&swarm) {
+		r.cache.forget(req.NamespacedName)
+		return r.expireFinished(ctx, &swarm)
+	}
+	if wait, ok := ttlRemaining(&swarm, r.now()); ok && wait <= 0 && finished(&swarm) {
 		return r.expireFinished(ctx, &swarm)
 	}
 	p := newPass(&swarm, r.now())
@@ -91,7 +105,7 @@ func (r *SwarmReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 		return ctrl.Result{}, errors.Join(err, werr)
 	}
 	p.flushEvents(r.Recorder)
-	err = errors.Join(err, r.deleteDoomed(ctx, p))
+	err = errors.Join(err, r.deleteDoomed(ctx, p), r.applyMarks(ctx, p))
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -106,7 +120,7 @@ func (r *SwarmReconciler) reconcileSwarm(ctx context.Context, p *pass) error {
 	if err != nil {
 		return err
 	}
-	if r.refuseStorage(p, obs) {
+	if r.refuseStorage(p, obs) || p.st.perNode && r.refuseNodeCache(p, obs) {
 		return nil
 	}
 	if err := r.applyFailurePolicy(ctx, p, obs); err != nil {
@@ -121,6 +135,9 @@ func (r *SwarmReconciler) reconcileSwarm(ctx context.Context, p *pass) error {
 	}
 	if err := r.deleteExcess(ctx, p, obs); err != nil {
 		return err
+	}
+	if p.st.perNode {
+		return r.reconcileNodes(ctx, p, obs)
 	}
 	runChaos(p, obs)
 	r.updateProgress(ctx, p, obs)
@@ -162,6 +179,8 @@ func (r *SwarmReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Owns(&corev1.Service{}).
 		Owns(&corev1.Secret{}).
 		Owns(&networkingv1.NetworkPolicy{}).
+		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(r.perNodeSwarms), builder.WithPredicates(nodeChanged())).
+		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(cleanPodSwarm)).
 		WithOptions(controller.Options{MaxConcurrentReconciles: 4}).
 		Named("swarm").
 		Complete(r)

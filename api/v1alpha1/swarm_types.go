@@ -17,6 +17,8 @@ limitations under the License.
 package v1alpha1
 
 import (
+	"time"
+
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -26,6 +28,8 @@ import (
 // swarm that a tracker coordinates.
 // +kubebuilder:validation:XValidation:rule="!has(self.source.generate) || !isQuantity(string(self.source.generate.size)) || !quantity(string(self.source.generate.size)).isInteger() || quantity(string(self.source.generate.size)).asInteger() <= 0 || (has(self.pieceSize) && !(isQuantity(string(self.pieceSize)) && quantity(string(self.pieceSize)).isInteger() && quantity(string(self.pieceSize)).asInteger() > 0)) || (quantity(string(self.source.generate.size)).asInteger() - 1) / (has(self.pieceSize) ? quantity(string(self.pieceSize)).asInteger() : 262144) < 131072",message="source.generate.size must be at most 131072 pieces of pieceSize (the tracker's 8 MiB .torrent limit): use a larger pieceSize"
 // +kubebuilder:validation:XValidation:rule="!has(self.source.http) || !has(self.source.http.maxBytes) || !isQuantity(string(self.source.http.maxBytes)) || !quantity(string(self.source.http.maxBytes)).isInteger() || quantity(string(self.source.http.maxBytes)).asInteger() <= 0 || (has(self.pieceSize) && !(isQuantity(string(self.pieceSize)) && quantity(string(self.pieceSize)).isInteger() && quantity(string(self.pieceSize)).asInteger() > 0)) || (quantity(string(self.source.http.maxBytes)).asInteger() - 1) / (has(self.pieceSize) ? quantity(string(self.pieceSize)).asInteger() : 262144) < 131072",message="source.http.maxBytes must be at most 131072 pieces of pieceSize (the tracker's 8 MiB .torrent limit): use a larger pieceSize"
+// +kubebuilder:validation:XValidation:rule="!has(self.placement) || !has(self.placement.mode) || self.placement.mode != 'PerNode' || !has(self.storage) || (!has(self.storage.volume) && !has(self.storage.sizeLimit))",message="storage must be empty with placement.mode PerNode: the node cache is the storage"
+// +kubebuilder:validation:XValidation:rule="(has(self.placement) && has(self.placement.mode) ? self.placement.mode : 'PerPod') == (has(oldSelf.placement) && has(oldSelf.placement.mode) ? oldSelf.placement.mode : 'PerPod')",message="placement.mode cannot change while the swarm runs: create a new Swarm"
 type SwarmSpec struct {
 	// Source is where the seeders get the file: exactly one of generate, http or
 	// persistentVolumeClaim. It cannot change while the swarm runs.
@@ -33,7 +37,8 @@ type SwarmSpec struct {
 	Source Source `json:"source"`
 
 	// Peers is how many leecher pods download the file from the seeders and from each other:
-	// 1 to 1000. `kubectl scale swarm` changes it.
+	// 1 to 1000. `kubectl scale swarm` changes it. Ignored with placement.mode PerNode, where
+	// the matching nodes decide how many peers run.
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=1000
 	Peers int32 `json:"peers"`
@@ -108,6 +113,13 @@ type SwarmSpec struct {
 	// +optional
 	Pod PodOverrides `json:"pod,omitempty"`
 
+	// Placement says where the peers run: PerPod (the default: spec.peers pods wherever the
+	// scheduler puts them, each with its own copy) or PerNode (one peer on every Ready node
+	// that matches, each keeping its copy in the node's cache, where workloads on that node
+	// find it). It cannot change its mode while the swarm runs.
+	// +optional
+	Placement *Placement `json:"placement,omitempty"`
+
 	// Chaos, when set, is a drill that deletes a random peer pod every interval, up to a count,
 	// so that fault tolerance can be watched. Off when unset.
 	// +optional
@@ -119,6 +131,63 @@ type SwarmSpec struct {
 	// +kubebuilder:default={}
 	// +optional
 	NetworkPolicy NetworkPolicySettings `json:"networkPolicy,omitempty"`
+}
+
+// PlacementMode is how a swarm places its peers: PerPod or PerNode.
+// +kubebuilder:validation:Enum=PerPod;PerNode
+type PlacementMode string
+
+const (
+	// PlacementPerPod runs spec.peers peer pods wherever the scheduler puts them (two may share
+	// a node), each keeping its copy in its own storage.
+	PlacementPerPod PlacementMode = "PerPod"
+	// PlacementPerNode runs one peer on every Ready node that matches the placement, pinned to
+	// it, keeping its copy in the node's cache (the manager's --node-cache-root) under the
+	// stable path <root>/by-name/<namespace>/<swarm>.
+	PlacementPerNode PlacementMode = "PerNode"
+)
+
+// DefaultPlacementRetention is how long an unreferenced copy stays in a node's cache.
+const DefaultPlacementRetention = time.Hour
+
+// Placement says which nodes get a copy and how fast they get it.
+// +kubebuilder:validation:XValidation:rule="(has(self.mode) && self.mode == 'PerNode') || (!has(self.nodeSelector) && !has(self.affinity) && !has(self.tolerations) && !has(self.parallelism))",message="placement.nodeSelector, affinity, tolerations and parallelism apply only with placement.mode PerNode"
+type Placement struct {
+	// Mode is PerPod (the default: spec.peers pods, as if placement were unset) or PerNode
+	// (one peer on every Ready node that matches nodeSelector, affinity and tolerations; each
+	// keeps its copy in the node's cache and the node gets the label status.nodes.label once
+	// its copy is verified). PerNode needs a manager started with --node-cache-root, and an
+	// empty spec.storage.
+	// +kubebuilder:default=PerPod
+	// +optional
+	Mode PlacementMode `json:"mode,omitempty"`
+	// NodeSelector picks the nodes (PerNode only): a node matches when it has every one of
+	// these labels with these values. Unset: every node.
+	// +optional
+	NodeSelector map[string]string `json:"nodeSelector,omitempty"`
+	// Affinity picks the nodes (PerNode only) by its requiredDuringSchedulingIgnoredDuringExecution
+	// node selector terms, as a pod's node affinity does; preferred terms are ignored. Both it
+	// and nodeSelector must match.
+	// +optional
+	Affinity *corev1.NodeAffinity `json:"affinity,omitempty"`
+	// Tolerations let the node peers onto tainted nodes (PerNode only): a node with a NoSchedule
+	// or NoExecute taint that these do not tolerate gets no peer. They are also the node peer
+	// pods' tolerations.
+	// +optional
+	Tolerations []corev1.Toleration `json:"tolerations,omitempty"`
+	// Parallelism is the most nodes that download at once (PerNode only): nodes without a
+	// verified copy get a peer in waves of this many; nodes whose copy is verified keep
+	// theirs and serve the next wave. At least 0; 0 (the default) starts every node at once.
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	Parallelism int32 `json:"parallelism,omitempty"`
+	// Retention is how long a copy that no Swarm refers to any more stays in a node's cache
+	// before the node's peers remove it: a duration, more than 0, default 1h. A Swarm of the
+	// same content created within it finishes on that node without downloading.
+	// +kubebuilder:default="1h"
+	// +kubebuilder:validation:XValidation:rule="duration(self) > duration('0s')",message="placement.retention must be more than 0s"
+	// +optional
+	Retention *metav1.Duration `json:"retention,omitempty"`
 }
 
 // NetworkPolicySettings turn the swarm's NetworkPolicy on or off.
@@ -447,7 +516,74 @@ const (
 	// ConditionContentMismatch means: the tracker reports another info-hash for the swarm than
 	// the one pinned in status.infoHash. Set once the content is pinned.
 	ConditionContentMismatch = "ContentMismatch"
+	// ConditionReady means, for a PerNode swarm: the manager accepts it (its node cache is
+	// enabled and its node label fits). False with the reason why it runs no pods.
+	ConditionReady = "Ready"
 )
+
+// NodeProgress is one node's share of the file, as its peer reports it.
+type NodeProgress struct {
+	// Node is the node's name.
+	Node string `json:"node"`
+	// ProgressPercent is the part of the file its peer holds, 0 to 100, rounded down.
+	ProgressPercent int32 `json:"progressPercent"`
+}
+
+// NodeRecord is what the controller remembers of one node that ran a peer of the swarm.
+type NodeRecord struct {
+	// Node is the node's name.
+	Node string `json:"node"`
+	// Failures is how many of the node's peer pods failed.
+	// +optional
+	Failures int32 `json:"failures,omitempty"`
+	// FailedUID is the UID of the last pod counted as failed (each pod counts once).
+	// +optional
+	FailedUID string `json:"failedUID,omitempty"`
+	// RetryAfter is when the node's failed peer may be replaced (the failure policy's backoff).
+	// +optional
+	RetryAfter *metav1.Time `json:"retryAfter,omitempty"`
+	// Failed says the node exceeded the failure policy: it gets no more peers and is left out.
+	// +optional
+	Failed bool `json:"failed,omitempty"`
+	// Verified says the node holds a verified copy now (it carries the node label).
+	// +optional
+	Verified bool `json:"verified,omitempty"`
+	// Cached says the node held a verified copy once: the Swarm's deletion releases it there.
+	// +optional
+	Cached bool `json:"cached,omitempty"`
+}
+
+// NodesStatus counts the nodes of a PerNode swarm.
+type NodesStatus struct {
+	// Wanted is how many nodes should hold a copy: the Ready nodes that match the placement
+	// (and those that match and still run a peer), less the failed ones.
+	Wanted int32 `json:"wanted"`
+	// Ready is how many wanted nodes hold a verified copy (and carry the label).
+	Ready int32 `json:"ready"`
+	// Downloading is how many wanted nodes run a peer that does not hold a verified copy yet.
+	Downloading int32 `json:"downloading"`
+	// Failed is how many matching nodes the failure policy left out.
+	Failed int32 `json:"failed"`
+	// Slowest are the wanted nodes with the least progress (at most 5), slowest first.
+	// +kubebuilder:validation:MaxItems=5
+	// +listType=atomic
+	// +optional
+	Slowest []NodeProgress `json:"slowest,omitempty"`
+	// Label is the node label set to "true" on a node once its copy is verified:
+	// ready.minibit.io/<namespace>.<swarm>. Workloads select nodes by it.
+	// +optional
+	Label string `json:"label,omitempty"`
+	// Path is the stable path of the copy's directory on every ready node:
+	// <node-cache-root>/by-name/<namespace>/<swarm>; the file is inside it.
+	// +optional
+	Path string `json:"path,omitempty"`
+	// Records are the nodes that ran a peer of the swarm: failures, verified copies.
+	// +kubebuilder:validation:MaxItems=5000
+	// +listType=map
+	// +listMapKey=node
+	// +optional
+	Records []NodeRecord `json:"records,omitempty"`
+}
 
 // PeerProgress is one peer's share of the file.
 type PeerProgress struct {
@@ -585,6 +721,9 @@ type SwarmStatus struct {
 	// Selector selects the peer pods (for the scale subresource).
 	// +optional
 	Selector string `json:"selector,omitempty"`
+	// Nodes counts the nodes of a PerNode swarm: wanted, ready, downloading, failed.
+	// +optional
+	Nodes *NodesStatus `json:"nodes,omitempty"`
 }
 
 // Swarm pushes one file to many pods with BitTorrent: a tracker, seeders that hold the file,
@@ -595,6 +734,8 @@ type SwarmStatus struct {
 // +kubebuilder:subresource:scale:specpath=.spec.peers,statuspath=.status.running,selectorpath=.status.selector
 // +kubebuilder:resource:shortName=sw,categories=minibit
 // +kubebuilder:printcolumn:name="Peers",type=integer,JSONPath=`.spec.peers`
+// +kubebuilder:printcolumn:name="Nodes",type=integer,JSONPath=`.status.nodes.ready`,description="Nodes holding a verified copy (PerNode)"
+// +kubebuilder:printcolumn:name="Wanted",type=integer,JSONPath=`.status.nodes.wanted`,description="Nodes that should hold a copy (PerNode)"
 // +kubebuilder:printcolumn:name="Complete",type=integer,JSONPath=`.status.completed`
 // +kubebuilder:printcolumn:name="Progress",type=integer,JSONPath=`.status.progressPercent`,description="Percent of all pieces held by all peers"
 // +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`

@@ -41,6 +41,8 @@ type options struct {
 	managerNamespace string
 	// hostPathRoots are where a Swarm's storage may be a hostPath.
 	hostPathRoots controllers.HostPathRoots
+	// nodeCacheRoot is the node cache's directory on every node; empty refuses PerNode swarms.
+	nodeCacheRoot string
 	// imageSet says whether --image was given; when not, a manager running in a pod runs its
 	// swarms' pods with its own image.
 	imageSet bool
@@ -64,10 +66,14 @@ func parseFlags(args []string, getenv func(string) string) (options, error) {
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&o.managerNamespace, "manager-namespace", getenv("POD_NAMESPACE"), "namespace of the manager's pods, which each swarm's NetworkPolicy lets reach its tracker (default: $POD_NAMESPACE; empty admits no manager pod)")
 	fs.StringVar(&roots, "allowed-host-path-roots", "", "comma-separated host directories under which a Swarm's storage may be a hostPath; empty allows no hostPath")
+	fs.StringVar(&o.nodeCacheRoot, "node-cache-root", "", "host directory of the node cache on every node, where PerNode swarms keep their copies (such as /var/lib/minibit/cache); empty refuses PerNode swarms")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
 	var err error
+	if o.nodeCacheRoot, err = controllers.ParseNodeCacheRoot(o.nodeCacheRoot); err != nil {
+		return o, fmt.Errorf("--node-cache-root: %w", err)
+	}
 	if o.hostPathRoots, err = controllers.ParseHostPathRoots(roots); err != nil {
 		return o, fmt.Errorf("--allowed-host-path-roots: %w", err)
 	}
@@ -152,6 +158,7 @@ func run(args []string) error {
 		TrackerTimeout:   o.trackerTimeout,
 		ManagerNamespace: o.managerNamespace,
 		HostPathRoots:    o.hostPathRoots,
+		NodeCacheRoot:    o.nodeCacheRoot,
 	}
 	if err := reconciler.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the Swarm controller: %w", err)
@@ -166,7 +173,7 @@ func run(args []string) error {
 		logger.Warn("No manager namespace (POD_NAMESPACE and --manager-namespace unset): the swarms' NetworkPolicies admit no manager pod to their trackers")
 	}
 	logger.Info("Starting the manager", "image", o.image, "leaderElection", o.leaderElect,
-		"managerNamespace", o.managerNamespace, "allowedHostPathRoots", []string(o.hostPathRoots))
+		"managerNamespace", o.managerNamespace, "allowedHostPathRoots", []string(o.hostPathRoots), "nodeCacheRoot", o.nodeCacheRoot)
 	return mgr.Start(ctrl.SetupSignalHandler())
 }
 

@@ -49,3 +49,20 @@ func TestParseFlagsHostPathRoots(t *testing.T) {
 		}
 	}
 }
+
+func TestParseFlagsNodeCacheRoot(t *testing.T) {
+	none := func(string) string { return "" }
+	o, err := parseFlags(nil, none)
+	if err != nil || o.nodeCacheRoot != "" {
+		t.Errorf("default: %q %v, want no node cache", o.nodeCacheRoot, err)
+	}
+	o, err = parseFlags([]string{"--node-cache-root=/var/lib/minibit/cache"}, none)
+	if err != nil || o.nodeCacheRoot != "/var/lib/minibit/cache" {
+		t.Errorf("a root: %q %v", o.nodeCacheRoot, err)
+	}
+	for _, bad := range []string{"cache", "/var/lib/../etc", "/var/lib/minibit/", "/var//lib", "/"} {
+		if _, err := parseFlags([]string{"--node-cache-root=" + bad}, none); err == nil {
+			t.Errorf("root %q accepted", bad)
+		}
+	}
+}
