@@ -51,17 +51,22 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: peer generate|create|seed|get|cache-prepare|cache-release|cache-gc [flags]  (peer <command> -h for its flags)")
 		os.Exit(exitUsage)
 	}
-	err := run(os.Args[1], os.Args[2:])
+	os.Exit(finish(os.Args[1], run(os.Args[1], os.Args[2:])))
+}
+
+// finish reports how a command ended and returns the process's exit code: 0, exitUsage for a
+// command line error, 1 for a failure (logged, and written as the termination message).
+func finish(command string, err error) int {
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
 	case errors.As(err, new(usageError)):
 		fmt.Fprintln(os.Stderr, err)
-		os.Exit(exitUsage)
-	default:
-		slog.Error("peer "+os.Args[1]+" failed", "err", err)
-		writeTerminationMessage(err.Error())
-		os.Exit(1)
+		return exitUsage
 	}
+	slog.Error("peer "+command+" failed", "err", err)
+	writeTerminationMessage(err.Error())
+	return 1
 }
 
 // run runs one subcommand until it ends or SIGINT/SIGTERM arrives.

@@ -57,7 +57,7 @@ func TestUnderStaysUnderTheRoot(t *testing.T) {
 	if p, err := under("/r", "content", "ab"); err != nil || p != "/r/content/ab" {
 		t.Errorf("under: %q, %v", p, err)
 	}
-	if isInfoHash(strings.Repeat("A", 40)) || isInfoHash("../" + strings.Repeat("a", 37)) || !isInfoHash(strings.Repeat("0f", 20)) {
+	if isInfoHash(strings.Repeat("A", 40)) || isInfoHash("../"+strings.Repeat("a", 37)) || !isInfoHash(strings.Repeat("0f", 20)) {
 		t.Error("isInfoHash accepts only 40 lower-case hex digits")
 	}
 }
