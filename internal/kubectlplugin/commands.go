@@ -10,15 +10,8 @@ import (
 // whereFlags is `where SWARM`: the labelled nodes on stdout, the counts on stderr.
 func whereFlags(*flag.FlagSet) runFunc {
 	return func(ctx context.Context, connect func() (*conn, error), name string, io IO) error {
-		c, err := connect()
+		c, s, err := readPerNode(ctx, connect, name)
 		if err != nil {
-			return err
-		}
-		s, err := readSwarm(ctx, c, name)
-		if err != nil {
-			return err
-		}
-		if err := s.perNode(); err != nil {
 			return err
 		}
 		label, err := s.labelKey()
@@ -40,15 +33,8 @@ func whereFlags(*flag.FlagSet) runFunc {
 // pathFlags is `path SWARM`: status.nodes.path, the stable path on every node.
 func pathFlags(*flag.FlagSet) runFunc {
 	return func(ctx context.Context, connect func() (*conn, error), name string, io IO) error {
-		c, err := connect()
+		_, s, err := readPerNode(ctx, connect, name)
 		if err != nil {
-			return err
-		}
-		s, err := readSwarm(ctx, c, name)
-		if err != nil {
-			return err
-		}
-		if err := s.perNode(); err != nil {
 			return err
 		}
 		p, err := s.stablePath()
@@ -85,4 +71,17 @@ func labelFlags(*flag.FlagSet) runFunc {
 		fmt.Fprintln(io.Out, label)
 		return nil
 	}
+}
+
+// readPerNode connects and reads the Swarm name, which must be a PerNode Swarm.
+func readPerNode(ctx context.Context, connect func() (*conn, error), name string) (*conn, *swarmState, error) {
+	c, err := connect()
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := readSwarm(ctx, c, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, s, s.perNode()
 }

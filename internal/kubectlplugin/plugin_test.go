@@ -5,30 +5,11 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/minibit-io/minibit/internal/kubectlplugin"
 )
-
-// lockedBuffer is a bytes.Buffer a running command writes while the test reads.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // result is what one run of the plugin did.
 type result struct {
@@ -38,7 +19,7 @@ type result struct {
 
 // run runs `kubectl minibit ARGS... --kubeconfig K -n NS` (flags after the arguments, as users type them).
 func run(ns string, args ...string) result {
-	var out, errOut lockedBuffer
+	var out, errOut bytes.Buffer // read once Run has returned
 	args = append(args, "--kubeconfig", kubeconfig, "-n", ns)
 	code := kubectlplugin.Run(context.Background(), args, kubectlplugin.IO{Out: &out, Err: &errOut})
 	return result{code, out.String(), errOut.String()}
