@@ -74,14 +74,14 @@ func labelFlags(*flag.FlagSet) runFunc {
 }
 
 // readPerNode connects and reads the Swarm name, which must be a PerNode Swarm.
-func readPerNode(ctx context.Context, connect func() (*conn, error), name string) (*conn, *swarmState, error) {
+func readPerNode(ctx context.Context, connect func() (*conn, error), name string) (*conn, swarmState, error) {
 	c, err := connect()
 	if err != nil {
-		return nil, nil, err
+		return nil, swarmState{}, err
 	}
 	s, err := readSwarm(ctx, c, name)
 	if err != nil {
-		return nil, nil, err
+		return nil, swarmState{}, err
 	}
 	return c, s, s.perNode()
 }

@@ -15,7 +15,6 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
-	"sigs.k8s.io/yaml"
 )
 
 // The suite's API server: a real kube-apiserver and etcd (envtest) with the Swarm CRD, and no
@@ -56,10 +55,11 @@ func startEnv() (*envtest.Environment, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := writeCRD(dir); err != nil {
-		return nil, err
+	env := &envtest.Environment{
+		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "config", "crd", "bases")},
+		ErrorIfCRDPathMissing: true,
+		BinaryAssetsDirectory: assets,
 	}
-	env := &envtest.Environment{CRDDirectoryPaths: []string{dir}, ErrorIfCRDPathMissing: true, BinaryAssetsDirectory: assets}
 	cfg, err := env.Start()
 	if err != nil {
 		return nil, fmt.Errorf("starting envtest: %w", err)
@@ -96,43 +96,6 @@ func envtestAssets() (string, error) {
 	return abs, os.Setenv("KUBEBUILDER_ASSETS", abs)
 }
 
-// writeCRD copies the Swarm CRD into dir. Where its schema has no spec.placement or
-// status.nodes yet, it adds them as free-form objects, so that the plugin's field paths can be
-// tested before (and after) the API types carry them.
-func writeCRD(dir string) error {
-	data, err := os.ReadFile(filepath.Join("..", "..", "config", "crd", "bases", "swarm.minibit.io_swarms.yaml"))
-	if err != nil {
-		return err
-	}
-	var crd map[string]any
-	if err := yaml.Unmarshal(data, &crd); err != nil {
-		return err
-	}
-	versions, _, _ := unstructured.NestedSlice(crd, "spec", "versions")
-	for _, v := range versions {
-		version := v.(map[string]any)
-		addFreeForm(version, "spec", "placement")
-		addFreeForm(version, "status", "nodes")
-	}
-	if err := unstructured.SetNestedSlice(crd, versions, "spec", "versions"); err != nil {
-		return err
-	}
-	out, err := yaml.Marshal(crd)
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(dir, "swarms.yaml"), out, 0o600)
-}
-
-// addFreeForm adds properties.<parent>.properties.<field> to a version's schema when missing.
-func addFreeForm(version map[string]any, parent, field string) {
-	path := []string{"schema", "openAPIV3Schema", "properties", parent, "properties", field}
-	if _, found, _ := unstructured.NestedFieldNoCopy(version, path...); found {
-		return
-	}
-	_ = unstructured.SetNestedField(version, map[string]any{"type": "object", "x-kubernetes-preserve-unknown-fields": true}, path...)
-}
-
 // newNamespace makes a namespace of the test's own.
 func newNamespace(t *testing.T) string {
 	t.Helper()
@@ -150,18 +113,21 @@ func newSwarm(t *testing.T, ns, name string) {
 	newSwarmMode(t, ns, name, "PerNode")
 }
 
-// newSwarmMode creates a Swarm with the given spec.placement.mode.
+// newSwarmMode creates a Swarm with the given spec.placement.mode ("": no placement).
 func newSwarmMode(t *testing.T, ns, name, mode string) {
 	t.Helper()
+	spec := map[string]any{
+		"source": map[string]any{"generate": map[string]any{"size": "1Mi", "seed": int64(1)}},
+		"peers":  int64(1), // required by the schema; a PerNode Swarm ignores it
+	}
+	if mode != "" {
+		spec["placement"] = map[string]any{"mode": mode}
+	}
 	u := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "swarm.minibit.io/v1alpha1",
 		"kind":       "Swarm",
 		"metadata":   map[string]any{"name": name, "namespace": ns},
-		"spec": map[string]any{
-			"source":    map[string]any{"generate": map[string]any{"size": "1Mi", "seed": int64(1)}},
-			"peers":     int64(1), // required by the schema; a PerNode Swarm ignores it
-			"placement": map[string]any{"mode": mode},
-		},
+		"spec":       spec,
 	}}
 	if _, err := dyn.Resource(swarms).Namespace(ns).Create(context.Background(), u, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
@@ -176,10 +142,14 @@ func setStatus(t *testing.T, ns, name, phase string, nodes map[string]any, condi
 	if err != nil {
 		t.Fatal(err)
 	}
-	u.Object["status"] = map[string]any{"phase": phase, "nodes": nodes}
-	if len(conditions) > 0 {
-		u.Object["status"].(map[string]any)["conditions"] = conditions
+	status := map[string]any{"phase": phase}
+	if nodes != nil {
+		status["nodes"] = nodes
 	}
+	if len(conditions) > 0 {
+		status["conditions"] = conditions
+	}
+	u.Object["status"] = status
 	if _, err := dyn.Resource(swarms).Namespace(ns).UpdateStatus(ctx, u, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}

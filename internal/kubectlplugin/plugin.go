@@ -2,10 +2,11 @@
 // which nodes hold a verified copy (where), the stable path a workload mounts (path), the node
 // label a Deployment selects on (label), and waits until enough nodes hold the copy (wait).
 //
-// It reads the Swarm as an unstructured object by the field paths of the API (status.phase,
-// status.nodes.{wanted,ready,downloading,failed,label,path}) and the Nodes by that label, with
-// the standard kubeconfig loading (KUBECONFIG, --kubeconfig, --context, -n/--namespace, the
-// current context's namespace). Every API call has a timeout (--request-timeout).
+// It reads the Swarm (api/v1alpha1: spec.placement.mode, status.phase, status.nodes and the
+// Ready and Failed conditions) with a dynamic client, so that it needs no API discovery, and the
+// Nodes by the label, with the standard kubeconfig loading (KUBECONFIG, --kubeconfig,
+// --context, -n/--namespace, the current context's namespace). Every API call has a timeout
+// (--request-timeout).
 package kubectlplugin
 
 import (

@@ -199,10 +199,29 @@ func TestWaitFailsWithoutTheSwarm(t *testing.T) {
 func TestCommandsRefusePerPodSwarms(t *testing.T) {
 	ns := newNamespace(t)
 	newSwarmMode(t, ns, "pods", "PerPod")
-	for _, cmd := range []string{"where", "path", "wait"} {
-		if r := run(ns, cmd, "pods"); r.code != 1 || !strings.Contains(r.err, "PerNode") {
-			t.Errorf("%s of a Swarm without status.nodes: %+v, want exit 1 naming PerNode", cmd, r)
+	newSwarmMode(t, ns, "unplaced", "")
+	for _, swarm := range []string{"pods", "unplaced"} {
+		for _, cmd := range []string{"where", "path", "wait"} {
+			if r := run(ns, cmd, swarm); r.code != 1 || !strings.Contains(r.err, "not a PerNode Swarm") {
+				t.Errorf("%s of %s: %+v, want exit 1 naming PerNode", cmd, swarm, r)
+			}
 		}
+	}
+}
+
+// A manager without --node-cache-root refuses a PerNode Swarm (Ready=False): no copy will come.
+func TestWaitFailsWhenTheManagerRefusesTheSwarm(t *testing.T) {
+	ns := newNamespace(t)
+	newSwarm(t, ns, "refused")
+	refused := map[string]any{"type": "Ready", "status": "False", "reason": "NodeCacheDisabled",
+		"message": "the cluster admin starts the manager with --node-cache-root", "lastTransitionTime": "2026-01-01T00:00:00Z"}
+	setStatus(t, ns, "refused", "Pending", nil, refused)
+	r := run(ns, "wait", "refused", "--timeout", "1m")
+	if r.code != 1 || !strings.Contains(r.err, "refused by the manager") || !strings.Contains(r.err, "NodeCacheDisabled") {
+		t.Errorf("wait: %+v, want exit 1 at once with the Ready condition's reason", r)
+	}
+	if r := run(ns, "path", "refused"); r.code != 1 || !strings.Contains(r.err, "--node-cache-root") {
+		t.Errorf("path: %+v, want exit 1 with the Ready condition's message", r)
 	}
 }
 

@@ -9,17 +9,19 @@ import (
 	"strings"
 	"unicode"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation"
 
-	corev1 "k8s.io/api/core/v1"
+	minibitv1alpha1 "github.com/minibit-io/minibit/api/v1alpha1"
 )
 
 // swarmResource is the Swarm's API resource.
-var swarmResource = schema.GroupVersionResource{Group: "swarm.minibit.io", Version: "v1alpha1", Resource: "swarms"}
+var swarmResource = minibitv1alpha1.GroupVersion.WithResource("swarms")
 
 // LabelPrefix is the prefix of the node label that marks a node holding a Swarm's verified copy:
 // the key is LabelPrefix + "<namespace>.<swarm>", the value "true".
@@ -36,54 +38,51 @@ func LabelKey(namespace, name string) (string, error) {
 	return key, nil
 }
 
-// swarmState is what the plugin reads from a Swarm.
+// swarmState is a Swarm as the plugin reads it.
 type swarmState struct {
-	namespace, name string
-	mode            string // spec.placement.mode; "" is PerPod
-	phase           string
-	failedMessage   string // the Failed condition's message, if any
-	nodes           nodeCounts
-	hasNodes        bool // status.nodes is set
+	*minibitv1alpha1.Swarm
 }
 
-// nodeCounts is status.nodes.
-type nodeCounts struct {
-	wanted, ready, downloading, failed int64
-	label, path                        string
-}
+func (s swarmState) String() string { return s.Namespace + "/" + s.Name }
 
-func (s *swarmState) String() string { return s.namespace + "/" + s.name }
+// nodes is status.nodes, zero before the operator wrote it.
+func (s swarmState) nodes() minibitv1alpha1.NodesStatus {
+	if s.Status.Nodes == nil {
+		return minibitv1alpha1.NodesStatus{}
+	}
+	return *s.Status.Nodes
+}
 
 // counts says how far the nodes are, for humans.
-func (s *swarmState) counts() string {
-	n := s.nodes
-	if !s.hasNodes {
-		return fmt.Sprintf("no node counts yet (phase %q)", s.phase)
+func (s swarmState) counts() string {
+	if s.Status.Nodes == nil {
+		return fmt.Sprintf("no node counts yet (phase %q)", s.Status.Phase)
 	}
-	return fmt.Sprintf("%d/%d nodes ready (%d downloading, %d failed)", n.ready, n.wanted, n.downloading, n.failed)
+	n := s.Status.Nodes
+	return fmt.Sprintf("%d/%d nodes ready (%d downloading, %d failed)", n.Ready, n.Wanted, n.Downloading, n.Failed)
 }
 
-// labelKey is the label from status, else the one the operator names. A label in status that
-// is not that key is refused: it goes into a label selector and into consumers' scripts.
-func (s *swarmState) labelKey() (string, error) {
-	want, err := LabelKey(s.namespace, s.name)
+// labelKey is the operator's node label key. A status.nodes.label that is another key is
+// refused: it goes into a label selector and into consumers' scripts.
+func (s swarmState) labelKey() (string, error) {
+	want, err := LabelKey(s.Namespace, s.Name)
 	if err != nil {
 		return "", err
 	}
-	if s.nodes.label != "" && s.nodes.label != want {
-		return "", fmt.Errorf("swarm %s has status.nodes.label %q, not the operator's %q: refusing it", s, s.nodes.label, want)
+	if got := s.nodes().Label; got != "" && got != want {
+		return "", fmt.Errorf("swarm %s has status.nodes.label %q, not the operator's %q: refusing it", s, got, want)
 	}
 	return want, nil
 }
 
 // stablePath is status.nodes.path, checked: absolute, clean, printable, ending in
 // /by-name/<namespace>/<swarm> (a consumer mounts it).
-func (s *swarmState) stablePath() (string, error) {
-	p := s.nodes.path
+func (s swarmState) stablePath() (string, error) {
+	p := s.nodes().Path
 	if p == "" {
-		return "", fmt.Errorf("swarm %s has no status.nodes.path yet (the operator writes it once it acts on the Swarm; a manager without --node-cache-root refuses PerNode Swarms: see its Ready condition)", s)
+		return "", fmt.Errorf("swarm %s has no status.nodes.path yet (the operator writes it once it accepts the Swarm: %s)", s, s.readiness())
 	}
-	suffix := "/by-name/" + s.namespace + "/" + s.name
+	suffix := "/by-name/" + s.Namespace + "/" + s.Name
 	if !path.IsAbs(p) || path.Clean(p) != p || !strings.HasSuffix(p, suffix) ||
 		strings.ContainsFunc(p, func(r rune) bool { return !unicode.IsPrint(r) }) {
 		return "", fmt.Errorf("swarm %s has status.nodes.path %q, not a clean absolute path ending in %s: refusing it", s, p, suffix)
@@ -91,70 +90,58 @@ func (s *swarmState) stablePath() (string, error) {
 	return p, nil
 }
 
+// perNode fails unless the Swarm places its peers per node.
+func (s swarmState) perNode() error {
+	if s.Spec.Placement == nil || s.Spec.Placement.Mode != minibitv1alpha1.PlacementPerNode {
+		return fmt.Errorf("swarm %s is not a PerNode Swarm (spec.placement.mode): its copies are in its pods, not on nodes", s)
+	}
+	return nil
+}
+
+// readiness describes the Ready condition, for messages.
+func (s swarmState) readiness() string {
+	c := meta.FindStatusCondition(s.Status.Conditions, minibitv1alpha1.ConditionReady)
+	if c == nil {
+		return "no Ready condition yet"
+	}
+	return fmt.Sprintf("Ready=%s %s: %s", c.Status, c.Reason, c.Message)
+}
+
+// stopped says why the Swarm will not put (more) copies on nodes: it Failed, or the manager
+// refused it (Ready=False: no node cache, or a node label too long). "" while it may.
+func (s swarmState) stopped() string {
+	if s.Status.Phase == minibitv1alpha1.PhaseFailed {
+		msg := "no Failed condition"
+		if c := meta.FindStatusCondition(s.Status.Conditions, minibitv1alpha1.ConditionFailed); c != nil {
+			msg = c.Reason + ": " + c.Message
+		}
+		return fmt.Sprintf("swarm %s Failed with %s (%s)", s, s.counts(), msg)
+	}
+	if meta.IsStatusConditionFalse(s.Status.Conditions, minibitv1alpha1.ConditionReady) {
+		return fmt.Sprintf("swarm %s was refused by the manager (%s)", s, s.readiness())
+	}
+	return ""
+}
+
 // errNoSwarm is readSwarm's error when the Swarm does not exist.
 var errNoSwarm = errors.New("does not exist")
 
 // readSwarm reads the Swarm name in the connection's namespace.
-func readSwarm(ctx context.Context, c *conn, name string) (*swarmState, error) {
+func readSwarm(ctx context.Context, c *conn, name string) (swarmState, error) {
 	u, err := call(ctx, c, func(ctx context.Context) (*unstructured.Unstructured, error) {
 		return c.dynamic.Resource(swarmResource).Namespace(c.namespace).Get(ctx, name, metav1.GetOptions{})
 	})
 	if apierrors.IsNotFound(err) {
-		return nil, fmt.Errorf("swarm %s/%s %w", c.namespace, name, errNoSwarm)
+		return swarmState{}, fmt.Errorf("swarm %s/%s %w", c.namespace, name, errNoSwarm)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("reading swarm %s/%s: %w", c.namespace, name, err)
+		return swarmState{}, fmt.Errorf("reading swarm %s/%s: %w", c.namespace, name, err)
 	}
-	return parseSwarm(u), nil
-}
-
-// parseSwarm reads the fields the plugin uses; a missing or mistyped field reads as its zero.
-func parseSwarm(u *unstructured.Unstructured) *swarmState {
-	s := &swarmState{namespace: u.GetNamespace(), name: u.GetName()}
-	obj := u.Object
-	s.mode, _, _ = unstructured.NestedString(obj, "spec", "placement", "mode")
-	s.phase, _, _ = unstructured.NestedString(obj, "status", "phase")
-	nodes, found, _ := unstructured.NestedMap(obj, "status", "nodes")
-	s.hasNodes = found
-	s.nodes = nodeCounts{
-		wanted:      nestedInt(nodes, "wanted"),
-		ready:       nestedInt(nodes, "ready"),
-		downloading: nestedInt(nodes, "downloading"),
-		failed:      nestedInt(nodes, "failed"),
+	var s minibitv1alpha1.Swarm
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &s); err != nil {
+		return swarmState{}, fmt.Errorf("reading swarm %s/%s: %w", c.namespace, name, err)
 	}
-	s.nodes.label, _, _ = unstructured.NestedString(nodes, "label")
-	s.nodes.path, _, _ = unstructured.NestedString(nodes, "path")
-	conds, _, _ := unstructured.NestedSlice(obj, "status", "conditions")
-	for _, c := range conds {
-		m, ok := c.(map[string]any)
-		if ok && m["type"] == "Failed" && m["status"] == "True" {
-			s.failedMessage, _ = m["message"].(string)
-		}
-	}
-	return s
-}
-
-// nestedInt reads an integer field of m (JSON numbers decode as int64, or float64 from some paths).
-func nestedInt(m map[string]any, field string) int64 {
-	switch v := m[field].(type) {
-	case int64:
-		return v
-	case float64:
-		return int64(v)
-	default:
-		return 0
-	}
-}
-
-// perNode fails unless the Swarm places its peers per node.
-func (s *swarmState) perNode() error {
-	if s.mode != "" && s.mode != "PerNode" {
-		return fmt.Errorf("swarm %s has spec.placement.mode %s: only a PerNode Swarm puts copies on nodes", s, s.mode)
-	}
-	if s.mode == "" && !s.hasNodes {
-		return fmt.Errorf("swarm %s is not a PerNode Swarm (no spec.placement.mode: PerNode, no status.nodes)", s)
-	}
-	return nil
+	return swarmState{&s}, nil
 }
 
 // readyNodes lists the names of the nodes that carry the label, sorted.

@@ -63,11 +63,12 @@ func (o *waitOptions) target() string {
 }
 
 // reached says whether the Swarm's nodes meet the goal.
-func (o *waitOptions) reached(s *swarmState) bool {
+func (o *waitOptions) reached(s swarmState) bool {
+	n := s.nodes()
 	if o.nodes > 0 {
-		return s.nodes.ready >= int64(o.nodes)
+		return int(n.Ready) >= o.nodes
 	}
-	return s.nodes.wanted > 0 && s.nodes.ready >= s.nodes.wanted
+	return n.Wanted > 0 && n.Ready >= n.Wanted
 }
 
 // wait reads the Swarm every interval and prints a line whenever its counts change.
@@ -101,22 +102,22 @@ func (o *waitOptions) wait(parent context.Context, c *conn, name string, io IO) 
 }
 
 // step judges one reading of the Swarm: done, failed, or a progress line when the counts changed.
-func (o *waitOptions) step(s *swarmState, last *string, io IO) (bool, error) {
-	if s.mode != "" && s.mode != "PerNode" {
-		return false, s.perNode()
+func (o *waitOptions) step(s swarmState, last *string, io IO) (bool, error) {
+	if err := s.perNode(); err != nil {
+		return false, err
 	}
-	if s.phase == "Failed" {
-		return false, fmt.Errorf("swarm %s Failed with %s: %s", s, s.counts(), s.failedMessage)
+	if why := s.stopped(); why != "" {
+		return false, errors.New(why)
 	}
-	line := fmt.Sprintf("swarm %s: %s, waiting for %s", s, s.counts(), o.target())
 	if o.reached(s) {
 		fmt.Fprintf(io.Out, "swarm %s: %s\n", s, s.counts())
 		return true, nil
 	}
+	line := fmt.Sprintf("swarm %s: %s, waiting for %s", s, s.counts(), o.target())
 	if line != *last {
 		fmt.Fprintln(io.Out, line)
-		if o.nodes > 0 && s.nodes.wanted > 0 && int64(o.nodes) > s.nodes.wanted && *last == "" {
-			fmt.Fprintf(io.Err, "note: only %d nodes are wanted now; waiting for more to match\n", s.nodes.wanted)
+		if wanted := s.nodes().Wanted; *last == "" && o.nodes > 0 && wanted > 0 && o.nodes > int(wanted) {
+			fmt.Fprintf(io.Err, "note: only %d nodes are wanted now; waiting for more to match\n", wanted)
 		}
 		*last = line
 	}
