@@ -66,22 +66,28 @@ func runCachedSession(ctx context.Context, c *common, cfg peer.Config, f cacheFl
 	defer func() { _ = entry.Close() }()
 	wantSHA := cfg.WantSHA256
 	cfg.Path = entry.Path()
-	if entry.Hit() && entry.WantSHA256Done(wantSHA) {
+	switch {
+	case entry.Hit() && entry.WantSHA256Done(wantSHA):
 		if err := entry.Link(name); err != nil {
 			return err
 		}
 		cfg.Seed, cfg.Trusted, cfg.WantSHA256 = true, true, ""
 		log.Info("Cache hit: verified copy, not re-hashed", "file", cfg.Path, "name", name.String())
-	} else {
-		cfg.Seed, cfg.Trusted = entry.Hit(), false
+	case entry.Hit(): // verified piece by piece, but --sha256 was never checked: once, then recorded
+		cfg.Seed, cfg.Trusted = true, true
+		log.Info("Cache hit: verified copy, not re-hashed; its SHA-256 is checked once", "file", cfg.Path, "name", name.String())
+	default:
 		log.Info("Cache miss: the copy is downloaded or verified", "file", cfg.Path, "name", name.String())
 	}
 	go gcLoop(ctx, log, cache, f.retention)
+	hit := entry.Hit()
 	return runSession(ctx, c, cfg, func() error {
 		if err := entry.Finish(name, wantSHA); err != nil {
 			return err
 		}
-		log.Info("Cache copy verified and linked", "name", name.String(), "file", cfg.Path)
+		if !hit {
+			log.Info("Cache copy verified, recorded and linked", "name", name.String(), "file", cfg.Path)
+		}
 		return nil
 	})
 }

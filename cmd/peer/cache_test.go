@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -115,6 +117,18 @@ func TestGetWithTheNodeCache(t *testing.T) {
 		t.Fatalf("the cache hit: %v", err)
 	}
 	t.Logf("cache hit of 2 MiB: %v", time.Since(start))
+	sum := fileSHA256(t, file)
+	for _, want := range []string{sum, sum} { // checked once, then recorded
+		if err := getCached(ctx, torrent, url, root, "--exit-on-complete", "--sha256", want); err != nil {
+			t.Fatalf("the cache hit with --sha256: %v", err)
+		}
+	}
+	if data, _ := os.ReadFile(filepath.Join(filepath.Dir(stable), ".verified")); !strings.Contains(string(data), sum) {
+		t.Fatalf("the checked SHA-256 is not recorded: %s", data)
+	}
+	if err := getCached(ctx, torrent, url, root, "--exit-on-complete", "--sha256", strings.Repeat("0", 64)); err == nil {
+		t.Fatal("a cache hit passed for a SHA-256 the file does not have")
+	}
 
 	if err := runCacheRelease(ctx, []string{"--cache-root", root, "--cache-name", "ns/model"}); err != nil {
 		t.Fatal(err)
@@ -219,4 +233,14 @@ func TestTerminationMessage(t *testing.T) {
 	if got := cacheFailure(fmt.Errorf("write: %w", peer.ErrDiskFull)).Error(); !strings.HasPrefix(got, "node cache: disk full: ") {
 		t.Fatalf("cacheFailure: %q", got)
 	}
+}
+
+func fileSHA256(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
 }

@@ -49,11 +49,14 @@ type Cache struct {
 	root string
 }
 
-// Open checks root (absolute, clean, a directory and not a symlink) and creates content/ and
-// by-name/ under it when missing.
+// Open checks root (absolute, clean, a directory and not a symlink) and creates it, content/
+// and by-name/ when missing.
 func Open(root string) (*Cache, error) {
 	if err := CheckRoot(root); err != nil {
 		return nil, err
+	}
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return nil, fmt.Errorf("node cache: create %s: %w", root, diskError(err))
 	}
 	if err := realDir(root); err != nil {
 		return nil, err

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -461,5 +462,33 @@ func symlink(t *testing.T, target, p string) {
 	t.Helper()
 	if err := os.Symlink(target, p); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The whole file's SHA-256, once checked, is recorded: a later start that wants the same one
+// needs no hashing, one that wants another must check.
+func TestRecordKeepsTheCheckedSHA256(t *testing.T) {
+	c := newCache(t)
+	content, name := fakeContent(0x55), mustName(t, "ns/s")
+	store(t, c, content, name) // no SHA-256 checked
+	const sum = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
+	e, err := c.Acquire(context.Background(), quiet, content)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !e.Hit() || e.WantSHA256Done(sum) || !e.WantSHA256Done("") {
+		t.Fatal("a record without a SHA-256 spared its check")
+	}
+	if err := e.Finish(name, sum); err != nil { // the session checked it
+		t.Fatal(err)
+	}
+	_ = e.Close()
+	e, err = c.Acquire(context.Background(), quiet, content)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = e.Close() }()
+	if !e.Hit() || !e.WantSHA256Done(strings.ToUpper(sum)) || e.WantSHA256Done(strings.Repeat("0", 64)) {
+		t.Fatalf("the recorded SHA-256 %q is not used", e.VerifiedSHA256())
 	}
 }

@@ -20,10 +20,7 @@ func Prepare(root string, uid int) error {
 	if uid < 0 {
 		return fmt.Errorf("node cache: uid %d is negative", uid)
 	}
-	if err := os.MkdirAll(root, 0o755); err != nil {
-		return fmt.Errorf("node cache: create %s: %w", root, diskError(err))
-	}
-	if _, err := Open(root); err != nil { // checks the root, creates content/ and by-name/
+	if _, err := Open(root); err != nil { // checks the root, creates it, content/ and by-name/
 		return err
 	}
 	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
