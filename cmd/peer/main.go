@@ -44,6 +44,7 @@ var commands = map[string]func(ctx context.Context, args []string) error{
 	"cache-prepare": runCachePrepare,
 	"cache-release": runCacheRelease,
 	"cache-gc":      runCacheGC,
+	"checksum":      runChecksum,
 }
 
 func main() {
