@@ -45,14 +45,22 @@ func mustName(t *testing.T, s string) Name {
 	return n
 }
 
-// store puts a copy of content in the cache as a session would (write the file, then Finish)
-// and lets it go; the name links to it.
-func store(t *testing.T, c *Cache, content Content, name Name) {
+// acquire acquires content in c, released at the end of the test (Close may come earlier).
+func acquire(t *testing.T, c *Cache, content Content) *Entry {
 	t.Helper()
 	e, err := c.Acquire(context.Background(), quiet, content)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = e.Close() })
+	return e
+}
+
+// store puts a copy of content in the cache as a session would (write the file, then Finish)
+// and lets it go; the name links to it.
+func store(t *testing.T, c *Cache, content Content, name Name) {
+	t.Helper()
+	e := acquire(t, c, content)
 	defer func() { _ = e.Close() }()
 	if e.Hit() {
 		t.Fatal("a fresh content is a hit")
@@ -92,11 +100,7 @@ func TestFinishRecordsAndLinks(t *testing.T) {
 	if err != nil || r.InfoHash != ih || r.Size != 5 || r.Name != "data.bin" || r.Inode == 0 || r.VerifiedAt.IsZero() {
 		t.Fatalf("record %+v, %v", r, err)
 	}
-	e, err := c.Acquire(context.Background(), quiet, content)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = e.Close() }()
+	e := acquire(t, c, content)
 	if !e.Hit() {
 		t.Fatal("the recorded, unchanged copy is not a hit")
 	}
@@ -146,11 +150,7 @@ func TestRecordMismatchIsAMiss(t *testing.T) {
 			store(t, c, content, mustName(t, "ns/s"))
 			path, _ := c.contentPath(content.hex(), content.Name)
 			change(t, path)
-			e, err := c.Acquire(context.Background(), quiet, content)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer func() { _ = e.Close() }()
+			e := acquire(t, c, content)
 			if e.Hit() {
 				t.Fatal("a changed file is a hit")
 			}
@@ -168,11 +168,7 @@ func TestRecordMismatchIsAMiss(t *testing.T) {
 	other := content
 	other.PieceLength *= 2
 	other.InfoHash = content.InfoHash // the same directory, another torrent's record
-	e, err := c.Acquire(context.Background(), quiet, other)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = e.Close() }()
+	e := acquire(t, c, other)
 	if e.Hit() {
 		t.Fatal("a record of another piece length is a hit")
 	}
@@ -245,11 +241,7 @@ func TestForeignByNameEntriesAreRefused(t *testing.T) {
 			mkdir(t, nsDir)
 			plant(t, nsDir)
 			content := fakeContent(0x22)
-			e, err := c.Acquire(context.Background(), quiet, content)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer func() { _ = e.Close() }()
+			e := acquire(t, c, content)
 			_ = os.WriteFile(e.Path(), []byte("hello"), 0o644)
 			if err := e.Finish(mustName(t, "ns/s"), ""); err == nil {
 				t.Fatal("Finish linked over a foreign entry")
@@ -308,11 +300,7 @@ func TestGCKeepsReferencedLockedAndYoungCopies(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	held, err := c.Acquire(context.Background(), quiet, locked)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = held.Close() }()
+	acquire(t, c, locked) // held, as by a seeding peer, until the test ends
 	orphanLock, _ := c.lockPath(fakeContent(5).hex())
 	if err := os.WriteFile(orphanLock, nil, 0o644); err != nil {
 		t.Fatal(err)
@@ -383,11 +371,7 @@ func age(t *testing.T, c *Cache, content Content, t0 time.Time) {
 func TestAcquireWaitsForTheDownloaderThenHits(t *testing.T) {
 	c := newCache(t)
 	content, name := fakeContent(0x44), mustName(t, "ns/s")
-	first, err := c.Acquire(context.Background(), quiet, content)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = first.Close() }()
+	first := acquire(t, c, content)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	if _, err := c.Acquire(ctx, quiet, content); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("a second Acquire during the download: %v, want it to wait", err)
@@ -472,10 +456,7 @@ func TestRecordKeepsTheCheckedSHA256(t *testing.T) {
 	content, name := fakeContent(0x55), mustName(t, "ns/s")
 	store(t, c, content, name) // no SHA-256 checked
 	const sum = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
-	e, err := c.Acquire(context.Background(), quiet, content)
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := acquire(t, c, content)
 	if !e.Hit() || e.WantSHA256Done(sum) || !e.WantSHA256Done("") {
 		t.Fatal("a record without a SHA-256 spared its check")
 	}
@@ -483,11 +464,7 @@ func TestRecordKeepsTheCheckedSHA256(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = e.Close()
-	e, err = c.Acquire(context.Background(), quiet, content)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = e.Close() }()
+	e = acquire(t, c, content)
 	if !e.Hit() || !e.WantSHA256Done(strings.ToUpper(sum)) || e.WantSHA256Done(strings.Repeat("0", 64)) {
 		t.Fatalf("the recorded SHA-256 %q is not used", e.VerifiedSHA256())
 	}

@@ -76,6 +76,16 @@ func (n *node) finish(t *testing.T, name Name) {
 	}
 }
 
+// downloadOnce downloads meta into c from the seeder, records and links it as name, and stops.
+func downloadOnce(t *testing.T, c *Cache, meta *metainfo.MetaInfo, seeder *peer.Session, name Name) *node {
+	t.Helper()
+	n := startNode(t, c, meta, seeder.Addr())
+	n.finish(t, name)
+	_ = n.run.Stop()
+	_ = n.entry.Close()
+	return n
+}
+
 func recordPath(c *Cache, meta *metainfo.MetaInfo) string {
 	p, _ := c.contentPath(contentOfMeta(meta).hex(), recordName)
 	return p
@@ -121,11 +131,7 @@ func TestCacheHitSeedsWithoutDownloadOrHashing(t *testing.T) {
 	c := newCache(t)
 	name := mustName(t, "ns/s")
 	seeder := startSeeder(t, file, meta)
-	first := startNode(t, c, meta, seeder.Addr())
-	first.finish(t, name)
-	_ = first.run.Stop()
-	_ = first.entry.Close()
-	_ = seeder
+	downloadOnce(t, c, meta, seeder, name)
 
 	hit := startNode(t, c, meta) // no peers: it could not download anything
 	if !hit.entry.Hit() {
@@ -189,10 +195,7 @@ func TestChangedCopyIsVerifiedAndRepaired(t *testing.T) {
 	c := newCache(t)
 	name := mustName(t, "ns/s")
 	seeder := startSeeder(t, file, meta)
-	first := startNode(t, c, meta, seeder.Addr())
-	first.finish(t, name)
-	_ = first.run.Stop()
-	_ = first.entry.Close()
+	first := downloadOnce(t, c, meta, seeder, name)
 	path := first.entry.Path()
 	before, _ := readRecord(recordPath(c, meta))
 
@@ -240,10 +243,7 @@ func TestTwoNodesTheSecondHoldsACopy(t *testing.T) {
 	rootA, rootB := newCache(t), newCache(t)
 	name := mustName(t, "ns/s")
 	seeder := startSeeder(t, file, meta)
-	earlier := startNode(t, rootB, meta, seeder.Addr())
-	earlier.finish(t, name)
-	_ = earlier.run.Stop()
-	_ = earlier.entry.Close()
+	downloadOnce(t, rootB, meta, seeder, name)
 	_ = seeder.Close()
 
 	b := startNode(t, rootB, meta)
