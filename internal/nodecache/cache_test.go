@@ -469,3 +469,43 @@ func TestRecordKeepsTheCheckedSHA256(t *testing.T) {
 		t.Fatalf("the recorded SHA-256 %q is not used", e.VerifiedSHA256())
 	}
 }
+
+// Releasing a namespace's last name removes its directory; a peer linking another name of that
+// namespace at the same moment makes the directory again instead of failing.
+func TestLinkWhileAnotherNameIsReleased(t *testing.T) {
+	c := newCache(t)
+	a, b := fakeContent(0x66), fakeContent(0x77)
+	store(t, c, a, mustName(t, "other/x"))
+	store(t, c, b, mustName(t, "other/y"))
+	var wg sync.WaitGroup
+	errs := make(chan error, 2)
+	wg.Go(func() {
+		for range 300 {
+			if err := c.switchLink(mustName(t, "ns/a"), a.hex()); err != nil {
+				errs <- err
+				return
+			}
+			if err := c.Release(mustName(t, "ns/a")); err != nil {
+				errs <- err
+				return
+			}
+		}
+	})
+	wg.Go(func() {
+		for range 300 {
+			if err := c.switchLink(mustName(t, "ns/b"), b.hex()); err != nil {
+				errs <- err
+				return
+			}
+			if err := c.Release(mustName(t, "ns/b")); err != nil {
+				errs <- err
+				return
+			}
+		}
+	})
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}

@@ -49,6 +49,18 @@ func (c *Cache) switchLink(n Name, ih string) error {
 	if !isInfoHash(ih) {
 		return fmt.Errorf("node cache: %q is not an info-hash", ih)
 	}
+	// A release of the namespace's last name removes its directory: if that happens between
+	// ensureDir and the symlink, make the directory again.
+	for attempt := 0; ; attempt++ {
+		err := c.trySwitch(n, ih, link, nsDir)
+		if attempt == 4 || !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+}
+
+// trySwitch is one attempt of switchLink.
+func (c *Cache) trySwitch(n Name, ih, link, nsDir string) error {
 	if err := ensureDir(nsDir); err != nil {
 		return err
 	}
@@ -123,6 +135,9 @@ func (c *Cache) references() (map[string]bool, error) {
 			continue
 		}
 		entries, err := os.ReadDir(filepath.Join(base, ns.Name()))
+		if errors.Is(err, fs.ErrNotExist) { // released meanwhile
+			continue
+		}
 		if err != nil {
 			return nil, fmt.Errorf("node cache: %w", err)
 		}
