@@ -20,6 +20,7 @@ import (
 // The suite's API server: a real kube-apiserver and etcd (envtest) with the Swarm CRD, and no
 // controller: the tests write the Swarm's status and label the Nodes as the operator would.
 var (
+	env        *envtest.Environment
 	kubeconfig string
 	dyn        dynamic.Interface
 	core       kubernetes.Interface
@@ -32,7 +33,8 @@ func TestMain(m *testing.M) {
 }
 
 func runSuite(m *testing.M) int {
-	env, err := startEnv()
+	var err error
+	env, err = startEnv()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "envtest:", err)
 		return 1

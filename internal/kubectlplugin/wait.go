@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 )
 
 // Defaults of `wait`.
@@ -82,12 +84,15 @@ func (o *waitOptions) wait(parent context.Context, c *conn, name string, io IO) 
 	for {
 		s, err := readSwarm(ctx, c, name)
 		switch {
-		case errors.Is(err, errNoSwarm):
-			return err
-		case err != nil && ctx.Err() == nil:
-			lastErr = err // a transient API error: try again until the timeout
-			fmt.Fprintf(io.Err, "%v (retrying)\n", err)
+		case errors.Is(err, errNoSwarm) || apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err):
+			return err // no retry mends these
+		case err != nil && ctx.Err() == nil: // a transient API error: try again until the timeout
+			if lastErr == nil {
+				fmt.Fprintf(io.Err, "%v (retrying every %s)\n", err, o.interval)
+			}
+			lastErr = err
 		case err == nil:
+			lastErr = nil
 			done, err := o.step(s, &last, io)
 			if done || err != nil {
 				return err
@@ -95,7 +100,7 @@ func (o *waitOptions) wait(parent context.Context, c *conn, name string, io IO) 
 		}
 		select {
 		case <-ctx.Done():
-			return o.gaveUp(parent, name, last, lastErr)
+			return o.gaveUp(parent, c.namespace+"/"+name, last, lastErr)
 		case <-tick.C:
 		}
 	}
@@ -124,12 +129,12 @@ func (o *waitOptions) step(s swarmState, last *string, io IO) (bool, error) {
 	return false, nil
 }
 
-// gaveUp is the error when the wait ends without reaching the goal.
-func (o *waitOptions) gaveUp(parent context.Context, name string, last string, lastErr error) error {
+// gaveUp is the error when the wait for the swarm ns/name ends without reaching the goal.
+func (o *waitOptions) gaveUp(parent context.Context, swarm string, last string, lastErr error) error {
 	if parent.Err() != nil {
-		return fmt.Errorf("interrupted while waiting for %s of swarm %s", o.target(), name)
+		return fmt.Errorf("interrupted while waiting for %s of swarm %s", o.target(), swarm)
 	}
-	msg := fmt.Sprintf("timed out after %s waiting for %s of swarm %s", o.timeout, o.target(), name)
+	msg := fmt.Sprintf("timed out after %s waiting for %s of swarm %s", o.timeout, o.target(), swarm)
 	if last != "" {
 		msg += "; last seen: " + last
 	}
