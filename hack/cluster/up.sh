@@ -272,9 +272,10 @@ main() {
   save_sysctls
   nft list tables >"$NFT_TABLES_BEFORE" 2>/dev/null || true
   netfilter_state >"$NETFILTER_BEFORE"
-  # Fixed paths the kubelet uses whatever its root dir (device plugins, log links).
+  # Fixed paths the kubelet uses whatever its root dir (device plugins, log links), and the node
+  # cache of PerNode Swarms (config/manager's --node-cache-root, created by the kubelet).
   local fixed
-  for fixed in /var/lib/kubelet /var/log/containers; do [[ -e $fixed ]] || record_created "$fixed"; done
+  for fixed in /var/lib/kubelet /var/log/containers /var/lib/minibit; do [[ -e $fixed ]] || record_created "$fixed"; done
   if pki_valid; then log "reusing certificates in $PKI_DIR"; else make_pki; fi
   write_kubeconfig "$KUBECONFIG_OUT" admin
   local c
