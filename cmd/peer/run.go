@@ -297,9 +297,11 @@ func getTorrent(ctx context.Context, log *slog.Logger, c *common) (*metainfo.Met
 }
 
 // runSession runs the peer with its metrics server until ctx ends (or the download completes
-// with --exit-on-complete). onDone, when not nil, runs once the verified file is in place; its
-// error stops the session and is returned.
+// with --exit-on-complete). onDone, when not nil, runs once the verified file is in place,
+// before the session calls itself done (peer.Config.BeforeDone); its error stops the session
+// and is returned.
 func runSession(ctx context.Context, c *common, cfg peer.Config, onDone func() error) error {
+	cfg.BeforeDone = onDone
 	s, err := peer.New(cfg)
 	if err != nil {
 		return err
@@ -315,13 +317,9 @@ func runSession(ctx context.Context, c *common, cfg peer.Config, onDone func() e
 	} else {
 		metricsDone <- nil
 	}
-	hookDone := runOnDone(ctx, cancel, s.Done(), onDone)
 	runErr := s.Run(ctx)
 	cancel()
 	if err := <-metricsDone; err != nil && runErr == nil {
-		runErr = err
-	}
-	if err := <-hookDone; err != nil && runErr == nil {
 		runErr = err
 	}
 	if runErr != nil {
@@ -335,33 +333,4 @@ func runSession(ctx context.Context, c *common, cfg peer.Config, onDone func() e
 		}
 	}
 	return nil
-}
-
-// runOnDone runs onDone once done is closed (even when ctx ends at the same time, as with
-// --exit-on-complete), cancelling the session when it fails. The channel returned gives its
-// error once it has run or will not.
-func runOnDone(ctx context.Context, cancel context.CancelFunc, done <-chan struct{}, onDone func() error) <-chan error {
-	result := make(chan error, 1)
-	if onDone == nil {
-		result <- nil
-		return result
-	}
-	go func() {
-		select {
-		case <-done:
-		case <-ctx.Done():
-			select {
-			case <-done:
-			default:
-				result <- nil
-				return
-			}
-		}
-		err := onDone()
-		if err != nil {
-			cancel()
-		}
-		result <- err
-	}()
-	return result
 }

@@ -54,8 +54,8 @@ func (s *Session) announceTotals() (uploaded, downloaded, left int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	left = s.core.BytesLeft()
-	if left == 0 && !s.core.Finished() && s.cfg.WantSHA256 != "" {
-		left = 1 // every piece is verified, the whole file's SHA-256 is not checked yet
+	if left == 0 && !s.isDone() {
+		left = 1 // every piece is verified, the file is not finished yet (SHA-256, rename, BeforeDone)
 	}
 	n := s.core.Counters()
 	return n.BytesUploaded, n.BytesDownloaded, left

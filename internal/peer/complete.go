@@ -9,8 +9,9 @@ import (
 )
 
 // onComplete runs once, when every piece is verified: the whole file is checked against
-// Config.WantSHA256 (when set), the .part file is synced and renamed to its final name, the
-// whole file's SHA-256 is logged, Done is closed and the tracker hears "completed". downloaded
+// Config.WantSHA256 (when set), the .part file is synced and renamed to its final name,
+// Config.BeforeDone runs, the whole file's SHA-256 is logged, Done is closed and the tracker
+// hears "completed". downloaded
 // is false for a seeder that started complete.
 func (s *Session) onComplete(downloaded bool) {
 	s.completeOnce.Do(func() {
@@ -27,6 +28,12 @@ func (s *Session) onComplete(downloaded bool) {
 			return
 		}
 		s.event(func(c *core.Core) { c.FileComplete(time.Now()) })
+		if hook := s.cfg.BeforeDone; hook != nil {
+			if err := hook(); err != nil {
+				s.fail(err)
+				return
+			}
+		}
 		if !downloaded {
 			s.log.Info("Seeding", "file", s.cfg.Path)
 			close(s.done)

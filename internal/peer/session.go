@@ -94,6 +94,10 @@ type Config struct {
 	ProgressInterval time.Duration
 	// Logger receives the session's structured logs; nil means slog.Default().
 	Logger *slog.Logger
+	// BeforeDone, when set, runs once the verified file is under its final name, before Done is
+	// closed and the tracker hears "completed" (until then announces say 1 byte is left): the
+	// node cache records and links its copy there. An error fails the session.
+	BeforeDone func() error
 
 	// checkInvariants makes the session check the core's invariants after every event and
 	// panic if one breaks (this package's tests set it).

@@ -16,3 +16,13 @@ func (s *Session) allVerified() bool {
 	defer s.mu.Unlock()
 	return s.core.AllVerified()
 }
+
+// isDone reports whether Done is closed: the verified file is in place.
+func (s *Session) isDone() bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
+	}
+}
