@@ -50,6 +50,13 @@ func (r *SwarmReconciler) finalizeNodeCache(ctx context.Context, s *minibitv1alp
 	if !controllerutil.ContainsFinalizer(s, NodeCacheFinalizer) {
 		return ctrl.Result{}, nil
 	}
+	// The cache may still hold the Swarm after its finalizer was removed: a pass on that stale
+	// copy would start clean-up pods again that no one deletes. Ask the API server.
+	var live minibitv1alpha1.Swarm
+	if err := r.reader().Get(ctx, client.ObjectKeyFromObject(s), &live); err != nil || live.UID != s.UID ||
+		!controllerutil.ContainsFinalizer(&live, NodeCacheFinalizer) {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
 	var nodes corev1.NodeList
 	if err := r.List(ctx, &nodes); err != nil {
 		return ctrl.Result{}, fmt.Errorf("listing the nodes: %w", err)
