@@ -370,7 +370,9 @@ type FailurePolicy struct {
 	// +optional
 	PeerAction FailureAction `json:"peerAction,omitempty"`
 	// MaxPeerFailures is how many peer failures the swarm tolerates; one more makes it Failed.
-	// Pods deleted by the chaos drill do not count. At least 0, default 10.
+	// Pods deleted by the chaos drill do not count. With placement.mode PerNode it counts per
+	// node: one more failure leaves that node out (no more peers there), and the swarm goes on.
+	// At least 0, default 10.
 	// +kubebuilder:default=10
 	// +kubebuilder:validation:Minimum=0
 	// +optional
@@ -461,7 +463,8 @@ type PodOverrides struct {
 	// cpu 10m, memory 32Mi; limit memory 128Mi) as a whole.
 	// +optional
 	TrackerResources *corev1.ResourceRequirements `json:"trackerResources,omitempty"`
-	// NodeSelector of every pod.
+	// NodeSelector of every pod (with placement.mode PerNode: of the tracker and the seeders;
+	// the placement chooses the peers' nodes).
 	// +optional
 	NodeSelector map[string]string `json:"nodeSelector,omitempty"`
 	// Tolerations of every pod.
