@@ -273,7 +273,16 @@ var _ = Describe("PerNode placement", func() {
 		Entry("a retention of 0", func(s *minibitv1alpha1.Swarm) { s.Spec.Placement.Retention = &metav1.Duration{} },
 			"placement.retention must be more than 0s"),
 		Entry("a negative parallelism", func(s *minibitv1alpha1.Swarm) { s.Spec.Placement.Parallelism = -1 }, "spec.placement.parallelism"),
+		Entry("no peers with PerPod", func(s *minibitv1alpha1.Swarm) {
+			s.Spec.Placement, s.Spec.Peers = nil, 0
+		}, "peers is required (1 to 1000) unless placement.mode is PerNode"),
 	)
+
+	It("takes a PerNode Swarm without peers", func() {
+		swarm := perNodeSwarm("no-peers", 0)
+		swarm.Spec.Peers = 0
+		Expect(k8sClient.Create(ctx, swarm)).To(Succeed())
+	})
 
 	It("refuses to change placement.mode while the swarm runs", func() {
 		swarm := swarmtest.MakeSwarm("mode-change", ns).Obj()

@@ -133,9 +133,18 @@ func (r *SwarmReconciler) runCleanPods(ctx context.Context, s *minibitv1alpha1.S
 		pod := pods[rec.Node]
 		switch {
 		case pod == nil:
-			done = false
-			if err := r.Create(ctx, buildCleanPod(s, r.Pods, r.NodeCacheRoot, rec.Node)); err != nil && !apierrors.IsAlreadyExists(err) {
+			err := r.Create(ctx, buildCleanPod(s, r.Pods, r.NodeCacheRoot, rec.Node))
+			switch {
+			case apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause):
+				// The namespace is going: no pod can run in it. The node cache's clean-up removes
+				// the name once no peer has used the copy for the retention (internal/nodecache).
+				r.event(s, corev1.EventTypeWarning, "CleanUpSkipped", "Delete",
+					"namespace %s is being deleted: node %s keeps %s until its cache's clean-up removes it after the retention",
+					s.Namespace, rec.Node, NodeCachePath(r.NodeCacheRoot, s))
+			case err != nil && !apierrors.IsAlreadyExists(err):
 				return false, fmt.Errorf("creating the clean-up pod of node %s: %w", rec.Node, err)
+			default:
+				done = false
 			}
 		case pod.Status.Phase == corev1.PodFailed:
 			r.event(s, corev1.EventTypeWarning, "CleanUpFailed", "Delete",

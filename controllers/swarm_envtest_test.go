@@ -258,7 +258,7 @@ var _ = Describe("Swarm controller", func() {
 		Entry("two sources", func(s *minibitv1alpha1.Swarm) {
 			s.Spec.Source.HTTP = &minibitv1alpha1.HTTPSource{URL: "https://example.com/f"}
 		}, "source must set exactly one of generate, http or persistentVolumeClaim"),
-		Entry("no peers", func(s *minibitv1alpha1.Swarm) { s.Spec.Peers = 0 }, "spec.peers"),
+		Entry("no peers", func(s *minibitv1alpha1.Swarm) { s.Spec.Peers = 0 }, "peers is required (1 to 1000) unless placement.mode is PerNode"),
 		Entry("too many peers", func(s *minibitv1alpha1.Swarm) { s.Spec.Peers = 1001 }, "spec.peers"),
 		Entry("a piece size that is not a power of two", func(s *minibitv1alpha1.Swarm) {
 			s.Spec.PieceSize = ptrQuantity("100Ki")

@@ -28,6 +28,7 @@ import (
 // swarm that a tracker coordinates.
 // +kubebuilder:validation:XValidation:rule="!has(self.source.generate) || !isQuantity(string(self.source.generate.size)) || !quantity(string(self.source.generate.size)).isInteger() || quantity(string(self.source.generate.size)).asInteger() <= 0 || (has(self.pieceSize) && !(isQuantity(string(self.pieceSize)) && quantity(string(self.pieceSize)).isInteger() && quantity(string(self.pieceSize)).asInteger() > 0)) || (quantity(string(self.source.generate.size)).asInteger() - 1) / (has(self.pieceSize) ? quantity(string(self.pieceSize)).asInteger() : 262144) < 131072",message="source.generate.size must be at most 131072 pieces of pieceSize (the tracker's 8 MiB .torrent limit): use a larger pieceSize"
 // +kubebuilder:validation:XValidation:rule="!has(self.source.http) || !has(self.source.http.maxBytes) || !isQuantity(string(self.source.http.maxBytes)) || !quantity(string(self.source.http.maxBytes)).isInteger() || quantity(string(self.source.http.maxBytes)).asInteger() <= 0 || (has(self.pieceSize) && !(isQuantity(string(self.pieceSize)) && quantity(string(self.pieceSize)).isInteger() && quantity(string(self.pieceSize)).asInteger() > 0)) || (quantity(string(self.source.http.maxBytes)).asInteger() - 1) / (has(self.pieceSize) ? quantity(string(self.pieceSize)).asInteger() : 262144) < 131072",message="source.http.maxBytes must be at most 131072 pieces of pieceSize (the tracker's 8 MiB .torrent limit): use a larger pieceSize"
+// +kubebuilder:validation:XValidation:rule="has(self.peers) || (has(self.placement) && has(self.placement.mode) && self.placement.mode == 'PerNode')",message="peers is required (1 to 1000) unless placement.mode is PerNode"
 // +kubebuilder:validation:XValidation:rule="!has(self.placement) || !has(self.placement.mode) || self.placement.mode != 'PerNode' || !has(self.storage) || (!has(self.storage.volume) && !has(self.storage.sizeLimit))",message="storage must be empty with placement.mode PerNode: the node cache is the storage"
 // +kubebuilder:validation:XValidation:rule="(has(self.placement) && has(self.placement.mode) ? self.placement.mode : 'PerPod') == (has(oldSelf.placement) && has(oldSelf.placement.mode) ? oldSelf.placement.mode : 'PerPod')",message="placement.mode cannot change while the swarm runs: create a new Swarm"
 type SwarmSpec struct {
@@ -37,11 +38,12 @@ type SwarmSpec struct {
 	Source Source `json:"source"`
 
 	// Peers is how many leecher pods download the file from the seeders and from each other:
-	// 1 to 1000. `kubectl scale swarm` changes it. Ignored with placement.mode PerNode, where
-	// the matching nodes decide how many peers run.
+	// 1 to 1000, required unless placement.mode is PerNode (there the matching nodes decide how
+	// many peers run, and peers is ignored). `kubectl scale swarm` changes it.
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=1000
-	Peers int32 `json:"peers"`
+	// +optional
+	Peers int32 `json:"peers,omitempty"`
 
 	// Seeders is how many pods hold the whole file from the start and serve it: 1 to 100,
 	// default 1.

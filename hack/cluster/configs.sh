@@ -35,7 +35,8 @@ EOF
 }
 
 # write_cni_config: one bridge, host-local addresses, no masquerade, no default route: a pod can
-# reach other pods and the service range, and nothing else.
+# reach other pods (of this node's bridge, or of a second node's, hack/cluster/node2.sh) and the
+# service range, and nothing else.
 write_cni_config() {
   cat >"$STATE_DIR/cni/net.d/10-minibit.conflist" <<EOF
 {
@@ -52,7 +53,7 @@ write_cni_config() {
       "ipam": {
         "type": "host-local",
         "ranges": [[{"subnet": "$POD_CIDR", "gateway": "$POD_GATEWAY"}]],
-        "routes": [{"dst": "$SERVICE_CIDR"}],
+        "routes": [{"dst": "$SERVICE_CIDR"}, {"dst": "$CLUSTER_CIDR"}],
         "dataDir": "$STATE_DIR/cni/ipam"
       }
     }

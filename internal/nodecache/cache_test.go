@@ -509,3 +509,32 @@ func TestLinkWhileAnotherNameIsReleased(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// A name whose Swarm never ran its clean-up (its namespace deleted at once) keeps its copy while
+// a peer uses it or for StaleNameAge after the last use; then the name and the copy go.
+func TestGCRemovesAStaleNameAndItsCopy(t *testing.T) {
+	c := newCache(t)
+	stale, fresh := fakeContent(6), fakeContent(7)
+	staleName, freshName := mustName(t, "gone/weights"), mustName(t, "live/weights")
+	store(t, c, stale, staleName)
+	store(t, c, fresh, freshName)
+	age(t, c, stale, time.Now().Add(-StaleNameAge-time.Hour))
+	age(t, c, fresh, time.Now().Add(-2*time.Hour)) // older than the retention, but named
+
+	res, err := c.GC(time.Now(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Removed) != 1 || res.Removed[0] != stale.hex() {
+		t.Fatalf("removed %v, want only the stale copy %s", res.Removed, stale.hex())
+	}
+	if _, err := os.Lstat(filepath.Join(c.Root(), byNameDir, "gone", "weights")); !os.IsNotExist(err) {
+		t.Errorf("the stale name stays (%v)", err)
+	}
+	if linkOf(t, c, freshName) != "../../content/"+fresh.hex() {
+		t.Error("a named copy within StaleNameAge lost its name")
+	}
+	if dir, _ := c.contentPath(fresh.hex()); !exists(dir) {
+		t.Error("a named copy within StaleNameAge was removed")
+	}
+}

@@ -3,8 +3,10 @@ package nodecache
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -42,6 +44,9 @@ func (c *Cache) GC(now time.Time, retention time.Duration) (GCResult, error) {
 			continue
 		}
 		if isLock {
+			if slices.Contains(res.Removed, ih) { // its directory went in this pass, with it
+				continue
+			}
 			if dir, err := c.contentPath(ih); err == nil && !exists(dir) {
 				errs = append(errs, c.collect(ih, now, retention, &res))
 			}
@@ -54,8 +59,14 @@ func (c *Cache) GC(now time.Time, retention time.Duration) (GCResult, error) {
 	return res, errors.Join(errs...)
 }
 
-// collect removes content/<ih> (and its lock file) when it is unreferenced, unlocked and older
-// than the retention.
+// StaleNameAge is how long a copy that a name still links to, but that no peer has used, stays:
+// a Swarm deleted without its clean-up (its namespace deleted at once, or the manager gone)
+// leaves its name behind; after so long without a peer, the name and the copy are removed.
+const StaleNameAge = 7 * 24 * time.Hour
+
+// collect removes content/<ih> (and its lock file) when it is unlocked (no peer uses it) and was
+// last used longer ago than the retention, or, while a name still links to it, than
+// StaleNameAge (then the names go too).
 func (c *Cache) collect(ih string, now time.Time, retention time.Duration, res *GCResult) error {
 	lockPath, err := c.lockPath(ih)
 	if err != nil {
@@ -80,9 +91,15 @@ func (c *Cache) collect(ih string, now time.Time, retention time.Duration, res *
 	if err != nil {
 		return err
 	}
-	if refs[ih] || now.Sub(c.lastUse(dir, lockPath, lockExisted)) < retention {
+	age := now.Sub(c.lastUse(dir, lockPath, lockExisted))
+	if age < retention || (len(refs[ih]) > 0 && age < max(retention, StaleNameAge)) {
 		res.Kept++
 		return nil
+	}
+	for _, link := range refs[ih] { // a name left by a Swarm whose clean-up never ran
+		if err := os.Remove(link); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("node cache: remove %s: %w", link, err)
+		}
 	}
 	if err := os.RemoveAll(dir); err != nil { // removes symlinks, never follows them
 		return fmt.Errorf("node cache: remove %s: %w", dir, err)

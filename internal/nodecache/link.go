@@ -121,10 +121,10 @@ func (c *Cache) Release(n Name) error {
 	return nil
 }
 
-// references returns the info-hashes the by-name links point to. Entries that are not our
+// references returns, for each info-hash, the by-name links that point to it. Entries that are not our
 // links are skipped (never followed).
-func (c *Cache) references() (map[string]bool, error) {
-	refs := map[string]bool{}
+func (c *Cache) references() (map[string][]string, error) {
+	refs := map[string][]string{}
 	base := filepath.Join(c.root, byNameDir)
 	namespaces, err := os.ReadDir(base)
 	if err != nil {
@@ -142,8 +142,9 @@ func (c *Cache) references() (map[string]bool, error) {
 			return nil, fmt.Errorf("node cache: %w", err)
 		}
 		for _, e := range entries {
-			if ih, err := ourLink(filepath.Join(base, ns.Name(), e.Name())); err == nil {
-				refs[ih] = true
+			link := filepath.Join(base, ns.Name(), e.Name())
+			if ih, err := ourLink(link); err == nil {
+				refs[ih] = append(refs[ih], link)
 			}
 		}
 	}
