@@ -181,7 +181,7 @@ var _ = Describe("Swarm", func() {
 			Expect(apierrors.IsNotFound(k8s.Get(ctx, client.ObjectKeyFromObject(sw), &minibitv1alpha1.Swarm{}))).To(BeTrue())
 		},
 		Entry("no peers", func(s *minibitv1alpha1.Swarm) { s.Spec.Peers = 0 },
-			"should be greater than or equal to 1"),
+			"peers is required (1 to 1000) unless placement.mode is PerNode"),
 		Entry("two sources", func(s *minibitv1alpha1.Swarm) {
 			s.Spec.Source.HTTP = &minibitv1alpha1.HTTPSource{URL: "http://example.invalid/f"}
 		}, "source must set exactly one of generate, http or persistentVolumeClaim"),
