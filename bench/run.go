@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/minibit-io/minibit/internal/metainfo"
 	"github.com/minibit-io/minibit/internal/peer"
 )
 
@@ -193,7 +194,7 @@ func (sw *swarm) verify(rec *runRecord) bool {
 			all = false
 			continue
 		}
-		sum, err := fileSHA256(sw.peers[i].path)
+		sum, err := metainfo.FileSHA256(sw.peers[i].path)
 		pr.Verified = err == nil && sum == sw.src.sha256
 		all = all && pr.Verified
 	}

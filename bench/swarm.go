@@ -2,10 +2,7 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -44,26 +41,11 @@ func makeSource(dir string, size, pieceSize int64, seed uint64) (*source, error)
 	if err != nil {
 		return nil, err
 	}
-	sum, err := fileSHA256(path)
+	sum, err := metainfo.FileSHA256(path)
 	if err != nil {
 		return nil, err
 	}
 	return &source{path: path, meta: meta, sha256: sum}, nil
-}
-
-// fileSHA256 returns the SHA-256 of the file at path in hex: the lab's independent check of
-// every copy.
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // labTracker is an in-process tracker on a loopback port.

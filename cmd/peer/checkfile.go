@@ -2,13 +2,11 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"flag"
 	"fmt"
-	"io"
-	"os"
 	"strings"
+
+	"github.com/minibit-io/minibit/internal/metainfo"
 )
 
 // runChecksum prints the SHA-256 of a file ("sha256 HEX PATH"), checks it against --sha256 when
@@ -25,7 +23,7 @@ func runChecksum(ctx context.Context, args []string) error {
 	if *file == "" {
 		return usagef("checksum: --file is required")
 	}
-	sum, err := sha256OfFile(*file)
+	sum, err := metainfo.FileSHA256(*file)
 	if err != nil {
 		return fmt.Errorf("checksum: %w", err)
 	}
@@ -37,18 +35,4 @@ func runChecksum(ctx context.Context, args []string) error {
 		<-ctx.Done()
 	}
 	return nil
-}
-
-// sha256OfFile hashes the file at path.
-func sha256OfFile(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }

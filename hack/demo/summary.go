@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"text/tabwriter"
 	"time"
+
+	"github.com/minibit-io/minibit/internal/metainfo"
 )
 
 // summary is the demo's result, also written as JSON with --json.
@@ -46,7 +48,7 @@ func (s *swarm) summarize(source, want string, leechers []*leecher, total time.D
 			r.Seconds = ended.Sub(l.started).Seconds()
 		}
 		if err == nil {
-			r.SHA256, err = fileSHA256(filepath.Join(l.dir, fileName))
+			r.SHA256, err = metainfo.FileSHA256(filepath.Join(l.dir, fileName))
 		}
 		r.Verified = err == nil && r.SHA256 == want
 		if err != nil {

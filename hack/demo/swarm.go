@@ -2,10 +2,7 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +12,7 @@ import (
 	"time"
 
 	"github.com/minibit-io/minibit/internal/generate"
+	"github.com/minibit-io/minibit/internal/metainfo"
 	"github.com/minibit-io/minibit/internal/tracker/api"
 )
 
@@ -77,7 +75,7 @@ func (s *swarm) run(ctx context.Context) (*summary, error) {
 	if err != nil {
 		return nil, err
 	}
-	want, err := fileSHA256(source)
+	want, err := metainfo.FileSHA256(source)
 	if err != nil {
 		return nil, err
 	}
@@ -248,17 +246,4 @@ func (s *swarm) await(ctx context.Context, l *leecher) {
 func exists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
-}
-
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer func() { _ = f.Close() }()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }

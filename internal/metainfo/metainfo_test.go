@@ -317,3 +317,17 @@ func TestVerifyPieceConcurrently(t *testing.T) {
 		}
 	}
 }
+
+func TestFileSHA256(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "abc")
+	if err := os.WriteFile(path, []byte("abc"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := FileSHA256(path)
+	if want := "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"; err != nil || got != want {
+		t.Fatalf("FileSHA256 = %q, %v; want %s", got, err, want)
+	}
+	if _, err := FileSHA256(path + ".missing"); err == nil {
+		t.Fatal("a missing file hashed")
+	}
+}

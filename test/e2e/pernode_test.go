@@ -154,7 +154,7 @@ func consumerDeployment(ns, name, label, path, file, sha string) *appsv1.Deploym
 					NodeSelector: map[string]string{label: "true"},
 					Containers: []corev1.Container{{
 						Name: "consumer", Image: image(), ImagePullPolicy: corev1.PullNever,
-						Command: []string{"/peer", "checksum", "--file=/model/" + file, "--sha256=" + sha, "--hold"},
+						Command:      []string{"/peer", "checksum", "--file=/model/" + file, "--sha256=" + sha, "--hold"},
 						VolumeMounts: []corev1.VolumeMount{{Name: "model", MountPath: "/model", ReadOnly: true}},
 					}},
 					Volumes: []corev1.Volume{{Name: "model", VolumeSource: corev1.VolumeSource{
