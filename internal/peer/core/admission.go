@@ -117,9 +117,6 @@ func (c *Core) refuse(r Refusal, addr netip.AddrPort, why string) {
 	c.logf(slog.LevelDebug, "Connection refused", "peer", addr, "reason", r.String(), "detail", why)
 }
 
-// HalfOpenCount is the number of accepted connections in their handshake.
-func (c *Core) HalfOpenCount() int { return c.halfOpen.total }
-
 // SlotsInUse reports the established and reserved slots (in, out) and the addresses holding
 // any, and the half-open connections; all zero once every connection ended.
 func (c *Core) SlotsInUse() (in, out, addrs, halfOpen int) {

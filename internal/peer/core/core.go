@@ -146,9 +146,6 @@ func (c *Core) HaveBitfield() wire.Bitfield { return c.have.Clone() }
 // Counters returns the core's totals.
 func (c *Core) Counters() Counters { return c.counters }
 
-// Bans is the ban list.
-func (c *Core) Bans() *BanList { return c.bans }
-
 // BytesLeft is the size of the pieces we miss.
 func (c *Core) BytesLeft() int64 {
 	n := c.meta.NumPieces()

@@ -150,12 +150,6 @@ func (c *Core) forget(now time.Time, p *peerConn) {
 // Connected reports whether key is a registered connection.
 func (c *Core) Connected(key ConnKey) bool { return c.conns[key] != nil }
 
-// ConnectedID reports whether a connection with this peer id is registered.
-func (c *Core) ConnectedID(id [20]byte) bool { return c.byID[id] != nil }
-
-// NumConns is the number of registered connections.
-func (c *Core) NumConns() int { return len(c.conns) }
-
 // idleVictim is the connection to evict for a newcomer (inboundOnly: among accepted ones):
 // among those that brought nothing for the grace period (no interest either way, no block
 // either way), the one idle longest; nil if none. A connection exchanging data is never evicted.
@@ -234,6 +228,3 @@ func (c *Core) FileComplete(now time.Time) {
 		}
 	}
 }
-
-// Finished reports whether the file is finished (FileComplete was called).
-func (c *Core) Finished() bool { return c.complete }
