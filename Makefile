@@ -15,9 +15,12 @@ CONTROLLER_GEN ?= $(GOBIN_TOOLS)/controller-gen
 GOLANGCI_LINT ?= $(GOBIN_TOOLS)/golangci-lint
 KUSTOMIZE ?= $(GOBIN_TOOLS)/kustomize
 
-# The demo's knobs: `make demo PEERS=20 SIZE=256MiB`; WATCH=1 paces it to ~30 s and keeps it up.
+# The demo's knobs: `make demo PEERS=20 SIZE=256MiB`; WATCH=1 paces it to ~30 s and keeps it up;
+# PAYLOAD=tree shares a directory of FILES files, PAYLOAD=sparse the same as holes of zeros.
 PEERS ?= 8
 SIZE ?= 64MiB
+PAYLOAD ?= file
+FILES ?= 8
 DEMO_JSON ?=
 WATCH ?=
 
@@ -82,7 +85,7 @@ build: ## Build the manager, tracker, peer and kubectl-minibit binaries into bin
 .PHONY: demo
 demo: build ## Run a whole swarm on this machine: a tracker, a seeder and PEERS leechers of a SIZE file (WATCH=1: to watch).
 	go build -o $(LOCALBIN)/demo ./hack/demo
-	$(LOCALBIN)/demo --bin $(LOCALBIN) --peers $(PEERS) --size $(SIZE) $(if $(DEMO_JSON),--json $(DEMO_JSON)) $(if $(filter 1 true yes,$(WATCH)),--watch)
+	$(LOCALBIN)/demo --bin $(LOCALBIN) --peers $(PEERS) --size $(SIZE) --payload $(PAYLOAD) --files $(FILES) $(if $(DEMO_JSON),--json $(DEMO_JSON)) $(if $(filter 1 true yes,$(WATCH)),--watch)
 
 ##@ Tools
 

@@ -62,6 +62,8 @@ type config struct {
 	hold      bool
 	watch     bool
 	watchTime time.Duration
+	payload   string
+	files     int
 }
 
 // keepUp tells whether the peers stay up after the summary until Ctrl-C (--hold, --watch).
@@ -82,6 +84,8 @@ func parseFlags() config {
 	flag.BoolVar(&c.hold, "hold", false, "keep the tracker and every peer running after the summary, the leechers seeding, until Ctrl-C (to look at the dashboard)")
 	flag.BoolVar(&c.watch, "watch", false, "a swarm to watch: cap every peer's upload so that it takes about --watch-time, then hold it like --hold")
 	flag.DurationVar(&c.watchTime, "watch-time", 30*time.Second, "how long --watch paces the swarm to take")
+	flag.StringVar(&c.payload, "payload", payloadFile, "what the seeder shares: \"file\" (one generated file of --size), \"tree\" (a model-like directory of --files generated files totalling --size) or \"sparse\" (the same directory as holes of zeros, for payloads larger than the disk)")
+	flag.IntVar(&c.files, "files", 8, "number of files of a tree or sparse payload (at least 4)")
 	flag.Parse()
 	return c
 }
@@ -91,6 +95,9 @@ func parseFlags() config {
 func run(ctx context.Context, cfg config, report func(*summary) error) error {
 	if cfg.peers < 1 {
 		return errors.New("--peers must be at least 1")
+	}
+	if cfg.payload != payloadFile && cfg.payload != payloadTree && cfg.payload != payloadSparse {
+		return fmt.Errorf("--payload %q: want file, tree or sparse", cfg.payload)
 	}
 	if cfg.watch && cfg.watchTime <= 0 {
 		return errors.New("--watch-time must be positive")

@@ -10,3 +10,6 @@ func dieWithParent(*exec.Cmd, bool) {}
 
 // stopWithParent does nothing here: only Linux has a parent-death signal.
 func stopWithParent() {}
+
+// peakRSS is not measured here.
+func (p *proc) peakRSS() (int64, bool) { return 0, false }

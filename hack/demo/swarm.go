@@ -18,8 +18,21 @@ import (
 
 const (
 	swarmName = "demo"
-	fileName  = "demo.bin"
+	fileName  = "demo.bin" // the payload of --payload file
+	treeName  = "demo"     // the directory of --payload tree and sparse
+
+	payloadFile   = "file"
+	payloadTree   = "tree"
+	payloadSparse = "sparse"
 )
+
+// payloadName is the name of the seeder's file or directory, and of each leecher's copy.
+func (c config) payloadName() string {
+	if c.payload == payloadFile || c.payload == "" {
+		return fileName
+	}
+	return treeName
+}
 
 // swarm owns the demo's processes.
 type swarm struct {
@@ -75,11 +88,12 @@ func (s *swarm) run(ctx context.Context) (*summary, error) {
 	if err != nil {
 		return nil, err
 	}
-	want, err := metainfo.FileSHA256(source)
+	start := time.Now()
+	want, err := payloadDigest(source)
 	if err != nil {
 		return nil, err
 	}
-	fmt.Printf("source    %s  %s  sha256 %s\n", source, s.cfg.size, want)
+	fmt.Printf("source    %s  %s %s  sha256 %s (digested in %.1f s)\n", source, s.cfg.size, s.cfg.payload, want, time.Since(start).Seconds())
 	if err := s.startSeeder(ctx, source); err != nil {
 		return nil, err
 	}
@@ -137,7 +151,15 @@ func (s *swarm) generate(ctx context.Context) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
-	path := filepath.Join(dir, fileName)
+	path := filepath.Join(dir, s.cfg.payloadName())
+	if s.cfg.payload != payloadFile {
+		size, err := generate.ParseSize(s.cfg.size)
+		if err != nil {
+			return "", fmt.Errorf("--size: %w", err)
+		}
+		layout := generate.TreeLayout(size, s.cfg.files)
+		return path, generate.WriteTree(path, s.cfg.seed, layout, s.cfg.payload == payloadSparse)
+	}
 	cmd := exec.CommandContext(ctx, filepath.Join(s.bin, "peer"), "generate",
 		"--size", s.cfg.size, "--seed", strconv.FormatUint(s.cfg.seed, 10), "--out", path)
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -212,7 +234,7 @@ func (s *swarm) awaitAll(ctx context.Context, leechers []*leecher) {
 // up is done once its verified file is in place under its final name (it was .part until then),
 // and fails if it exits.
 func (s *swarm) await(ctx context.Context, l *leecher) {
-	final := filepath.Join(l.dir, fileName)
+	final := filepath.Join(l.dir, s.cfg.payloadName())
 	var poll <-chan time.Time // nil (never ready) for a leecher that exits when done
 	if s.cfg.keepUp() {
 		tick := time.NewTicker(100 * time.Millisecond)
@@ -241,6 +263,19 @@ func (s *swarm) await(ctx context.Context, l *leecher) {
 			}
 		}
 	}
+}
+
+// payloadDigest is the digest the demo checks every copy against, independently of the
+// peers' own verification: the file's SHA-256, or generate.TreeSHA256 of a directory.
+func payloadDigest(path string) (string, error) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return "", err
+	}
+	if info.IsDir() {
+		return generate.TreeSHA256(path)
+	}
+	return metainfo.FileSHA256(path)
 }
 
 func exists(path string) bool {
