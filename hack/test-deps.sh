@@ -15,6 +15,9 @@ set -euo pipefail
 # PACKAGES: each Debian package and what in `make test` needs it.
 PACKAGES=(
   "python3-libtorrent|libtorrent's Python module for /usr/bin/python3: the interop tests (internal/metainfo, test/interop)"
+  "aria2|aria2c 1.36, a stock v1-only client: the v1 twin's interop tests (test/interop)"
+  "transmission-cli|Transmission 3.00's transmission-create and transmission-show: the v1 twin's interop tests (test/interop)"
+  "transmission-daemon|Transmission 3.00's daemon and transmission-remote: the v1 twin's interop tests (test/interop)"
   "chromium|headless Chromium, /usr/bin/chromium: the dashboard's browser test (internal/dashboard)"
   "gcc|the C compiler of cgo, which go test -race needs"
   "libc6-dev|the C library headers of cgo, which go test -race needs"
