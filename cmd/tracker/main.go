@@ -27,7 +27,7 @@ import (
 // Timeouts of the HTTP server: every request is small, so none needs long.
 const (
 	readHeaderTimeout = 10 * time.Second
-	readTimeout       = 30 * time.Second // a PUT of an 8 MiB .torrent over a slow link
+	readTimeout       = 30 * time.Second // a PUT of a large .torrent over a slow link
 	writeTimeout      = 30 * time.Second
 	idleTimeout       = 2 * time.Minute
 	shutdownTimeout   = 10 * time.Second

@@ -15,8 +15,10 @@ const (
 )
 
 // DefaultMaxTorrentBytes bounds one .torrent: the most the tracker stores unless configured
-// otherwise, and the most a client fetches unless told otherwise.
-const DefaultMaxTorrentBytes = 8 << 20
+// otherwise, and the most a client fetches unless told otherwise. It is metainfo's own bound
+// on a .torrent file (64 MiB: about 1.2 TiB in 256 KiB pieces); the operator gives each swarm's
+// tracker the bound its payload needs (metainfo.MaxTorrentBytesFor).
+const DefaultMaxTorrentBytes = 64 << 20
 
 // ErrorBody is the JSON body of every API error.
 type ErrorBody struct {
