@@ -34,7 +34,8 @@ func FuzzReader(f *testing.F) {
 				}
 				break
 			}
-			if bound := BlockSize; len(m.Payload) > bound && (m.ID != Hashes || len(m.Payload) > maxHashesPayload) {
+			if bound := BlockSize; len(m.Payload) > bound && (m.ID != Hashes || len(m.Payload) > maxHashesPayload) &&
+				(m.ID != Extended || len(m.Payload) > maxExtendedPayload) {
 				t.Fatalf("payload of %d bytes past the bound", len(m.Payload))
 			}
 			again = AppendMessage(again, m)

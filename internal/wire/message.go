@@ -111,10 +111,10 @@ func (r *Reader) Read() (Message, error) {
 	return decode(id, payload), nil
 }
 
-// maxLength is the largest length prefix Read accepts: a block's Piece message, or a Hashes
-// message, whichever is longer.
+// maxLength is the largest length prefix Read accepts: a block's Piece message, a Hashes
+// message or an extended message (BEP 10), whichever is longer.
 func (r *Reader) maxLength() int {
-	return 1 + max(pieceHeaderSize+r.maxPayload, maxHashesPayload)
+	return 1 + max(pieceHeaderSize+r.maxPayload, maxHashesPayload, maxExtendedPayload)
 }
 
 // checkLength checks a payload length (after the ID byte) against the message type.
@@ -139,6 +139,8 @@ func (r *Reader) checkLength(id ID, n int) error {
 		}
 	case Hashes:
 		return checkHashesLength(n)
+	case Extended:
+		return checkExtendedLength(n)
 	default:
 		return fmt.Errorf("%w: unknown message id %d", ErrMalformed, uint8(id))
 	}
@@ -181,7 +183,7 @@ func decode(id ID, p []byte) Message {
 		m.Begin = binary.BigEndian.Uint32(p[4:])
 		m.Payload = p[pieceHeaderSize:]
 		m.Length = uint32(len(m.Payload))
-	case BitfieldMsg, HashRequest, Hashes, HashReject:
+	case BitfieldMsg, HashRequest, Hashes, HashReject, Extended:
 		m.Payload = p
 	}
 	return m

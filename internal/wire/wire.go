@@ -1,6 +1,6 @@
 // Package wire encodes and decodes the BitTorrent peer wire protocol: the handshake, the
-// messages of BEP 3, of the fast extension (BEP 6) and BitTorrent v2's hash messages (BEP 52),
-// and bitfields.
+// messages of BEP 3, of the fast extension (BEP 6), BitTorrent v2's hash messages (BEP 52), the
+// extension protocol (BEP 10) with the metadata extension (BEP 9), and bitfields.
 package wire
 
 import (
@@ -46,7 +46,7 @@ var idNames = map[ID]string{
 	Choke: "choke", Unchoke: "unchoke", Interested: "interested", NotInterested: "not-interested",
 	Have: "have", BitfieldMsg: "bitfield", Request: "request", Piece: "piece", Cancel: "cancel",
 	Port: "port", Suggest: "suggest", HaveAll: "have-all", HaveNone: "have-none", Reject: "reject",
-	AllowedFast: "allowed-fast", HashRequest: "hash-request", Hashes: "hashes", HashReject: "hash-reject",
+	AllowedFast: "allowed-fast", Extended: "extended", HashRequest: "hash-request", Hashes: "hashes", HashReject: "hash-reject",
 }
 
 // String names the message type, for logs.
@@ -67,6 +67,7 @@ func (id ID) Fast() bool { return id >= Suggest && id <= AllowedFast }
 //   - Piece: Index, Begin, and the block in Payload (Read also sets Length to its size).
 //   - BitfieldMsg: the bitfield bytes in Payload.
 //   - HashRequest, Hashes, HashReject: the raw payload in Payload (ParseHashRange, ParseHashes).
+//   - Extended: its extended id and body in Payload (ParseExtended).
 //   - Port: Port.
 //
 // A message from Reader.Read aliases the reader's buffer in Payload until the next Read.
@@ -94,7 +95,7 @@ func (m Message) String() string {
 		return fmt.Sprintf("piece(%d, %d, %d bytes)", m.Index, m.Begin, len(m.Payload))
 	case m.ID == BitfieldMsg:
 		return fmt.Sprintf("bitfield(%d bytes)", len(m.Payload))
-	case m.ID == HashRequest || m.ID == Hashes || m.ID == HashReject:
+	case m.ID == HashRequest || m.ID == Hashes || m.ID == HashReject || m.ID == Extended:
 		return fmt.Sprintf("%v(%d bytes)", m.ID, len(m.Payload))
 	case m.ID == Port:
 		return fmt.Sprintf("port(%d)", m.Port)

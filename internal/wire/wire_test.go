@@ -28,6 +28,7 @@ var everyMessage = []Message{
 	testRange.Message(HashRequest),
 	testRange.HashesMessage(bytes.Repeat([]byte{7}, 16*32)),
 	testRange.Message(HashReject),
+	ExtendedMessage(3, MetadataMsg{Type: MetadataData, TotalSize: 5, Data: []byte("d1:ae")}.Body()),
 }
 
 func TestRoundTripEveryMessage(t *testing.T) {
@@ -103,7 +104,8 @@ var malformedStreams = []struct {
 	{"piece without block", []byte{0, 0, 0, 9, 7, 0, 0, 0, 0, 0, 0, 0, 0}, ErrMalformed},
 	{"piece too short", []byte{0, 0, 0, 5, 7, 0, 0, 0, 0}, ErrMalformed},
 	{"unknown id", []byte{0, 0, 0, 1, 0x0A}, ErrMalformed},
-	{"extension id", []byte{0, 0, 0, 2, 20, 0}, ErrMalformed},
+	{"extended without its id", []byte{0, 0, 0, 1, 20}, ErrMalformed},
+	{"extended past the bound", []byte{0, 0, 0x50, 0x03, 20}, ErrTooLong},
 	{"oversize prefix", []byte{0xFF, 0xFF, 0xFF, 0xFF, 7}, ErrTooLong},
 	{"block past the bound", []byte{0, 0, 0x40, 0x0A, 7}, ErrTooLong},
 	{"bitfield past the bound", []byte{0, 0, 0x40, 0x02, 5}, ErrTooLong},
