@@ -26,45 +26,83 @@ type file interface {
 	Close() error
 }
 
-// storage is the torrent's single file on disk, read and written with positional I/O
+// storage is the torrent's payload on disk, read and written with positional I/O
 // (pread/pwrite), so that any number of connections use it at once without a shared offset.
-// A download lives in <path>.part and is renamed to <path> once complete and synced.
+// A single-file torrent is one file: a download lives in <path>.part and is renamed to <path>
+// once complete and synced. A multi-file torrent is a directory (tree): a download lives in
+// <path>.part/ and the directory is renamed to <path> once every file is synced.
 //
-// Owner: ReadAt and WriteAt are safe for concurrent use (positional I/O); finish is called once,
-// by the session, after the last piece is written.
+// Owner: ReadAt and WritePiece are safe for concurrent use (positional I/O); finish is called
+// once, by the session, after the last piece is written.
 type storage struct {
 	meta   *metainfo.MetaInfo
 	path   string // the final name
-	file   file
-	inPart bool // the file is still <path>.part
+	file   file   // the single file; nil for a directory
+	tree   *tree  // the directory of a multi-file torrent; nil for a single file
+	inPart bool   // the file is still <path>.part
+	// sparseFrom is where the single file's region this run created sparse begins (see
+	// writeSparse); its length when there is none.
+	sparseFrom int64
 }
 
-// openStorage opens the file for meta at path. When seed is true the file must exist complete
-// under its final name; it is verified piece by piece unless trusted (it was just hashed to
-// create the torrent). Otherwise a download is resumed from <path>.part (or from a final file
-// that fails verification, moved back to .part), keeping only the pieces that verify. It returns
-// the storage and the verified pieces.
+// openStorage opens the file (or the directory of a multi-file torrent) for meta at path. When
+// seed is true it must exist complete under its final name; it is verified piece by piece
+// unless trusted (it was just hashed to create the torrent). Otherwise a download is resumed
+// from <path>.part (or from a final file or directory that fails verification, moved back to
+// .part), keeping only the pieces that verify. It returns the storage and the verified pieces.
 func openStorage(meta *metainfo.MetaInfo, path string, seed, trusted bool) (*storage, []bool, error) {
-	part := path + partSuffix
+	o := opener{
+		seed: func(trusted bool) (*storage, []bool, error) { return openSeed(meta, path, trusted) },
+		part: func() (*storage, []bool, error) { return openPart(meta, path) },
+	}
+	if lay, ok := treeLayoutOf(meta); ok {
+		if err := lay.check(); err != nil {
+			return nil, nil, err
+		}
+		o = treeOpener(meta, lay, path)
+	}
+	return o.open(path, seed, trusted)
+}
+
+// opener opens one kind of storage: complete under its final name, or a download in .part.
+type opener struct {
+	seed func(trusted bool) (*storage, []bool, error)
+	part func() (*storage, []bool, error)
+}
+
+func (o opener) open(path string, seed, trusted bool) (*storage, []bool, error) {
 	if seed {
-		return openSeed(meta, path, trusted)
+		return o.seed(trusted)
 	}
 	if _, err := os.Stat(path); err == nil {
-		st, have, err := openSeed(meta, path, false)
+		st, have, err := o.seed(false)
 		if err == nil {
 			return st, have, nil
 		}
-		if errors.Is(err, errIncomplete) {
-			// A final file that does not verify came from somewhere else: move it back to .part
-			// and keep what is good in it.
-			if err := os.Rename(path, part); err != nil {
-				return nil, nil, fmt.Errorf("storage: move unverified %s to %s: %w", path, part, err)
-			}
-		} else {
+		if !errors.Is(err, errIncomplete) {
+			return nil, nil, err
+		}
+		// What is under the final name and does not verify came from somewhere else: move it
+		// back to .part and keep what is good in it.
+		if err := moveBack(path); err != nil {
 			return nil, nil, err
 		}
 	}
-	return openPart(meta, path)
+	return o.part()
+}
+
+// moveBack renames path to path.part, replacing an older .part (a directory's too).
+func moveBack(path string) error {
+	part := path + partSuffix
+	if info, err := os.Lstat(part); err == nil && info.IsDir() {
+		if err := os.RemoveAll(part); err != nil {
+			return fmt.Errorf("storage: remove stale %s: %w", part, err)
+		}
+	}
+	if err := os.Rename(path, part); err != nil {
+		return fmt.Errorf("storage: move unverified %s to %s: %w", path, part, err)
+	}
+	return nil
 }
 
 // errIncomplete says that a file under its final name does not hold every piece.
@@ -75,7 +113,7 @@ func openSeed(meta *metainfo.MetaInfo, path string, trusted bool) (*storage, []b
 	if err != nil {
 		return nil, nil, fmt.Errorf("storage: open file to seed: %w", err)
 	}
-	st := &storage{meta: meta, path: path, file: f}
+	st := &storage{meta: meta, path: path, file: f, sparseFrom: meta.Info.Length}
 	info, err := f.Stat()
 	if err != nil {
 		_ = f.Close()
@@ -86,7 +124,13 @@ func openSeed(meta *metainfo.MetaInfo, path string, trusted bool) (*storage, []b
 		return nil, nil, fmt.Errorf("storage: %s is %d bytes, the torrent says %d: %w",
 			path, info.Size(), meta.Info.Length, errIncomplete)
 	}
-	have := make([]bool, meta.NumPieces())
+	return st.complete(trusted, meta.NumPieces())
+}
+
+// complete returns the n pieces of a storage opened under its final name: all of them when
+// trusted, else those that verify, or errIncomplete (closing the storage) when one fails.
+func (st *storage) complete(trusted bool, n int) (*storage, []bool, error) {
+	have := make([]bool, n)
 	if trusted {
 		for i := range have {
 			have[i] = true
@@ -95,13 +139,13 @@ func openSeed(meta *metainfo.MetaInfo, path string, trusted bool) (*storage, []b
 	}
 	good, err := st.verifyAll(have)
 	if err != nil {
-		_ = f.Close()
+		_ = st.Close()
 		return nil, nil, err
 	}
 	if good != len(have) {
-		_ = f.Close()
+		_ = st.Close()
 		return nil, nil, fmt.Errorf("storage: %s: %d of %d pieces fail verification: %w",
-			path, len(have)-good, len(have), errIncomplete)
+			st.path, len(have)-good, len(have), errIncomplete)
 	}
 	return st, have, nil
 }
@@ -111,8 +155,12 @@ func openPart(meta *metainfo.MetaInfo, path string) (*storage, []bool, error) {
 	if err := os.MkdirAll(filepath.Dir(part), 0o755); err != nil {
 		return nil, nil, fmt.Errorf("storage: %w", err)
 	}
-	_, statErr := os.Stat(part)
+	info, statErr := os.Stat(part)
 	existed := statErr == nil
+	sparseFrom := int64(0) // a new file is sparse from its first byte
+	if existed {
+		sparseFrom = min(info.Size(), meta.Info.Length)
+	}
 	f, err := os.OpenFile(part, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, nil, fmt.Errorf("storage: open %s: %w", part, err)
@@ -122,11 +170,17 @@ func openPart(meta *metainfo.MetaInfo, path string) (*storage, []bool, error) {
 		_ = f.Close()
 		return nil, nil, fmt.Errorf("storage: size %s to %d bytes: %w", part, meta.Info.Length, diskError(err))
 	}
-	st := &storage{meta: meta, path: path, file: f, inPart: true}
-	have := make([]bool, meta.NumPieces())
+	st := &storage{meta: meta, path: path, file: f, inPart: true, sparseFrom: sparseFrom}
+	return st.resume(existed, meta.NumPieces())
+}
+
+// resume returns a download's storage with the n pieces that verify in what existed before
+// (none when nothing did).
+func (st *storage) resume(existed bool, n int) (*storage, []bool, error) {
+	have := make([]bool, n)
 	if existed {
 		if _, err := st.verifyAll(have); err != nil {
-			_ = f.Close()
+			_ = st.Close()
 			return nil, nil, err
 		}
 	}
@@ -136,6 +190,9 @@ func openPart(meta *metainfo.MetaInfo, path string) (*storage, []bool, error) {
 // verifyAll reads the file piece by piece (one piece buffer, whatever the file size), sets
 // have[i] for each piece that verifies and returns their count.
 func (st *storage) verifyAll(have []bool) (int, error) {
+	if st.tree != nil {
+		return st.tree.verifyAll(have)
+	}
 	buf := make([]byte, st.meta.Info.PieceLength)
 	good := 0
 	for i := range have {
@@ -151,8 +208,12 @@ func (st *storage) verifyAll(have []bool) (int, error) {
 	return good, nil
 }
 
-// ReadAt reads len(p) bytes of the file at off.
+// ReadAt reads len(p) bytes of the torrent's piece space at off (the file's bytes; a
+// directory's padding reads as zeros).
 func (st *storage) ReadAt(p []byte, off int64) error {
+	if st.tree != nil {
+		return st.tree.readAt(p, off)
+	}
 	if _, err := st.file.ReadAt(p, off); err != nil {
 		return fmt.Errorf("storage: read %d bytes at %d: %w", len(p), off, err)
 	}
@@ -165,7 +226,10 @@ func (st *storage) WritePiece(i int, data []byte) error {
 	if !st.inPart {
 		return fmt.Errorf("storage: write piece %d: the file is complete", i)
 	}
-	if _, err := st.file.WriteAt(data, st.meta.PieceOffset(i)); err != nil {
+	if st.tree != nil {
+		return st.tree.writePiece(i, data)
+	}
+	if err := writeSparse(st.file, data, st.meta.PieceOffset(i), st.sparseFrom); err != nil {
 		return fmt.Errorf("storage: write piece %d to %s: %w", i, st.path+partSuffix, diskError(err))
 	}
 	return nil
@@ -189,6 +253,13 @@ func (st *storage) finish() error {
 	if !st.inPart {
 		return nil
 	}
+	if st.tree != nil {
+		if err := st.tree.finish(st.path); err != nil {
+			return err
+		}
+		st.inPart = false
+		return nil
+	}
 	if err := st.file.Sync(); err != nil {
 		return fmt.Errorf("storage: sync %s: %w", st.path+partSuffix, diskError(err))
 	}
@@ -196,15 +267,15 @@ func (st *storage) finish() error {
 		return fmt.Errorf("storage: rename to %s: %w", st.path, err)
 	}
 	st.inPart = false
-	if dir, err := os.Open(filepath.Dir(st.path)); err == nil {
-		_ = dir.Sync()
-		_ = dir.Close()
-	}
+	syncDir(filepath.Dir(st.path))
 	return nil
 }
 
 // sha256Hex reads the whole file back and returns its SHA-256 in hex.
 func (st *storage) sha256Hex() (string, error) {
+	if st.tree != nil {
+		return "", errors.New("storage: a directory has no single SHA-256 (its files are verified piece by piece)")
+	}
 	h := sha256.New()
 	if _, err := io.Copy(h, io.NewSectionReader(st.file, 0, st.meta.Info.Length)); err != nil {
 		return "", fmt.Errorf("storage: hash %s: %w", st.path, err)
@@ -212,8 +283,13 @@ func (st *storage) sha256Hex() (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// Close closes the file.
-func (st *storage) Close() error { return st.file.Close() }
+// Close closes the file (or the directory's files).
+func (st *storage) Close() error {
+	if st.tree != nil {
+		return st.tree.close()
+	}
+	return st.file.Close()
+}
 
 // fileExists reports whether path names an existing file.
 func fileExists(path string) bool {
