@@ -86,7 +86,8 @@ func (s *Session) readHandshake(nc net.Conn, outgoing bool) (theirs, ours wire.H
 	}
 	ours = wire.Handshake{InfoHash: s.infoHashV1, PeerID: s.cfg.PeerID}
 	ours.SetFast()
-	ours.SetHashes() // we answer and send BEP 52 hash messages (blame.go)
+	ours.SetHashes()   // we answer and send BEP 52 hash messages (blame.go)
+	ours.SetExtended() // BEP 10: we serve the info dict by ut_metadata (core/extension.go)
 	if outgoing {
 		if err := wire.WriteHandshake(nc, ours); err != nil {
 			return theirs, ours, fmt.Errorf("send handshake: %w", err)

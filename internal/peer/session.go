@@ -471,7 +471,8 @@ func (s *Session) serve(c *conn) error {
 
 // peerInfo is what the core is told of a connection past its handshakes.
 func peerInfo(theirs wire.Handshake, addr netip.AddrPort, outgoing bool) core.PeerInfo {
-	return core.PeerInfo{ID: theirs.PeerID, Addr: addr, Outgoing: outgoing, Fast: theirs.Fast(), Hashes: theirs.Hashes()}
+	return core.PeerInfo{ID: theirs.PeerID, Addr: addr, Outgoing: outgoing, Fast: theirs.Fast(), Hashes: theirs.Hashes(),
+		Extended: theirs.Extended()}
 }
 
 // Errors that refuse a connection.

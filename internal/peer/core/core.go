@@ -65,6 +65,8 @@ type Core struct {
 	sources sources // who sent the verified pieces
 	blame   blameState
 
+	info []byte // the info dict served by ut_metadata (extension.go), made on first use
+
 	upMeter, dnMeter *rateMeter
 	counters         Counters
 
@@ -84,6 +86,8 @@ type Counters struct {
 	Refusals                       [NumRefusals]int64 // connections refused, by reason
 	Evictions                      int64
 	DialRetries                    int64
+	MetadataPiecesServed           int64 // ut_metadata pieces sent (BEP 9, extension.go)
+	MetadataRequestsRejected       int64
 }
 
 // New returns a core for cfg at time now. bans is the session's ban list (shared with the

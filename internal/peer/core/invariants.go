@@ -36,6 +36,9 @@ func (c *Core) checkRegistry() error {
 		if p.paroled {
 			paroled++
 		}
+		if p.ext.served > c.metadataBudget() {
+			return fmt.Errorf("connection %d: %d metadata bytes served, past the budget", key, p.ext.served)
+		}
 		if (p.amChoking && len(p.uploads) > 0) || len(p.uploads) > c.cfg.MaxPeerRequests {
 			return fmt.Errorf("connection %d: %d queued requests while choking=%v", key, len(p.uploads), p.amChoking)
 		}

@@ -25,7 +25,7 @@ func (c *Core) Receive(now time.Time, key ConnKey, m wire.Message) error {
 		return nil
 	}
 	first := !p.sawMessage
-	p.sawMessage = true
+	p.sawMessage = p.sawMessage || m.ID != wire.Extended // an extension handshake may precede the bitfield
 	err := c.dispatch(now, p, m, first)
 	if err != nil && c.conns[key] == p {
 		if errors.Is(err, ErrBothSeeds) {
@@ -64,6 +64,8 @@ func (c *Core) dispatch(now time.Time, p *peerConn, m wire.Message, first bool) 
 		return c.onHashes(now, p, m)
 	case wire.HashReject:
 		return c.onHashReject(now, p, m)
+	case wire.Extended: // BEP 10 (extension.go)
+		return c.onExtended(now, p, m)
 	}
 	return protocolError("unknown message id %d", m.ID)
 }

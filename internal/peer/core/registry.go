@@ -23,6 +23,7 @@ type PeerInfo struct {
 	Outgoing bool
 	Fast     bool // both sides set the BEP 6 bit
 	Hashes   bool // its handshake set the bit of the hash messages (blame.go)
+	Extended bool // both sides set the extension protocol's bit (BEP 10, extension.go)
 }
 
 // peerConn is the core's state of one connection: BEP 3's four flags, the peer's pieces, its
@@ -48,6 +49,7 @@ type peerConn struct {
 	offered        []int // super-seeding: pieces offered to it and not yet announced by it
 	uploads        []Block
 	hashServing    int // its hash requests being answered
+	ext            extState
 	down, up       *rateMeter
 }
 
@@ -90,6 +92,7 @@ func (c *Core) Connect(now time.Time, info PeerInfo) (ConnKey, error) {
 		c.dialConnected(info.Addr, info.ID)
 	}
 	c.send(p.key, c.bitfieldMessage(p.Fast))
+	c.sendExtHandshake(p)
 	c.superSeed(p)
 	return p.key, nil
 }
