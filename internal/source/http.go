@@ -158,7 +158,7 @@ func (g *httpGetter) fetchToFile(ctx context.Context, rawURL, wantSHA, name stri
 
 // fetchInto downloads rawURL into f, checks wantSHA, syncs and closes f.
 func (g *httpGetter) fetchInto(ctx context.Context, rawURL, wantSHA string, f *os.File, limit int64) (int64, error) {
-	d := &download{url: rawURL, f: f, h: sha256.New(), limit: limit}
+	d := &download{url: rawURL, f: f, h: sha256.New(), limit: limit, size: -1}
 	err := g.download(ctx, d)
 	if err == nil && wantSHA != "" {
 		if got := hex.EncodeToString(d.h.Sum(nil)); got != wantSHA {

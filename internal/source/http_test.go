@@ -20,6 +20,7 @@ import (
 
 	"github.com/minibit-io/minibit/internal/backoff"
 	"github.com/minibit-io/minibit/internal/generate"
+	"github.com/minibit-io/minibit/internal/source/sourcetest"
 )
 
 // quick is a retry policy for tests: the same shape as the note's, in milliseconds.
@@ -63,38 +64,20 @@ func (l *requestLog) get() []string {
 	return append([]string(nil), l.ranges...)
 }
 
-// dropWriter passes at most left bytes, then flushes and cuts the connection.
-type dropWriter struct {
-	http.ResponseWriter
-	left int
-}
-
-func (w *dropWriter) Write(p []byte) (int, error) {
-	if len(p) <= w.left {
-		w.left -= len(p)
-		return w.ResponseWriter.Write(p)
-	}
-	_, _ = w.ResponseWriter.Write(p[:w.left])
-	http.NewResponseController(w.ResponseWriter).Flush()
-	panic(http.ErrAbortHandler) // the server closes the connection mid-body
-}
-
 // dropServer serves body (with Range and If-Range) but cuts each of the first drops answers
 // after dropAfter bytes. rangeOK false makes it ignore Range (always 200 and the whole body).
 func dropServer(t *testing.T, body []byte, drops, dropAfter int, rangeOK bool) (*httptest.Server, *requestLog) {
 	log := &requestLog{}
 	modified := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n := log.add(r)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		log.add(r)
 		if !rangeOK {
 			r.Header.Del("Range")
 		}
 		w.Header().Set("ETag", `"v1"`)
-		if n <= drops {
-			w = &dropWriter{ResponseWriter: w, left: dropAfter}
-		}
 		http.ServeContent(w, r, "f", modified, bytes.NewReader(body))
-	}))
+	})
+	srv := httptest.NewServer(&sourcetest.Dropper{Handler: h, Every: int64(dropAfter), Times: int64(drops)})
 	t.Cleanup(srv.Close)
 	return srv, log
 }
@@ -139,7 +122,7 @@ func TestHTTPResumesAfterDroppedConnections(t *testing.T) {
 		t.Fatalf("requests' ranges %q, want 6 requests, the first without Range", ranges)
 	}
 	for i, r := range ranges[1:] {
-		if want := fmt.Sprintf("bytes=%d-", (i+1)*(300<<10)); r != want {
+		if want := fmt.Sprintf("bytes=%d-%d", (i+1)*(300<<10), len(body)-1); r != want {
 			t.Errorf("request %d asked %q, want %q (resumed where the drop cut it)", i+2, r, want)
 		}
 	}
@@ -381,7 +364,7 @@ func TestHTTPStallIsCutAndResumed(t *testing.T) {
 	dest := filepath.Join(t.TempDir(), "f")
 	fetchOK(t, spec, dest)
 	sameFile(t, dest, body)
-	if r := log.get(); len(r) != 2 || r[1] != "bytes=1000-" {
+	if r := log.get(); len(r) != 2 || r[1] != fmt.Sprintf("bytes=1000-%d", len(body)-1) {
 		t.Errorf("ranges %q, want a resume at 1000", r)
 	}
 }
@@ -390,20 +373,18 @@ func TestHTTPStallIsCutAndResumed(t *testing.T) {
 func TestHTTPWrongContentRangeRestarts(t *testing.T) {
 	body := content(t, 8, 50000)
 	log := &requestLog{}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n := log.add(r)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		log.add(r)
 		w.Header().Set("ETag", `"e"`)
-		switch {
-		case n == 1:
-			w = &dropWriter{ResponseWriter: w, left: 1234}
-		case r.Header.Get("Range") != "":
+		if r.Header.Get("Range") != "" {
 			w.Header().Set("Content-Range", fmt.Sprintf("bytes 0-%d/%d", len(body)-1, len(body)))
 			w.WriteHeader(http.StatusPartialContent)
 			_, _ = w.Write(body)
 			return
 		}
 		http.ServeContent(w, r, "f", time.Time{}, bytes.NewReader(body))
-	}))
+	})
+	srv := httptest.NewServer(&sourcetest.Dropper{Handler: h, Every: 1234, Times: 1})
 	defer srv.Close()
 	dest := filepath.Join(t.TempDir(), "f")
 	fetchOK(t, testSpec(srv.URL+"/f"), dest)

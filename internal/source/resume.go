@@ -20,7 +20,9 @@ type download struct {
 	h         hash.Hash
 	n         int64  // bytes written
 	limit     int64  // most bytes this file may have
+	size      int64  // the whole file's size when known (a closed Range asks for the rest), else -1
 	validator string // If-Range of a resumed request; "" starts again from byte 0
+	immutable bool   // content addressed (an OCI blob): resume without a validator
 }
 
 // restart drops what was written: the next bytes are the file's first.
@@ -41,7 +43,7 @@ func (d *download) restart() error {
 // attempt makes one request for the rest of d (from d.n, with Range and If-Range when it has a
 // validator) and writes what arrives.
 func (g *httpGetter) attempt(ctx context.Context, d *download) error {
-	if d.n > 0 && d.validator == "" {
+	if d.n > 0 && d.validator == "" && !d.immutable {
 		g.log.Info("HTTP origin gave no validator (strong ETag or Last-Modified): restarting from byte 0", "url", redact(d.url), "offset", d.n)
 		if err := d.restart(); err != nil {
 			return err
@@ -71,8 +73,14 @@ func (g *httpGetter) get(ctx context.Context, d *download) (*http.Response, erro
 		req.Header[name] = values
 	}
 	if d.n > 0 {
-		req.Header.Set("Range", "bytes="+strconv.FormatInt(d.n, 10)+"-")
-		req.Header.Set("If-Range", d.validator)
+		end := ""
+		if d.size > 0 {
+			end = strconv.FormatInt(d.size-1, 10) // some registries want a closed range
+		}
+		req.Header.Set("Range", "bytes="+strconv.FormatInt(d.n, 10)+"-"+end)
+		if d.validator != "" {
+			req.Header.Set("If-Range", d.validator)
+		}
 	}
 	resp, err := g.client.Do(req)
 	if err != nil {
@@ -105,6 +113,11 @@ func (g *httpGetter) accept(resp *http.Response, d *download) error {
 			}
 		}
 		d.validator = validator(resp.Header)
+		d.size = resp.ContentLength
+	case resp.StatusCode == http.StatusRequestedRangeNotSatisfiable && d.n > 0:
+		at := d.n
+		_ = d.restart()
+		return fmt.Errorf("%s: resuming at byte %d: %s", where, at, resp.Status)
 	default:
 		err := fmt.Errorf("%s: %s", where, resp.Status)
 		if resp.StatusCode >= 400 && resp.StatusCode < 500 && resp.StatusCode != http.StatusRequestTimeout && resp.StatusCode != http.StatusTooManyRequests {
