@@ -19,8 +19,8 @@ func TestLeafHashesProveThePiece(t *testing.T) {
 		}
 		for i := range m.NumPieces() {
 			piece := data[m.PieceOffset(i) : m.PieceOffset(i)+int64(m.PieceLen(i))]
-			leaves := m.LeafHashes(piece)
-			if len(leaves) != m.PieceLeaves()*32 || !m.VerifyLeaves(i, leaves) {
+			leaves := m.LeafHashes(i, piece)
+			if len(leaves) != m.PieceLeaves(i)*32 || !m.VerifyLeaves(i, leaves) {
 				t.Fatalf("%+v piece %d: leaves do not prove it", tc, i)
 			}
 			kept := bytes.Clone(leaves)

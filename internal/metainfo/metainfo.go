@@ -1,6 +1,8 @@
-// Package metainfo splits a file into pieces, hashes them (BitTorrent v2 SHA-256 merkle trees,
-// BEP 52, and v1 SHA-1 piece hashes, BEP 3), reads and writes hybrid single-file .torrent files,
-// and verifies one piece against its hash.
+// Package metainfo splits a file or a directory tree into pieces, hashes them (BitTorrent v2
+// SHA-256 merkle trees with one root per file, BEP 52, and v1 SHA-1 piece hashes, BEP 3), reads
+// and writes hybrid .torrent files (single-file, or multi-file with BEP 47 pad files so that
+// every file starts on a piece boundary), writes their v1-only twin, and verifies one piece
+// against its hash.
 package metainfo
 
 import (
@@ -24,31 +26,54 @@ const MaxPieceLength = 64 << 20
 // metaVersion is the value of the info dict's "meta version" key for BitTorrent v2.
 const metaVersion = 2
 
-// Info is the content of the info dict of a hybrid single-file torrent. Treat it as read-only:
-// the info-hashes are computed from the info bytes as created or parsed, not from these fields.
+// Info is the content of the info dict of a hybrid torrent. Treat it as read-only: the
+// info-hashes are computed from the info bytes as created or parsed, not from these fields.
 type Info struct {
-	// Name is the file's name, a single path element.
+	// Name is the file's name (single-file) or the top directory's name (multi-file), a single
+	// path element.
 	Name string
-	// Length is the file's size in bytes, always > 0.
+	// Length is the size of the v1 piece space, always > 0: the file's size for a single-file
+	// torrent; the files' sizes plus the pad files' for a multi-file torrent.
 	Length int64
 	// PieceLength is the size of every piece but the last, a power of two >= BlockSize.
 	PieceLength int64
-	// PiecesRoot is the root of the file's v2 merkle tree (BEP 52 "pieces root").
+	// PiecesRoot is the root of the single file's v2 merkle tree (BEP 52 "pieces root"); zero
+	// for a multi-file torrent, whose roots are in Files.
 	PiecesRoot [32]byte
-	// V1Pieces holds the SHA-1 of each piece (BEP 3 "pieces"), for v1 clients.
+	// V1Pieces holds the SHA-1 of each piece of the v1 piece space (BEP 3 "pieces").
 	V1Pieces [][20]byte
+	// Files are the payload's files (pad files excluded) in the v2 file tree's order (by path
+	// elements, bytewise); exactly one entry, with a nil Path, for a single-file torrent.
+	Files []File
 }
 
-// MetaInfo is a parsed or created .torrent: the tracker URL, the info dict and the v2 piece layer.
+// File is one file of the payload (not a pad file).
+type File struct {
+	// Path is the file's path elements under Info.Name; nil for a single-file torrent.
+	Path []string
+	// Length is the file's size in bytes; it may be 0 (no pieces, zero PiecesRoot).
+	Length int64
+	// PiecesRoot is the root of the file's v2 merkle tree; zero when Length is 0.
+	PiecesRoot [32]byte
+	// Offset is the offset of the file's first byte in the v1 piece space, a multiple of
+	// PieceLength.
+	Offset int64
+}
+
+// MetaInfo is a parsed or created .torrent: the tracker URL, the info dict and the v2 piece
+// layers. Its methods are safe for concurrent use, except SetPieceLayer.
 type MetaInfo struct {
 	// Announce is the tracker's announce URL; it is outside the info dict and may be changed.
 	Announce string
 	// Info is the info dict's content.
 	Info Info
 
-	// pieceLayer holds the v2 hash of each piece (BEP 52 "piece layers"); nil when the file
-	// fits in one piece, where PiecesRoot is the only hash.
-	pieceLayer [][32]byte
+	// layers holds each file's v2 piece hashes (BEP 52 "piece layers"), by file index; nil
+	// for a file that fits in one piece (its PiecesRoot is its only hash) or whose layer is
+	// still missing (FromInfoBytes). Files with the same root share one slice.
+	layers [][][32]byte
+	// firstPiece is each file's first piece (Offset / PieceLength).
+	firstPiece []int
 	// infoBytes are the info dict's bencoded bytes exactly as created or received.
 	infoBytes  []byte
 	infoHashV1 [20]byte
@@ -56,11 +81,20 @@ type MetaInfo struct {
 }
 
 // newMetaInfo fixes the info bytes and the info-hashes computed from them.
-func newMetaInfo(announce string, info Info, layer [][32]byte, infoBytes []byte) *MetaInfo {
+// layers may be nil (none known yet).
+func newMetaInfo(announce string, info Info, layers [][][32]byte, infoBytes []byte) *MetaInfo {
+	if layers == nil {
+		layers = make([][][32]byte, len(info.Files))
+	}
+	first := make([]int, len(info.Files))
+	for k, f := range info.Files {
+		first[k] = int(f.Offset / info.PieceLength)
+	}
 	return &MetaInfo{
 		Announce:   announce,
 		Info:       info,
-		pieceLayer: layer,
+		layers:     layers,
+		firstPiece: first,
 		infoBytes:  infoBytes,
 		infoHashV1: sha1.Sum(infoBytes),
 		infoHashV2: sha256.Sum256(infoBytes),
@@ -76,7 +110,7 @@ func (m *MetaInfo) InfoHashV2() [32]byte { return m.infoHashV2 }
 // InfoBytes returns a copy of the bencoded info dict as created or received.
 func (m *MetaInfo) InfoBytes() []byte { return append([]byte(nil), m.infoBytes...) }
 
-// NumPieces is the number of pieces of the file.
+// NumPieces is the number of pieces of the v1 piece space.
 func (m *MetaInfo) NumPieces() int { return numPieces(m.Info.Length, m.Info.PieceLength) }
 
 // PieceLen is the length of piece i: PieceLength for all but the last, which may be short.
@@ -88,25 +122,12 @@ func (m *MetaInfo) PieceLen(i int) int {
 	return int(min(m.Info.PieceLength, m.Info.Length-m.PieceOffset(i)))
 }
 
-// PieceOffset is the offset in the file of piece i's first byte.
+// PieceOffset is the offset in the v1 piece space of piece i's first byte (in the file, for a
+// single-file torrent).
 func (m *MetaInfo) PieceOffset(i int) int64 { return int64(i) * m.Info.PieceLength }
 
-// PieceHash is the v2 hash of piece i that VerifyPiece checks against: its piece-layer entry, or
-// the pieces root when the file fits in one piece.
-func (m *MetaInfo) PieceHash(i int) [32]byte {
-	if m.pieceLayer == nil {
-		return m.Info.PiecesRoot
-	}
-	return m.pieceLayer[i]
-}
-
-// leavesPerPieceTree is how many leaves the merkle tree checked by VerifyPiece has: a full
-// piece's worth when there is a piece layer, else the file's blocks padded to a power of two.
-func (m *MetaInfo) leavesPerPieceTree() int {
-	return treeLeaves(m.Info.Length, m.Info.PieceLength)
-}
-
-// treeLeaves is the leaf count of one piece's merkle subtree (see leavesPerPieceTree).
+// treeLeaves is the leaf count of one piece's merkle subtree in a file of length bytes: a full
+// piece's worth when the file has a piece layer, else its blocks padded to a power of two.
 func treeLeaves(length, pieceLength int64) int {
 	if length > pieceLength {
 		return int(pieceLength / BlockSize)

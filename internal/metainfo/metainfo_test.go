@@ -41,11 +41,11 @@ func TestCreateMatchesReferenceTree(t *testing.T) {
 		if m.Info.PiecesRoot != root {
 			t.Errorf("%d/%d: pieces root %x, reference %x", tc.length, tc.pieceLength, m.Info.PiecesRoot, root)
 		}
-		if len(m.pieceLayer) != len(layer) {
-			t.Fatalf("%d/%d: layer of %d hashes, reference %d", tc.length, tc.pieceLength, len(m.pieceLayer), len(layer))
+		if len(m.FilePieceLayer(0)) != len(layer) {
+			t.Fatalf("%d/%d: layer of %d hashes, reference %d", tc.length, tc.pieceLength, len(m.FilePieceLayer(0)), len(layer))
 		}
 		for i := range layer {
-			if m.pieceLayer[i] != layer[i] {
+			if m.FilePieceLayer(0)[i] != layer[i] {
 				t.Errorf("%d/%d: layer[%d] differs from the reference", tc.length, tc.pieceLength, i)
 			}
 		}
@@ -82,7 +82,7 @@ func TestKnownAnswersByHand(t *testing.T) {
 	if three.Info.PiecesRoot != sha256.Sum256(append(left[:], right[:]...)) {
 		t.Error("root of a three-block file is wrong")
 	}
-	if three.pieceLayer != nil {
+	if three.FilePieceLayer(0) != nil {
 		t.Error("a file of one piece has a piece layer")
 	}
 }
@@ -241,8 +241,8 @@ func TestCreateErrors(t *testing.T) {
 			t.Errorf("Create with %+v: no error", opts)
 		}
 	}
-	if _, err := Create(t.TempDir(), CreateOptions{}); err == nil || !strings.Contains(err.Error(), "regular file") {
-		t.Errorf("directory: %v, want a regular-file error", err)
+	if _, err := Create(t.TempDir(), CreateOptions{}); err == nil || !strings.Contains(err.Error(), "no files") {
+		t.Errorf("empty directory: %v, want a no-files error", err)
 	}
 	if _, err := Create(filepath.Join(t.TempDir(), "missing"), CreateOptions{}); err == nil {
 		t.Error("missing file: no error")

@@ -1,6 +1,7 @@
 package metainfo
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -38,10 +39,12 @@ func Load(path string) (*MetaInfo, error) {
 	return m, nil
 }
 
-// Parse decodes a hybrid single-file .torrent and checks everything that can be checked without
-// the file: every key's presence and type, the piece length, that the v1 and v2 parts describe
-// the same file, the number of v1 hashes, and that the piece layer hashes to the pieces root.
-// The info-hashes are those of the info dict's bytes as received.
+// Parse decodes a hybrid .torrent, single-file or multi-file, and checks everything that can be
+// checked without the payload: every key's presence and type, the piece length, that the v1 and
+// v2 parts describe the same files (pad files only where BEP 47 puts them), every path (see
+// validPath; no file that is also a directory, at most MaxFiles files), the number of v1
+// hashes, and that each piece layer hashes to its pieces root. The info-hashes are those of the
+// info dict's bytes as received.
 func Parse(data []byte) (*MetaInfo, error) {
 	m, err := parse(data)
 	if err != nil {
@@ -67,11 +70,22 @@ func parse(data []byte) (*MetaInfo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("info: %w", err)
 	}
-	layer, err := parsePieceLayers(top, info)
+	layers, err := parsePieceLayers(top, info)
 	if err != nil {
 		return nil, fmt.Errorf("piece layers: %w", err)
 	}
-	return newMetaInfo(announce, info, layer, []byte(rawInfo)), nil
+	return newMetaInfo(announce, info, layers, []byte(rawInfo)), nil
+}
+
+// FromInfoBytes makes a MetaInfo from a bencoded info dict alone (fetched from peers, BEP 9),
+// checked as Parse checks it; the piece layers of files larger than one piece are missing
+// until SetPieceLayer sets them (NeedsPieceLayers lists them).
+func FromInfoBytes(info []byte, announce string) (*MetaInfo, error) {
+	parsed, err := parseInfo(info)
+	if err != nil {
+		return nil, fmt.Errorf("metainfo: invalid info dict: %w", err)
+	}
+	return newMetaInfo(announce, parsed, nil, append([]byte(nil), info...)), nil
 }
 
 // parseInfo decodes and checks the info dict.
@@ -80,15 +94,18 @@ func parseInfo(raw []byte) (Info, error) {
 	if err != nil {
 		return Info{}, err
 	}
-	if _, multi := d["files"]; multi {
-		return Info{}, errors.New(`has "files": only single-file torrents are supported`)
-	}
 	var info Info
 	if info.Name, err = requiredString(d, "name"); err != nil {
 		return Info{}, err
 	}
 	if err := validName(info.Name); err != nil {
 		return Info{}, err
+	}
+	if _, multi := d["files"]; multi {
+		if _, single := d["length"]; single {
+			return Info{}, errors.New(`has both "length" and "files" (a single-file torrent has no "files")`)
+		}
+		return parseMultiInfo(raw, d, info)
 	}
 	if info.Length, err = requiredInt(d, "length"); err != nil {
 		return Info{}, err
@@ -99,26 +116,37 @@ func parseInfo(raw []byte) (Info, error) {
 	if info.Length == 0 {
 		return Info{}, ErrEmptyFile
 	}
-	if info.PieceLength, err = requiredInt(d, "piece length"); err != nil {
-		return Info{}, err
-	}
-	if err := ValidPieceLength(info.PieceLength); err != nil {
-		return Info{}, err
-	}
-	version, err := requiredInt(d, "meta version")
-	if err != nil {
-		return Info{}, fmt.Errorf("%w (a v2 or hybrid torrent is required)", err)
-	}
-	if version != metaVersion {
-		return Info{}, fmt.Errorf(`"meta version" is %d, want %d`, version, metaVersion)
-	}
-	if info.V1Pieces, err = parseV1Pieces(d, numPieces(info.Length, info.PieceLength)); err != nil {
+	if err := parseGeometry(d, &info); err != nil {
 		return Info{}, err
 	}
 	if info.PiecesRoot, err = parseFileTree(d, info.Name, info.Length); err != nil {
 		return Info{}, err
 	}
+	info.Files = []File{{Length: info.Length, PiecesRoot: info.PiecesRoot}}
 	return info, nil
+}
+
+// parseGeometry reads the piece length and the meta version, then the v1 piece hashes of the
+// piece space of info.Length bytes.
+func parseGeometry(d dict, info *Info) error {
+	var err error
+	if info.PieceLength, err = requiredInt(d, "piece length"); err != nil {
+		return err
+	}
+	if err := ValidPieceLength(info.PieceLength); err != nil {
+		return err
+	}
+	version, err := requiredInt(d, "meta version")
+	if err != nil {
+		return fmt.Errorf("%w (a v2 or hybrid torrent is required)", err)
+	}
+	if version != metaVersion {
+		return fmt.Errorf(`"meta version" is %d, want %d`, version, metaVersion)
+	}
+	if info.V1Pieces, err = parseV1Pieces(d, numPieces(info.Length, info.PieceLength)); err != nil {
+		return err
+	}
+	return nil
 }
 
 // parseV1Pieces splits "pieces" into SHA-1 hashes and checks there is one per piece.
@@ -191,32 +219,57 @@ func parseFileEntry(tree dict, name string, length int64) ([32]byte, error) {
 	return root, nil
 }
 
-// parsePieceLayers returns the piece layer of a file larger than one piece, checked against
-// its pieces root; a file of one piece has none.
-func parsePieceLayers(top dict, info Info) ([][32]byte, error) {
-	n := numPieces(info.Length, info.PieceLength)
+// parsePieceLayers returns each file's piece layer, checked against its pieces root: every
+// file larger than one piece has one (files with the same root share it), no other is listed.
+func parsePieceLayers(top dict, info Info) ([][][32]byte, error) {
 	layers, err := optionalDict(top, "piece layers")
 	if err != nil {
 		return nil, err
 	}
-	if n == 1 {
-		if len(layers) > 0 {
+	byRoot := make(map[string][]int)
+	for k, f := range info.Files {
+		if f.Length > 0 {
+			byRoot[string(f.PiecesRoot[:])] = append(byRoot[string(f.PiecesRoot[:])], k)
+		}
+	}
+	for key := range layers {
+		files, ok := byRoot[key]
+		if !ok {
+			return nil, fmt.Errorf("has an entry for an unknown pieces root %x", key)
+		}
+		if info.Files[files[0]].Length <= info.PieceLength {
 			return nil, errors.New("has an entry, but a file of one piece has no piece layer")
 		}
-		return nil, nil
 	}
-	key := string(info.PiecesRoot[:])
-	for k := range layers {
-		if k != key {
-			return nil, fmt.Errorf("has an entry for an unknown pieces root %x", k)
+	out := make([][][32]byte, len(info.Files))
+	for k, f := range info.Files {
+		if f.Length <= info.PieceLength || out[k] != nil {
+			continue
+		}
+		layer, err := parseLayer(layers, f, info.PieceLength)
+		if err != nil {
+			return nil, err
+		}
+		for _, same := range byRoot[string(f.PiecesRoot[:])] {
+			if info.Files[same].Length != f.Length {
+				return nil, fmt.Errorf("two files of lengths %d and %d share pieces root %x", f.Length, info.Files[same].Length, f.PiecesRoot)
+			}
+			out[same] = layer
 		}
 	}
+	return out, nil
+}
+
+// parseLayer returns the piece layer of file f, checked against its pieces root.
+func parseLayer(layers dict, f File, pieceLength int64) ([][32]byte, error) {
+	n := numPieces(f.Length, pieceLength)
+	key := string(f.PiecesRoot[:])
 	if _, ok := layers[key]; !ok {
-		return nil, fmt.Errorf("missing the layer of pieces root %x (the file has %d pieces)", info.PiecesRoot, n)
+		return nil, fmt.Errorf("missing the layer of pieces root %x (the file has %d pieces)", f.PiecesRoot, n)
 	}
 	s, err := requiredString(layers, key)
 	if err != nil {
-		return nil, fmt.Errorf("the layer of pieces root %x is not a string", info.PiecesRoot)
+		return nil, fmt.Errorf("the layer of pieces root %x is not a string", f.PiecesRoot)
 	}
 	if len(s) != n*hashSize {
 		return nil, fmt.Errorf("layer is %d bytes, want %d (32 per piece for %d pieces)", len(s), n*hashSize, n)
@@ -225,7 +278,7 @@ func parsePieceLayers(top dict, info Info) ([][32]byte, error) {
 	for i := range layer {
 		copy(layer[i][:], s[i*hashSize:])
 	}
-	if layerRoot(layer, int(info.PieceLength/BlockSize)) != info.PiecesRoot {
+	if layerRoot(layer, int(pieceLength/BlockSize)) != f.PiecesRoot {
 		return nil, errors.New("the layer does not hash to the pieces root")
 	}
 	return layer, nil
@@ -237,10 +290,27 @@ func decodeDict(raw []byte) (dict, error) {
 		return nil, errors.New("not a bencoded dictionary")
 	}
 	var d dict
-	if err := bencode.Unmarshal(raw, &d); err != nil {
+	if err := unmarshal(raw, &d); err != nil {
 		return nil, err
 	}
 	return d, nil
+}
+
+// maxNesting bounds the nesting of dicts and lists that the decoder follows: a file tree of
+// MaxPathDepth directories inside the .torrent's own few levels.
+const maxNesting = MaxPathDepth + 8
+
+// unmarshal decodes exactly one bencoded value of raw into v, nested at most maxNesting deep.
+func unmarshal(raw []byte, v any) error {
+	dec := bencode.NewDecoder(bytes.NewReader(raw))
+	dec.MaxDepth = maxNesting
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if err := dec.ReadEOF(); err != nil {
+		return fmt.Errorf("trailing bytes after the value: %w", err)
+	}
+	return nil
 }
 
 func requiredDict(d dict, key string) (dict, error) {
@@ -271,7 +341,7 @@ func requiredInt(d dict, key string) (int64, error) {
 		return 0, fmt.Errorf("%q is not an integer", key)
 	}
 	var n int64
-	if err := bencode.Unmarshal(raw, &n); err != nil {
+	if err := unmarshal(raw, &n); err != nil {
 		return 0, fmt.Errorf("%q: %w", key, err)
 	}
 	return n, nil
@@ -286,7 +356,7 @@ func requiredString(d dict, key string) (string, error) {
 		return "", fmt.Errorf("%q is not a string", key)
 	}
 	var s string
-	if err := bencode.Unmarshal(raw, &s); err != nil {
+	if err := unmarshal(raw, &s); err != nil {
 		return "", fmt.Errorf("%q: %w", key, err)
 	}
 	return s, nil

@@ -21,15 +21,15 @@ func (s *Session) serveHashes(c *conn, key core.ConnKey, r wire.HashRange) {
 	s.event(func(cr *core.Core) { cr.HashesServed(key, err == nil) })
 }
 
-// leafHashesOf computes the leaves of r from our verified pieces (zero past the file's end).
+// leafHashesOf computes the leaves of r from our verified pieces of the file whose root r
+// names (zero past the file's end).
 func (s *Session) leafHashesOf(r wire.HashRange) ([]byte, error) {
-	n := s.meta.PieceLeaves()
 	out := make([]byte, 0, int(r.Length)*32)
 	var leaves []byte
 	cached := -1
 	for j := int(r.Index); j < int(r.Index)+int(r.Length); j++ {
-		p := j / n
-		if p >= s.meta.NumPieces() {
+		p, k, ok := s.meta.LeafPiece(r.PiecesRoot, j)
+		if !ok {
 			out = append(out, make([]byte, 32)...)
 			continue
 		}
@@ -38,9 +38,9 @@ func (s *Session) leafHashesOf(r wire.HashRange) ([]byte, error) {
 			if err := s.store.ReadAt(data, s.meta.PieceOffset(p)); err != nil {
 				return nil, err
 			}
-			leaves, cached = s.meta.LeafHashes(data), p
+			leaves, cached = s.meta.LeafHashes(p, data), p
 		}
-		out = append(out, leaves[(j-p*n)*32:(j-p*n+1)*32]...)
+		out = append(out, leaves[k*32:(k+1)*32]...)
 	}
 	return out, nil
 }

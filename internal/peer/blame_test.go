@@ -55,7 +55,7 @@ func TestSeederAnswersHashRequests(t *testing.T) {
 		t.Fatal(err)
 	}
 	last := meta.NumPieces() - 1
-	want := meta.LeafHashes(data[meta.PieceOffset(last):])
+	want := meta.LeafHashes(last, data[meta.PieceOffset(last):])
 	ask, _ := core.PieceHashRange(meta, last)
 	p.send(ask.Message(wire.HashRequest))
 	m := nextHashAnswer(t, r)

@@ -71,7 +71,7 @@ func (s *Session) verifyPiece(job verifyJob) {
 	ok := s.meta.VerifyPiece(job.piece, job.data)
 	var leaves []byte
 	if !ok || job.needLeaves {
-		leaves = s.meta.LeafHashes(job.data)
+		leaves = s.meta.LeafHashes(job.piece, job.data)
 	}
 	var writeErr error
 	if ok {

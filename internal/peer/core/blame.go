@@ -118,20 +118,44 @@ func (c *Core) pieceRange(piece int) (wire.HashRange, bool) { return PieceHashRa
 
 // PieceHashRange is the hash request for a piece's leaves in meta's torrent (see pieceRange).
 func PieceHashRange(meta *metainfo.MetaInfo, piece int) (wire.HashRange, bool) {
-	n := meta.PieceLeaves()
+	n := meta.PieceLeaves(piece)
+	root, _ := meta.PieceRoot(piece)
 	first := meta.LeafIndex(piece)
 	if n < 2 || n > wire.MaxHashes || first+n > math.MaxUint32 {
 		return wire.HashRange{}, false
 	}
-	return wire.HashRange{PiecesRoot: meta.Info.PiecesRoot, Index: uint32(first), Length: uint32(n)}, true
+	return wire.HashRange{PiecesRoot: root, Index: uint32(first), Length: uint32(n)}, true
 }
 
-// pieceOfRange is the piece whose hash request r is, if any.
+// pieceOfRange is the piece whose hash request r is, if any: in the first file with r's root.
 func (c *Core) pieceOfRange(r wire.HashRange) (int, bool) {
-	n := c.meta.PieceLeaves()
-	piece := int(r.Index) / n
+	piece, _, ok := c.meta.LeafPiece(r.PiecesRoot, int(r.Index))
+	if !ok {
+		return 0, false
+	}
 	want, ok := c.pieceRange(piece)
-	return piece, ok && piece < c.meta.NumPieces() && r == want
+	return piece, ok && r == want
+}
+
+// pendingPiece is the suspect piece whose hash request r is and waits for key's answer.
+// Identical files share a root, so a range may be another file's piece than pieceOfRange's:
+// the suspects (at most maxSuspectPieces) are searched, the lowest piece first.
+func (c *Core) pendingPiece(r wire.HashRange, key ConnKey) (int, bool) {
+	if piece, ok := c.pieceOfRange(r); ok {
+		if sus := c.blame.suspects[piece]; sus != nil && sus.pending == key {
+			return piece, true
+		}
+	}
+	best := -1
+	for piece, sus := range c.blame.suspects {
+		if sus.pending != key || (best >= 0 && piece > best) {
+			continue
+		}
+		if want, ok := c.pieceRange(piece); ok && want == r {
+			best = piece
+		}
+	}
+	return best, best >= 0
 }
 
 // suspect records the blocks of a failed piece; false when the table is full.
@@ -149,7 +173,7 @@ func (c *Core) suspect(piece int, records []blockRecord) bool {
 		c.blame.suspects[piece] = sus
 	}
 	sus.records = append(sus.records, records...)
-	if limit := recordsPerLeaf * min(c.meta.PieceLeaves(), wire.MaxHashes); len(sus.records) > limit {
+	if limit := recordsPerLeaf * min(c.meta.PieceLeaves(piece), wire.MaxHashes); len(sus.records) > limit {
 		sus.records = append(sus.records[:0], sus.records[len(sus.records)-limit:]...)
 	}
 	return true
@@ -211,11 +235,11 @@ func (c *Core) onHashes(now time.Time, p *peerConn, m wire.Message) error {
 	if err != nil {
 		return protocolError("hashes: %v", err)
 	}
-	piece, ok := c.pieceOfRange(r)
-	sus := c.blame.suspects[piece]
-	if !ok || sus == nil || sus.pending != p.key {
+	piece, ok := c.pendingPiece(r, p.key)
+	if !ok {
 		return nil
 	}
+	sus := c.blame.suspects[piece]
 	sus.pending = 0
 	leaves := hashes[:r.Length*32]
 	if !c.meta.VerifyLeaves(piece, leaves) {
@@ -233,9 +257,8 @@ func (c *Core) onHashReject(now time.Time, p *peerConn, m wire.Message) error {
 	if err != nil {
 		return protocolError("hash reject: %v", err)
 	}
-	piece, ok := c.pieceOfRange(r)
-	if sus := c.blame.suspects[piece]; ok && sus != nil && sus.pending == p.key {
-		sus.pending = 0
+	if piece, ok := c.pendingPiece(r, p.key); ok {
+		c.blame.suspects[piece].pending = 0
 		c.askHashes(piece, now)
 	}
 	return nil
@@ -319,20 +342,25 @@ func (c *Core) HashesServed(key ConnKey, ok bool) {
 	}
 }
 
-// canServe reports whether we answer r: leaf hashes of our file (no proof layers), at most one
-// piece's worth (two leaves for pieces of one leaf), of pieces we have; leaves past the end of
-// the file are zero.
+// canServe reports whether we answer r: leaf hashes of one of our files (the first with r's
+// root; no proof layers), at most one piece's worth (two leaves for pieces of one leaf), of
+// pieces we have; leaves past the end of the file are zero.
 func (c *Core) canServe(r wire.HashRange) bool {
-	n := c.meta.PieceLeaves()
-	if r.PiecesRoot != c.meta.Info.PiecesRoot || r.BaseLayer != 0 || r.ProofLayers != 0 || int(r.Length) > max(n, 2) {
+	file, ok := c.meta.FileByRoot(r.PiecesRoot)
+	if !ok || r.BaseLayer != 0 || r.ProofLayers != 0 {
 		return false
 	}
-	first, last := int(r.Index)/n, (int(r.Index)+int(r.Length)-1)/n
-	if first >= c.meta.NumPieces() {
+	first, count := c.meta.FilePieces(file)
+	n := c.meta.PieceLeaves(first)
+	if int(r.Length) > max(n, 2) {
 		return false
 	}
-	for piece := first; piece <= last && piece < c.meta.NumPieces(); piece++ {
-		if !c.picker.Have(piece) {
+	lo, hi := int(r.Index)/n, (int(r.Index)+int(r.Length)-1)/n
+	if lo >= count {
+		return false
+	}
+	for k := lo; k <= hi && k < count; k++ {
+		if !c.picker.Have(first + k) {
 			return false
 		}
 	}

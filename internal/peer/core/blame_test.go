@@ -84,7 +84,7 @@ func TestPieceRange(t *testing.T) {
 		if !ok {
 			continue
 		}
-		if err := r.Valid(); err != nil || r.PiecesRoot != meta.Info.PiecesRoot || int(r.Length) != meta.PieceLeaves() {
+		if err := r.Valid(); err != nil || r.PiecesRoot != meta.Info.PiecesRoot || int(r.Length) != meta.PieceLeaves(last) {
 			t.Fatalf("%+v: range %+v (%v)", tc, r, err)
 		}
 		if piece, ok := s.pieceOfRange(r); !ok || piece != last {

@@ -87,7 +87,7 @@ func (c *content) pieceLeaves(i int) []byte {
 	defer c.mu.Unlock()
 	l := c.leaves[i]
 	if l == nil {
-		l = c.meta.LeafHashes(c.piece(i))
+		l = c.meta.LeafHashes(i, c.piece(i))
 		c.leaves[i] = l
 	}
 	return l
@@ -96,15 +96,13 @@ func (c *content) pieceLeaves(i int) []byte {
 // leafRange is the leaf hashes a hash request for r asks (zeros past the file's end), as the
 // session's leafHashesOf computes them from disk.
 func (c *content) leafRange(r wire.HashRange) []byte {
-	per := c.meta.PieceLeaves()
 	out := make([]byte, 0, int(r.Length)*32)
 	for j := int(r.Index); j < int(r.Index)+int(r.Length); j++ {
-		p := j / per
-		if p >= c.meta.NumPieces() {
+		p, k, ok := c.meta.LeafPiece(r.PiecesRoot, j)
+		if !ok {
 			out = append(out, make([]byte, 32)...)
 			continue
 		}
-		k := j - p*per
 		out = append(out, c.pieceLeaves(p)[k*32:(k+1)*32]...)
 	}
 	return out

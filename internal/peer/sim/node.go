@@ -209,7 +209,7 @@ func (s *Sim) verified(n *node, piece int, data []byte) {
 	if s.sc.Verify {
 		meta := s.content.meta
 		ok = meta.VerifyPiece(piece, data)
-		leaves = meta.LeafHashes(data) // always: a suspect piece needs them even when it passes
+		leaves = meta.LeafHashes(piece, data) // always: a suspect piece needs them even when it passes
 		if ok && !s.content.matches(piece, data) {
 			n.wrongPieces++
 		}
