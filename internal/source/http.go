@@ -199,16 +199,21 @@ func (g *httpGetter) fetchMany(ctx context.Context, urls, names []string, dest s
 	return res, nil
 }
 
-// download runs the attempts of d: each failed attempt is retried with the spec's backoff; an
-// attempt that made progress and then failed starts a fresh series of retries that resumes
-// where it stopped (at most maxResumes times).
+// download runs the attempts of d with g's requests.
 func (g *httpGetter) download(ctx context.Context, d *download) error {
+	return retryResuming(ctx, g.log, g.spec.Retry, d, g.attempt)
+}
+
+// retryResuming runs attempt on d: each failed attempt is retried with policy; an attempt that
+// made progress and then failed starts a fresh series of retries that resumes where it stopped
+// (at most maxResumes times). A fatalError is not retried.
+func retryResuming(ctx context.Context, log *slog.Logger, policy backoff.Policy, d *download, attempt func(context.Context, *download) error) error {
 	for resumes := 0; ; resumes++ {
-		attempt := 0
-		err := backoff.Retry(ctx, g.spec.Retry, func(ctx context.Context) error {
-			attempt++
+		tries := 0
+		err := backoff.Retry(ctx, policy, func(ctx context.Context) error {
+			tries++
 			before := d.n
-			err := g.attempt(ctx, d)
+			err := attempt(ctx, d)
 			var fatal *fatalError
 			switch {
 			case err == nil:
@@ -218,7 +223,7 @@ func (g *httpGetter) download(ctx context.Context, d *download) error {
 			case d.n > before && ctx.Err() == nil:
 				return backoff.Permanent(&progressError{err: err})
 			}
-			g.log.Warn("HTTP download failed", "url", redact(d.url), "attempt", attempt, "offset", d.n, "err", err)
+			log.Warn("Download failed", "url", redact(d.url), "attempt", tries, "offset", d.n, "err", err)
 			return err
 		})
 		var progress *progressError
@@ -226,9 +231,9 @@ func (g *httpGetter) download(ctx context.Context, d *download) error {
 			return err
 		}
 		if resumes >= maxResumes {
-			return fmt.Errorf("source: http: %s: gave up after %d resumed attempts: %w", redact(d.url), resumes, progress.err)
+			return fmt.Errorf("source: %s: gave up after %d resumed attempts: %w", redact(d.url), resumes, progress.err)
 		}
-		g.log.Info("HTTP download interrupted, resuming", "url", redact(d.url), "offset", d.n, "err", progress.err)
+		log.Info("Download interrupted, resuming", "url", redact(d.url), "offset", d.n, "err", progress.err)
 	}
 }
 

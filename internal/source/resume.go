@@ -137,14 +137,14 @@ func (d *download) write(body io.Reader) error {
 	n, err := io.Copy(w, io.LimitReader(body, d.limit-d.n+1))
 	d.n += n
 	if d.n > d.limit {
-		return fatal(tooLarge("source: http: GET "+redact(d.url), d.limit))
+		return fatal(tooLarge("source: GET "+redact(d.url), d.limit))
 	}
 	if err != nil {
 		var we *writeError
 		if errors.As(err, &we) {
 			return fatal(err)
 		}
-		return fmt.Errorf("source: http: GET %s: after %d bytes: %w", redact(d.url), d.n, err)
+		return fmt.Errorf("source: GET %s: after %d bytes: %w", redact(d.url), d.n, err)
 	}
 	return nil
 }
