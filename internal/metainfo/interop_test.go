@@ -13,15 +13,14 @@ import (
 // python is Debian's interpreter, for which python3-libtorrent is installed (not a pyenv one).
 const python = "/usr/bin/python3"
 
-// libtorrentCreate runs testdata/libtorrent_create.py: libtorrent makes a hybrid torrent of the
-// file, written to out; it returns libtorrent's v1 and v2 info-hashes in hex.
-func libtorrentCreate(t *testing.T, path string, pieceLength int64, out string) (v1, v2 string) {
+// runPython runs a script of testdata with /usr/bin/python3 and returns its standard output.
+func runPython(t *testing.T, script string, args ...string) string {
 	t.Helper()
-	script, err := filepath.Abs(filepath.Join("testdata", "libtorrent_create.py"))
+	script, err := filepath.Abs(filepath.Join("testdata", script))
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(python, script, path, fmt.Sprint(pieceLength), out)
+	cmd := exec.Command(python, append([]string{script}, args...)...)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	stdout, err := cmd.Output()
@@ -34,7 +33,20 @@ func libtorrentCreate(t *testing.T, path string, pieceLength int64, out string) 
 		t.Fatalf("%s %s: %v\n%s\n(needs %s with libtorrent: `make test-deps`, or `apt-get install python3-libtorrent`)",
 			python, script, err, stderr.String(), python)
 	}
-	fields := strings.Fields(string(stdout))
+	return string(stdout)
+}
+
+// libtorrentCreate runs testdata/libtorrent_create.py: libtorrent makes a hybrid torrent of the
+// file, written to out; it returns libtorrent's v1 and v2 info-hashes in hex.
+func libtorrentCreate(t *testing.T, path string, pieceLength int64, out string) (v1, v2 string) {
+	t.Helper()
+	return twoHashes(t, runPython(t, "libtorrent_create.py", path, fmt.Sprint(pieceLength), out))
+}
+
+// twoHashes splits a script's output into the v1 and v2 info-hashes.
+func twoHashes(t *testing.T, stdout string) (v1, v2 string) {
+	t.Helper()
+	fields := strings.Fields(stdout)
 	if len(fields) != 2 {
 		t.Fatalf("libtorrent script printed %q, want two hashes", stdout)
 	}

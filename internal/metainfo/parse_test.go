@@ -245,6 +245,7 @@ func FuzzParse(f *testing.F) {
 		}
 		f.Add(data)
 	}
+	addMultiFileSeeds(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := Parse(data)
 		if err != nil {
@@ -264,5 +265,56 @@ func FuzzParse(f *testing.F) {
 		if m.NumPieces() != len(m.Info.V1Pieces) || m.PieceLen(m.NumPieces()-1) <= 0 {
 			t.Fatal("inconsistent piece geometry")
 		}
+		checkFileGeometry(t, m)
 	})
+}
+
+// addMultiFileSeeds adds multi-file torrents to the fuzz corpus: ours, libtorrent's, and every
+// hostile tree.
+func addMultiFileSeeds(f *testing.F) {
+	m, _ := createTree(f)
+	valid, err := m.Encode()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(valid)
+	lt, err := os.ReadFile(filepath.Join("testdata", "libtorrent-tree.torrent"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(lt)
+	for _, tc := range hostileTrees {
+		d := generic(f, valid)
+		tc.change(d)
+		data, err := bencode.Marshal(d)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+}
+
+// checkFileGeometry checks that an accepted torrent's files tile its piece space: each starts
+// on a piece boundary, in order, every piece belongs to a file whose data it holds, and every
+// path is safe.
+func checkFileGeometry(t *testing.T, m *MetaInfo) {
+	var end int64
+	for _, f := range m.Info.Files {
+		if f.Offset%m.Info.PieceLength != 0 || f.Offset < end || f.Length < 0 {
+			t.Fatalf("file %q at offset %d (previous end %d)", f.Path, f.Offset, end)
+		}
+		if m.MultiFile() && validPath(f.Path) != nil {
+			t.Fatalf("unsafe path %q accepted", f.Path)
+		}
+		end = f.Offset + f.Length
+	}
+	if end > m.Info.Length || m.Info.Length-end >= m.Info.PieceLength {
+		t.Fatalf("files end at %d, the piece space at %d", end, m.Info.Length)
+	}
+	for i := range m.NumPieces() {
+		file, off, dataLen := m.PieceFile(i)
+		if file < 0 || dataLen <= 0 || dataLen > m.PieceLen(i) || off+int64(dataLen) > m.Info.Files[file].Length {
+			t.Fatalf("piece %d: file %d offset %d data %d", i, file, off, dataLen)
+		}
+	}
 }
