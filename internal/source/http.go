@@ -173,30 +173,16 @@ func (g *httpGetter) fetchInto(ctx context.Context, rawURL, wantSHA string, f *o
 
 // fetchMany downloads each URL to its name in the directory dest (through "<dest>.partial").
 func (g *httpGetter) fetchMany(ctx context.Context, urls, names []string, dest string) (Result, error) {
-	pd, err := newPartialDir(dest)
-	if err != nil {
-		return Result{}, err
-	}
-	res := Result{Dir: true}
-	for i, raw := range urls {
+	var total int64
+	return fillDir(dest, len(urls), func(pd *partialDir, i int) (int64, error) {
 		f, err := pd.create(names[i])
 		if err != nil {
-			pd.abort()
-			return Result{}, err
+			return 0, err
 		}
-		n, err := g.fetchInto(ctx, raw, "", f, g.spec.MaxBytes-res.Bytes)
-		if err != nil {
-			pd.abort()
-			return Result{}, err
-		}
-		res.Files++
-		res.Bytes += n
-	}
-	if err := pd.finish(); err != nil {
-		pd.abort()
-		return Result{}, err
-	}
-	return res, nil
+		n, err := g.fetchInto(ctx, urls[i], "", f, g.spec.MaxBytes-total)
+		total += n
+		return n, err
+	})
 }
 
 // download runs the attempts of d with g's requests.

@@ -64,6 +64,32 @@ func (l *requestLog) get() []string {
 	return append([]string(nil), l.ranges...)
 }
 
+// counter counts the requests that match (nil: every one) on their way to a handler.
+type counter struct {
+	match func(*http.Request) bool
+	mu    sync.Mutex
+	n     int
+}
+
+// wrap is h behind the count.
+func (c *counter) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c.match == nil || c.match(r) {
+			c.mu.Lock()
+			c.n++
+			c.mu.Unlock()
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// count is the requests counted so far.
+func (c *counter) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n
+}
+
 // dropServer serves body (with Range and If-Range) but cuts each of the first drops answers
 // after dropAfter bytes. rangeOK false makes it ignore Range (always 200 and the whole body).
 func dropServer(t *testing.T, body []byte, drops, dropAfter int, rangeOK bool) (*httptest.Server, *requestLog) {
@@ -201,18 +227,14 @@ func writeCA(t *testing.T, srv *httptest.Server) string {
 func TestHTTPSWithCABundleAndBearerHeader(t *testing.T) {
 	const token = "s3cr3t-t0ken"
 	body := content(t, 5, 64<<10)
-	var mu sync.Mutex
-	requests := 0
-	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		requests++
-		mu.Unlock()
+	requests := &counter{}
+	srv := httptest.NewTLSServer(requests.wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") != "Bearer "+token {
 			http.Error(w, "who are you", http.StatusUnauthorized)
 			return
 		}
 		_, _ = w.Write(body)
-	}))
+	})))
 	defer srv.Close()
 	headers := filepath.Join(t.TempDir(), "headers")
 	if err := os.WriteFile(headers, []byte("# a Secret\nAuthorization: Bearer "+token+"\n"), 0o600); err != nil {
@@ -228,22 +250,18 @@ func TestHTTPSWithCABundleAndBearerHeader(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Fatalf("without the CA bundle: err %v, want a certificate error", err)
 	}
-	mu.Lock()
-	if requests != 0 {
-		t.Errorf("%d requests reached the handler without TLS trust", requests)
+	if n := requests.count(); n != 0 {
+		t.Errorf("%d requests reached the handler without TLS trust", n)
 	}
-	mu.Unlock()
 
 	spec.HTTP.HeaderFile = ""
 	spec.CAFile = writeCA(t, srv)
 	if _, err := Fetch(context.Background(), log, spec, dest); err == nil || !strings.Contains(err.Error(), "401") {
 		t.Fatalf("without the header: err %v, want 401", err)
 	}
-	mu.Lock()
-	if requests != 1 {
-		t.Errorf("a 401 was tried %d times, want once", requests)
+	if n := requests.count(); n != 1 {
+		t.Errorf("a 401 was tried %d times, want once", n)
 	}
-	mu.Unlock()
 
 	spec.HTTP.HeaderFile = headers
 	fetchOK(t, spec, dest)
@@ -276,17 +294,13 @@ func TestHeaderFileRefusesBadLines(t *testing.T) {
 // Bodies over the limit, with or without Content-Length, fail at once and leave nothing.
 func TestHTTPBodyOverTheLimit(t *testing.T) {
 	body := content(t, 6, 10000)
-	var mu sync.Mutex
-	requests := 0
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		requests++
-		mu.Unlock()
+	requests := &counter{}
+	srv := httptest.NewServer(requests.wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/chunked" {
 			w.(http.Flusher).Flush() // no Content-Length: chunked
 		}
 		_, _ = w.Write(body)
-	}))
+	})))
 	defer srv.Close()
 	for _, p := range []string{"/sized", "/chunked"} {
 		spec := testSpec(srv.URL + p)
@@ -300,21 +314,17 @@ func TestHTTPBodyOverTheLimit(t *testing.T) {
 			t.Errorf("%s: left %v", p, m)
 		}
 	}
-	if requests != 2 {
-		t.Errorf("%d requests, want 2 (too large is not retried)", requests)
+	if n := requests.count(); n != 2 {
+		t.Errorf("%d requests, want 2 (too large is not retried)", n)
 	}
 }
 
 // A redirect loop stops after MaxRedirects; a redirect from https to http is refused.
 func TestHTTPRedirectsAreBounded(t *testing.T) {
-	var mu sync.Mutex
-	hops := 0
-	loop := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		hops++
-		mu.Unlock()
+	hops := &counter{}
+	loop := httptest.NewServer(hops.wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, r.URL.Path+"x", http.StatusFound)
-	}))
+	})))
 	defer loop.Close()
 	spec := testSpec(loop.URL + "/a")
 	spec.HTTP.MaxRedirects = 3
@@ -322,8 +332,8 @@ func TestHTTPRedirectsAreBounded(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "more than 3 redirects") {
 		t.Fatalf("loop: err %v", err)
 	}
-	if hops != 4 {
-		t.Errorf("%d requests, want 4 (the first and 3 redirects, not retried)", hops)
+	if n := hops.count(); n != 4 {
+		t.Errorf("%d requests, want 4 (the first and 3 redirects, not retried)", n)
 	}
 
 	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("x")) }))

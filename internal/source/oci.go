@@ -155,24 +155,9 @@ func blobGetter(ctx context.Context, log *slog.Logger, spec Spec, ref name.Refer
 
 // fetchBlobs downloads every file's blob into the directory dest.
 func (g *httpGetter) fetchBlobs(ctx context.Context, ref name.Reference, files []ociFile, dest string) (Result, error) {
-	pd, err := newPartialDir(dest)
-	if err != nil {
-		return Result{}, err
-	}
-	res := Result{Dir: true}
-	for _, f := range files {
-		if err := g.fetchBlob(ctx, pd, ref, f); err != nil {
-			pd.abort()
-			return Result{}, err
-		}
-		res.Files++
-		res.Bytes += f.desc.Size
-	}
-	if err := pd.finish(); err != nil {
-		pd.abort()
-		return Result{}, err
-	}
-	return res, nil
+	return fillDir(dest, len(files), func(pd *partialDir, i int) (int64, error) {
+		return files[i].desc.Size, g.fetchBlob(ctx, pd, ref, files[i])
+	})
 }
 
 // fetchBlob downloads one blob (resumable like any HTTP download) to its path and checks its

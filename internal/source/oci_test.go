@@ -225,19 +225,10 @@ func TestOCIRefusesHostileManifests(t *testing.T) {
 		"file and dir":   {sourcetest.BytesBlob("a", []byte("1")), sourcetest.BytesBlob("a/b", []byte("2"))},
 		"over the limit": {sourcetest.BytesBlob("big", make([]byte, 2000))},
 	}
-	var mu sync.Mutex
-	blobGets := 0
-	count := func(h http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/blobs/") {
-				mu.Lock()
-				blobGets++
-				mu.Unlock()
-			}
-			h.ServeHTTP(w, r)
-		})
-	}
-	host := startRegistry(t, count)
+	blobGets := &counter{match: func(r *http.Request) bool {
+		return r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/blobs/")
+	}}
+	host := startRegistry(t, blobGets.wrap)
 	i := 0
 	for label, blobs := range cases {
 		i++
@@ -255,10 +246,8 @@ func TestOCIRefusesHostileManifests(t *testing.T) {
 		}
 		noLeftovers(t, dest)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if blobGets != 0 {
-		t.Errorf("%d blobs fetched from hostile manifests, want 0", blobGets)
+	if n := blobGets.count(); n != 0 {
+		t.Errorf("%d blobs fetched from hostile manifests, want 0", n)
 	}
 }
 

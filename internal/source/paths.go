@@ -119,6 +119,30 @@ func newPartialDir(dest string) (*partialDir, error) {
 	return &partialDir{path: p, dest: dest, root: root}, nil
 }
 
+// fillDir makes the directory dest through "<dest>.partial": fetch(pd, i) writes file i of n
+// into pd and returns its size. Nothing is left at dest or at the partial name on failure.
+func fillDir(dest string, n int, fetch func(pd *partialDir, i int) (int64, error)) (Result, error) {
+	pd, err := newPartialDir(dest)
+	if err != nil {
+		return Result{}, err
+	}
+	res := Result{Dir: true}
+	for i := range n {
+		size, err := fetch(pd, i)
+		if err != nil {
+			pd.abort()
+			return Result{}, err
+		}
+		res.Files++
+		res.Bytes += size
+	}
+	if err := pd.finish(); err != nil {
+		pd.abort()
+		return Result{}, err
+	}
+	return res, nil
+}
+
 // create makes the new file rel (a checked slash path) and its parent directories.
 func (d *partialDir) create(rel string) (*os.File, error) {
 	if err := checkRelPath(rel); err != nil {

@@ -190,24 +190,9 @@ func (g *s3Getter) list(ctx context.Context, prefix string) ([]s3Object, error) 
 
 // fetchAll downloads every object into the directory dest.
 func (g *s3Getter) fetchAll(ctx context.Context, objects []s3Object, dest string) (Result, error) {
-	pd, err := newPartialDir(dest)
-	if err != nil {
-		return Result{}, err
-	}
-	res := Result{Dir: true}
-	for _, o := range objects {
-		if err := g.fetchObject(ctx, pd, o); err != nil {
-			pd.abort()
-			return Result{}, err
-		}
-		res.Files++
-		res.Bytes += o.size
-	}
-	if err := pd.finish(); err != nil {
-		pd.abort()
-		return Result{}, err
-	}
-	return res, nil
+	return fillDir(dest, len(objects), func(pd *partialDir, i int) (int64, error) {
+		return objects[i].size, g.fetchObject(ctx, pd, objects[i])
+	})
 }
 
 // fetchObject downloads one object (only the version listed: If-Match its ETag) and checks

@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/johannesboyne/gofakes3"
@@ -109,17 +108,8 @@ func TestS3PrefixBecomesADirectory(t *testing.T) {
 
 // Without the credentials the server denies; that is not retried.
 func TestS3DeniedIsNotRetried(t *testing.T) {
-	var mu sync.Mutex
-	requests := 0
-	count := func(h http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			mu.Lock()
-			requests++
-			mu.Unlock()
-			h.ServeHTTP(w, r)
-		})
-	}
-	endpoint, backend := startS3(t, "AKIDTEST", count)
+	requests := &counter{}
+	endpoint, backend := startS3(t, "AKIDTEST", requests.wrap)
 	putObject(t, backend, "bkt", "f", []byte("x"))
 	spec := s3Spec(endpoint, "bkt", "")
 	spec.S3.CredentialsDir = credentialsDir(t, "WRONG", "secret")
@@ -128,29 +118,16 @@ func TestS3DeniedIsNotRetried(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "403") {
 		t.Fatalf("err %v, want a 403", err)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if requests != 1 {
-		t.Errorf("%d requests, want 1", requests)
+	if n := requests.count(); n != 1 {
+		t.Errorf("%d requests, want 1", n)
 	}
 	noLeftovers(t, dest)
 }
 
 // Hostile keys and an oversized prefix are refused before any object is fetched.
 func TestS3RefusesHostileListings(t *testing.T) {
-	var mu sync.Mutex
-	gets := 0
-	count := func(h http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if isObjectGet(r) {
-				mu.Lock()
-				gets++
-				mu.Unlock()
-			}
-			h.ServeHTTP(w, r)
-		})
-	}
-	endpoint, backend := startS3(t, "", count)
+	gets := &counter{match: isObjectGet}
+	endpoint, backend := startS3(t, "", gets.wrap)
 	cases := map[string][]string{
 		"dot dot":       {"../../etc/x"},
 		"empty element": {"a//x"},
@@ -181,10 +158,8 @@ func TestS3RefusesHostileListings(t *testing.T) {
 		}
 		noLeftovers(t, dest)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if gets != 0 {
-		t.Errorf("%d objects fetched from hostile listings", gets)
+	if n := gets.count(); n != 0 {
+		t.Errorf("%d objects fetched from hostile listings", n)
 	}
 }
 
