@@ -2,6 +2,7 @@ package metainfo
 
 import (
 	"crypto/sha256"
+	"fmt"
 	"os"
 	"testing"
 )
@@ -57,6 +58,25 @@ func BenchmarkCreate(b *testing.B) {
 	b.SetBytes(size)
 	for b.Loop() {
 		if _, err := Create(path, CreateOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkCreateDirSmallFiles hashes a directory of 2000 files of 1 to 16 KiB in 16 directories
+// (each file its own piece, padded: the per-file cost of the walk, opens and pads).
+func BenchmarkCreateDirSmallFiles(b *testing.B) {
+	files := make([]testFile, 2000)
+	var total int64
+	for k := range files {
+		files[k] = testFile{fmt.Sprintf("d%02d/f%04d", k%16, k), int64(1 + k*7919%(16<<10)), uint64(k)}
+		total += files[k].length
+	}
+	dir := writeTree(b, files)
+	b.SetBytes(total)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := CreateDir(dir, CreateOptions{PieceLength: BlockSize}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -156,10 +156,10 @@ func TestPieceFileAndRoot(t *testing.T) {
 		index   int
 	}{
 		{0, 0, treePiece, 0}, {0, treePiece, 40_000 - treePiece, 1}, // x.bin, then padding
-		{1, 0, treePiece, 0},                                                   // a-c, a whole piece
+		{1, 0, treePiece, 0}, // a-c, a whole piece
 		{3, 0, treePiece, 0}, {3, treePiece, treePiece, 1}, {3, 2 * treePiece, 70_000 - 2*treePiece, 2},
-		{4, 0, 100, 0},                                                         // small, then padding
-		{5, 0, treePiece, 0}, {5, treePiece, 40_000 - treePiece, 1},           // z.bin, the last piece short
+		{4, 0, 100, 0},                                              // small, then padding
+		{5, 0, treePiece, 0}, {5, treePiece, 40_000 - treePiece, 1}, // z.bin, the last piece short
 	}
 	for i, w := range want {
 		file, off, dataLen := m.PieceFile(i)

@@ -77,7 +77,7 @@ func walkDir(node map[string]any, path []string, files *[]File) error {
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		p := append(path[:len(path):len(path)], k)
+		p := slices.Concat(path, []string{k})
 		if err := validPath(p); err != nil {
 			return err
 		}
