@@ -317,6 +317,9 @@ func (c *Core) onHashRequest(p *peerConn, m wire.Message) error {
 	if err != nil {
 		return protocolError("hash request: %v", err)
 	}
+	if c.servePieceLayer(p, r) { // a piece layer's chunk, from the metainfo (piecelayer.go)
+		return nil
+	}
 	if p.hashServing >= maxHashServes || c.blame.serving >= maxHashServesTotal || !c.canServe(r) {
 		c.counters.HashRequestsRejected++
 		c.send(p.key, r.Message(wire.HashReject))

@@ -65,7 +65,8 @@ type Core struct {
 	sources sources // who sent the verified pieces
 	blame   blameState
 
-	info []byte // the info dict served by ut_metadata (extension.go), made on first use
+	info       []byte               // the info dict served by ut_metadata (extension.go), made on first use
+	layerTrees map[int][][][32]byte // the trees above served piece layers (piecelayer.go), by file
 
 	upMeter, dnMeter *rateMeter
 	counters         Counters

@@ -27,15 +27,16 @@ const (
 	metadataBudgetFactor = 2
 	// metadataPiecesPerSecond bounds the pieces served one connection per second (a window
 	// over the events' time): what a peer that does not read can make us queue.
-	metadataPiecesPerSecond = 16
+	metadataPiecesPerSecond = 64
 )
 
 // extState is one connection's extension protocol state.
 type extState struct {
-	metadataID  uint8     // the peer's extended id for ut_metadata; 0: it did not offer it
-	served      int64     // metadata bytes sent to it
-	windowStart time.Time // the current one-second window of metadataPiecesPerSecond
-	windowCount int
+	metadataID   uint8     // the peer's extended id for ut_metadata; 0: it did not offer it
+	served       int64     // metadata bytes sent to it
+	layersServed int64     // piece layer hashes sent to it (piecelayer.go)
+	windowStart  time.Time // the current one-second window of metadataPiecesPerSecond
+	windowCount  int
 }
 
 // sendExtHandshake queues our extension handshake to p if both sides set the extension bit.

@@ -170,3 +170,48 @@ func TestMetadataRequestWithoutOffer(t *testing.T) {
 		t.Fatalf("a request of a peer without ut_metadata had effects %v", got)
 	}
 }
+
+// Piece layer chunks are answered from the metainfo with their proof, within a budget.
+func TestServePieceLayer(t *testing.T) {
+	c, key, now := extCore(t)
+	c.Effects()
+	root := c.meta.Info.Files[0].PiecesRoot
+	ranges := PieceLayerRanges(root, c.meta.NumPieces(), c.leavesPerPiece())
+	if len(ranges) != 2 || ranges[0].Length != wire.MaxHashes || ranges[0].ProofLayers != 1 {
+		t.Fatalf("ranges %+v", ranges)
+	}
+	served := 0
+	for range 10 {
+		for _, r := range ranges {
+			mustReceive(t, c, now, key, r.Message(wire.HashRequest))
+		}
+	}
+	for _, e := range c.Effects() {
+		switch {
+		case e.Kind == Send && e.Msg.ID == wire.Hashes:
+			r, hashes, err := wire.ParseHashes(e.Msg.Payload)
+			if err != nil || len(hashes) != int(r.Length+r.ProofLayers)*32 {
+				t.Fatalf("answer %+v: %d bytes, %v", r, len(hashes), err)
+			}
+			for i := range int(r.Length) {
+				if k := int(r.Index) + i; k < c.meta.NumPieces() && [32]byte(hashes[i*32:i*32+32]) != c.meta.PieceHash(k) {
+					t.Fatalf("hash %d is not piece %d's", i, k)
+				}
+			}
+			served++
+		case e.Kind == Send && e.Msg.ID == wire.HashReject:
+		default:
+			t.Fatalf("effect %v", e.Kind)
+		}
+	}
+	if budget := c.layerBudget(); served == 0 || int64(served)*int64(wire.MaxHashes+1)*32 > budget || served == 20 {
+		t.Fatalf("served %d chunks of a budget of %d bytes", served, budget)
+	}
+	// Another shape falls through to the leaf hash requests' rules: not served.
+	odd := ranges[0]
+	odd.Length, odd.ProofLayers = 256, 2
+	mustReceive(t, c, now, key, odd.Message(wire.HashRequest))
+	if e := c.Effects(); len(e) != 1 || e[0].Msg.ID != wire.HashReject {
+		t.Fatalf("a range of another shape: %v", e)
+	}
+}
