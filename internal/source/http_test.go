@@ -401,6 +401,16 @@ func TestHTTPWrongContentRangeRestarts(t *testing.T) {
 	sameFile(t, dest, body)
 }
 
+// A presigned URL's query (its signature) appears in no error.
+func TestHTTPErrorsHideTheQuery(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	srv.Close() // connections are refused
+	_, err := Fetch(context.Background(), slog.New(slog.DiscardHandler), testSpec(srv.URL+"/f?X-Amz-Signature=topsecret"), filepath.Join(t.TempDir(), "f"))
+	if err == nil || strings.Contains(err.Error(), "topsecret") {
+		t.Fatalf("err %v", err)
+	}
+}
+
 func TestFetchRefusesAnExistingDestAndBadSpecs(t *testing.T) {
 	dest := t.TempDir()
 	if _, err := Fetch(context.Background(), slog.New(slog.DiscardHandler), testSpec("http://127.0.0.1:1/f"), dest); err == nil {

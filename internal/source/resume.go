@@ -8,6 +8,7 @@ import (
 	"hash"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 )
@@ -84,6 +85,10 @@ func (g *httpGetter) get(ctx context.Context, d *download) (*http.Response, erro
 	}
 	resp, err := g.client.Do(req)
 	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			ue.URL = redact(ue.URL) // a presigned URL's query is a secret
+		}
 		var certErr *tls.CertificateVerificationError
 		if errors.Is(err, errRedirect) || errors.As(err, &certErr) {
 			return nil, fatal(fmt.Errorf("source: http: %w", err))

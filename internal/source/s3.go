@@ -155,9 +155,13 @@ func (g *s3Getter) list(ctx context.Context, prefix string) ([]s3Object, error) 
 	var objects []s3Object
 	var paths []string
 	var total int64
+	listed := 0
 	for o := range g.client.ListObjects(ctx, g.spec.S3.Bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true}) {
 		if o.Err != nil {
 			return nil, s3Error("listing "+g.spec.S3.Bucket+"/"+prefix, o.Err)
+		}
+		if listed++; listed > 2*MaxFiles {
+			return nil, backoff.Permanent(fmt.Errorf("source: s3: more than %d keys under %q", 2*MaxFiles, prefix))
 		}
 		if strings.HasSuffix(o.Key, "/") {
 			continue
