@@ -374,7 +374,8 @@ func TestHTTPStallIsCutAndResumed(t *testing.T) {
 	dest := filepath.Join(t.TempDir(), "f")
 	fetchOK(t, spec, dest)
 	sameFile(t, dest, body)
-	if r := log.get(); len(r) != 2 || r[1] != fmt.Sprintf("bytes=1000-%d", len(body)-1) {
+	// (a busy machine may stall the second answer too: only the first resume is asserted)
+	if r := log.get(); len(r) < 2 || r[1] != fmt.Sprintf("bytes=1000-%d", len(body)-1) {
 		t.Errorf("ranges %q, want a resume at 1000", r)
 	}
 }
