@@ -150,6 +150,8 @@ func (s *Server) routes() {
 	s.handle("GET "+api.SwarmPathPrefix+"{key}", "swarm", s.handleSwarm)
 	s.handle("GET "+api.TorrentPathPrefix+"{name}", "torrent_get", s.handleTorrentGet)
 	s.handle("PUT "+api.TorrentPathPrefix+"{name}", "torrent_put", s.handleTorrentPut)
+	s.handle("GET "+api.TorrentPathPrefix+"{name}"+api.TwinPathSuffix, "torrent_get", s.handleTwinGet) // twin.go
+	s.handle("PUT "+api.TorrentPathPrefix+"{name}"+api.TwinPathSuffix, "torrent_put", s.handleTwinPut)
 	s.handle("GET /healthz", "healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))

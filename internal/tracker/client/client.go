@@ -195,8 +195,12 @@ func (c *Client) Scrape(ctx context.Context, hashes ...[20]byte) (map[[20]byte]S
 // PublishToken. Storing the same torrent again succeeds; a name that holds another torrent is
 // ErrConflict, a missing or wrong token ErrUnauthorized.
 func (c *Client) PublishTorrent(ctx context.Context, name string, torrent []byte) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut,
-		c.base()+api.TorrentPathPrefix+url.PathEscape(name), bytes.NewReader(torrent))
+	return c.putTorrent(ctx, name, api.TorrentPathPrefix+url.PathEscape(name), torrent)
+}
+
+// putTorrent PUTs torrent, the .torrent of the swarm name, to path with the PublishToken.
+func (c *Client) putTorrent(ctx context.Context, name, path string, torrent []byte) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, c.base()+path, bytes.NewReader(torrent))
 	if err != nil {
 		return fmt.Errorf("tracker: publish %q: %w", name, err)
 	}
@@ -212,11 +216,16 @@ func (c *Client) PublishTorrent(ctx context.Context, name string, torrent []byte
 
 // FetchTorrent returns the .torrent stored under name, or ErrNotFound.
 func (c *Client) FetchTorrent(ctx context.Context, name string) ([]byte, error) {
+	return c.fetchTorrent(ctx, name, api.TorrentPathPrefix+url.PathEscape(name))
+}
+
+// fetchTorrent GETs the .torrent of the swarm name at path, of at most MaxTorrentBytes.
+func (c *Client) fetchTorrent(ctx context.Context, name, path string) ([]byte, error) {
 	limit := c.MaxTorrentBytes
 	if limit <= 0 {
 		limit = api.DefaultMaxTorrentBytes
 	}
-	body, err := c.get(ctx, api.TorrentPathPrefix+url.PathEscape(name), limit)
+	body, err := c.get(ctx, path, limit)
 	if err != nil {
 		return nil, fmt.Errorf("tracker: fetch torrent %q: %w", name, err)
 	}
@@ -325,6 +334,13 @@ var defaultHTTPClient = &http.Client{Timeout: DefaultTimeout}
 // tracker restarted without its state (a replaced pod) learns the swarm's name again. A PUT of
 // the same torrent is idempotent; failures are logged and retried at the next interval.
 func (c *Client) KeepPublished(ctx context.Context, name string, torrent []byte, interval time.Duration, log *slog.Logger) {
+	keepPublishing(ctx, interval, log, "Could not publish the torrent again", name,
+		func(ctx context.Context) error { return c.PublishTorrent(ctx, name, torrent) })
+}
+
+// keepPublishing calls publish every interval until ctx ends, logging msg with its failures.
+func keepPublishing(ctx context.Context, interval time.Duration, log *slog.Logger, msg, name string,
+	publish func(context.Context) error) {
 	ticker := time.NewTicker(interval)
 	defer ticker.Stop()
 	for {
@@ -333,8 +349,8 @@ func (c *Client) KeepPublished(ctx context.Context, name string, torrent []byte,
 			return
 		case <-ticker.C:
 		}
-		if err := c.PublishTorrent(ctx, name, torrent); err != nil && ctx.Err() == nil {
-			log.Warn("Could not publish the torrent again", "swarm", name, "err", err)
+		if err := publish(ctx); err != nil && ctx.Err() == nil {
+			log.Warn(msg, "swarm", name, "err", err)
 		}
 	}
 }
