@@ -198,6 +198,9 @@ func retryResuming(ctx context.Context, log *slog.Logger, policy backoff.Policy,
 		tries := 0
 		err := backoff.Retry(ctx, policy, func(ctx context.Context) error {
 			tries++
+			if d.n > 0 && d.n == d.size {
+				return nil // every byte arrived before the connection failed
+			}
 			before := d.n
 			err := attempt(ctx, d)
 			var fatal *fatalError

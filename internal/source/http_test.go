@@ -319,6 +319,20 @@ func TestHTTPBodyOverTheLimit(t *testing.T) {
 	}
 }
 
+// The limit is on the whole directory: files each under it but together over it fail.
+func TestHTTPLimitIsOnTheTotal(t *testing.T) {
+	body := content(t, 9, 600)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(body) }))
+	defer srv.Close()
+	spec := testSpec(srv.URL+"/a", srv.URL+"/b")
+	spec.MaxBytes = 1000
+	dest := filepath.Join(t.TempDir(), "d")
+	if _, err := Fetch(context.Background(), slog.New(slog.DiscardHandler), spec, dest); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("err %v, want ErrTooLarge", err)
+	}
+	noLeftovers(t, dest)
+}
+
 // A redirect loop stops after MaxRedirects; a redirect from https to http is refused.
 func TestHTTPRedirectsAreBounded(t *testing.T) {
 	hops := &counter{}

@@ -106,9 +106,9 @@ func (g *httpGetter) accept(resp *http.Response, d *download) error {
 	switch {
 	case resp.StatusCode == http.StatusPartialContent && d.n > 0:
 		if start, ok := contentRangeStart(resp.Header.Get("Content-Range")); !ok || start != d.n {
-			_ = d.restart()
+			err := fmt.Errorf("%s: Content-Range %q does not continue at byte %d", where, resp.Header.Get("Content-Range"), d.n)
 			d.validator = ""
-			return fmt.Errorf("%s: Content-Range %q does not continue at byte %d", where, resp.Header.Get("Content-Range"), d.n)
+			return errors.Join(err, d.restart())
 		}
 	case resp.StatusCode == http.StatusOK:
 		if d.n > 0 {
@@ -118,11 +118,12 @@ func (g *httpGetter) accept(resp *http.Response, d *download) error {
 			}
 		}
 		d.validator = validator(resp.Header)
-		d.size = resp.ContentLength
+		if !d.immutable { // the file may have changed; a blob's size is its manifest's
+			d.size = resp.ContentLength
+		}
 	case resp.StatusCode == http.StatusRequestedRangeNotSatisfiable && d.n > 0:
-		at := d.n
-		_ = d.restart()
-		return fmt.Errorf("%s: resuming at byte %d: %s", where, at, resp.Status)
+		err := fmt.Errorf("%s: resuming at byte %d: %s", where, d.n, resp.Status)
+		return errors.Join(err, d.restart())
 	default:
 		err := fmt.Errorf("%s: %s", where, resp.Status)
 		if resp.StatusCode >= 400 && resp.StatusCode < 500 && resp.StatusCode != http.StatusRequestTimeout && resp.StatusCode != http.StatusTooManyRequests {
