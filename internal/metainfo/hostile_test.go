@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-
-	"github.com/anacrolix/torrent/bencode"
 )
 
 // The attacker's side of multi-file parsing: a .torrent is bytes from the network (the tracker,
@@ -32,11 +30,7 @@ func pad(n int64) map[string]any {
 // hostileTrees are changes to the valid multi-file torrent of createTree that Parse must
 // refuse, with a word the error must contain. The v1 list is [x.bin, pad, a-c, empty, y, pad,
 // small, pad, z.bin].
-var hostileTrees = []struct {
-	name   string
-	want   string
-	change func(d map[string]any)
-}{
+var hostileTrees = []torrentChange{
 	{"dot-dot element", "not a file name", func(d map[string]any) { rename(d, "..") }},
 	{"dot element", "not a file name", func(d map[string]any) { rename(d, ".") }},
 	{"empty element", "empty", func(d map[string]any) { rename(d, "") }},
@@ -132,34 +126,17 @@ var hostileTrees = []struct {
 
 func TestParseRefusesHostileTrees(t *testing.T) {
 	m, _ := createTree(t)
-	valid := mustEncode(t, m, m.Announce)
-	for _, tc := range hostileTrees {
-		d := generic(t, valid)
-		tc.change(d)
-		data, err := bencode.Marshal(d)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, err = Parse(data)
-		if err == nil {
-			t.Errorf("%s: no error", tc.name)
-		} else if !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%s: error %q does not mention %s", tc.name, err, tc.want)
-		}
-	}
+	checkRefused(t, mustEncode(t, m, m.Announce), hostileTrees)
 }
 
 func TestParseRefusesTooManyFiles(t *testing.T) {
 	m, _ := createTree(t)
-	d := generic(t, mustEncode(t, m, ""))
-	tree := treeOf(d)
-	for k := range MaxFiles {
-		tree[fmt.Sprintf("f%06d", k)] = map[string]any{"": map[string]any{"length": int64(0)}}
-	}
-	data, err := bencode.Marshal(d)
-	if err != nil {
-		t.Fatal(err)
-	}
+	data := changed(t, mustEncode(t, m, ""), func(d map[string]any) {
+		tree := treeOf(d)
+		for k := range MaxFiles {
+			tree[fmt.Sprintf("f%06d", k)] = map[string]any{"": map[string]any{"length": int64(0)}}
+		}
+	})
 	if _, err := Parse(data); err == nil || !strings.Contains(err.Error(), "more than 100000 files") {
 		t.Fatalf("%d files: %v", MaxFiles+len(m.Info.Files), err)
 	}

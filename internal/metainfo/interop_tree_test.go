@@ -15,7 +15,7 @@ import (
 // twins) with the same info-hashes and files; we load its torrents, whose last file is padded
 // too, and verify their pieces.
 
-// ltView is libtorrent's description of a torrent (testdata/libtorrent_load.py).
+// ltView is libtorrent's description of a torrent (testdata/libtorrent_create.py --load).
 type ltView struct {
 	V1, V2 string
 	Files  [][3]any // path (name first, "/"-joined), size, offset; pad files left out
@@ -24,7 +24,7 @@ type ltView struct {
 func libtorrentLoad(t *testing.T, path string) ltView {
 	t.Helper()
 	var v ltView
-	if err := json.Unmarshal([]byte(runPython(t, "libtorrent_load.py", path)), &v); err != nil {
+	if err := json.Unmarshal([]byte(runPython(t, "libtorrent_create.py", "--load", path)), &v); err != nil {
 		t.Fatal(err)
 	}
 	return v
@@ -70,7 +70,7 @@ func viewsEqual(a, b ltView) bool {
 }
 
 // ltTree is the content of testdata/libtorrent-tree.torrent's files (see
-// testdata/libtorrent_create_dir.py): SHA-256 of "<length>:<k>" for k = 0, 1, ...
+// testdata/libtorrent_create.py): SHA-256 of "<length>:<k>" for k = 0, 1, ...
 func ltContent(length int64) []byte {
 	out := make([]byte, 0, length+sha256.Size)
 	for k := 0; int64(len(out)) < length; k++ {
@@ -80,7 +80,7 @@ func ltContent(length int64) []byte {
 	return out[:length]
 }
 
-// writeLtTree writes the files of libtorrent_create_dir.py's TREE under a new directory lt-tree.
+// writeLtTree writes the files of libtorrent_create.py's TREE under a new directory lt-tree.
 func writeLtTree(t *testing.T) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "lt-tree")
@@ -143,7 +143,7 @@ func TestLibtorrentTreeKnownAnswer(t *testing.T) {
 func TestInteropLibtorrentCreatesTree(t *testing.T) {
 	dir := writeLtTree(t)
 	out := filepath.Join(t.TempDir(), "lt.torrent")
-	v1, v2 := twoHashes(t, runPython(t, "libtorrent_create_dir.py", dir, fmt.Sprint(treePiece), out))
+	v1, v2 := twoHashes(t, runPython(t, "libtorrent_create.py", dir, fmt.Sprint(treePiece), out))
 	m, err := Load(out)
 	if err != nil {
 		t.Fatalf("parsing libtorrent's torrent: %v", err)

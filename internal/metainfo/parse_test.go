@@ -70,11 +70,7 @@ func layersOf(d map[string]any) map[string]any { return d["piece layers"].(map[s
 
 // malformed lists changes to a valid three-piece torrent (16 KiB pieces), each of which must
 // make Parse fail, with a word the error must contain.
-var malformed = []struct {
-	name   string
-	want   string
-	change func(d map[string]any)
-}{
+var malformed = []torrentChange{
 	{"missing info", `"info"`, func(d map[string]any) { delete(d, "info") }},
 	{"info not a dict", "info: not a bencoded dictionary", func(d map[string]any) { d["info"] = "x" }},
 	{"announce not a string", "announce", func(d map[string]any) { d["announce"] = int64(1) }},
@@ -160,14 +156,34 @@ func TestParseMalformed(t *testing.T) {
 	if _, err := Parse(valid); err != nil {
 		t.Fatal(err)
 	}
-	for _, tc := range malformed {
-		d := generic(t, valid)
-		tc.change(d)
-		data, err := bencode.Marshal(d)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, err = Parse(data)
+	checkRefused(t, valid, malformed)
+}
+
+// torrentChange is a change to a valid torrent's decoded form that Parse must refuse, with a
+// word the error must contain.
+type torrentChange struct {
+	name   string
+	want   string
+	change func(d map[string]any)
+}
+
+// changed returns the .torrent valid after change.
+func changed(t testing.TB, valid []byte, change func(d map[string]any)) []byte {
+	t.Helper()
+	d := generic(t, valid)
+	change(d)
+	data, err := bencode.Marshal(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// checkRefused checks that Parse refuses each change of valid with its word.
+func checkRefused(t *testing.T, valid []byte, changes []torrentChange) {
+	t.Helper()
+	for _, tc := range changes {
+		_, err := Parse(changed(t, valid, tc.change))
 		t.Logf("%s: %v", tc.name, err)
 		if err == nil {
 			t.Errorf("%s: no error", tc.name)
@@ -237,13 +253,7 @@ func FuzzParse(f *testing.F) {
 		f.Add([]byte(in))
 	}
 	for _, tc := range malformed {
-		d := generic(f, valid)
-		tc.change(d)
-		data, err := bencode.Marshal(d)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(data)
+		f.Add(changed(f, valid, tc.change))
 	}
 	addMultiFileSeeds(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -284,13 +294,7 @@ func addMultiFileSeeds(f *testing.F) {
 	}
 	f.Add(lt)
 	for _, tc := range hostileTrees {
-		d := generic(f, valid)
-		tc.change(d)
-		data, err := bencode.Marshal(d)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(data)
+		f.Add(changed(f, valid, tc.change))
 	}
 }
 
