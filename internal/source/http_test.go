@@ -426,6 +426,18 @@ func TestHTTPErrorsHideTheQuery(t *testing.T) {
 	}
 }
 
+func TestRedactURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://user:pw@h/p/f.bin?X-Amz-Signature=s#frag": "https://h/p/f.bin?REDACTED",
+		"http://h:8080/a":                                   "http://h:8080/a",
+		"::":                                                "<unparsable URL>",
+	} {
+		if got := RedactURL(in); got != want {
+			t.Errorf("RedactURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
 func TestFetchRefusesAnExistingDestAndBadSpecs(t *testing.T) {
 	dest := t.TempDir()
 	if _, err := Fetch(context.Background(), slog.New(slog.DiscardHandler), testSpec("http://127.0.0.1:1/f"), dest); err == nil {

@@ -76,7 +76,11 @@ func readSmallFile(file string, limit int64) ([]byte, error) {
 	return b, nil
 }
 
-// redact is rawURL fit for a log: no user info, no query (presigned URLs carry secrets there).
+// RedactURL is rawURL fit for a log: no user info, no query (presigned URLs carry their
+// signature there), no fragment.
+func RedactURL(rawURL string) string { return redact(rawURL) }
+
+// redact is RedactURL.
 func redact(rawURL string) string {
 	u, err := url.Parse(rawURL)
 	if err != nil {
