@@ -87,16 +87,9 @@ func writeTorrent(meta *metainfo.MetaInfo, path string) error {
 func runSeed(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("seed", flag.ContinueOnError)
 	c := addCommon(fs)
-	file := fs.String("file", "", "the file to seed (required)")
-	pieceSize := sizeFlag(metainfo.DefaultPieceLength)
-	fs.Var(&pieceSize, "piece-size", "piece size of the torrent created with --swarm")
-	genSize := sizeFlag(0)
-	fs.Var(&genSize, "generate-size", "first write a deterministic file of this size when --file is absent")
-	genSeed := fs.Uint64("generate-seed", 1, "content seed of --generate-size")
-	url := fs.String("url", "", "first download the file from this HTTP(S) URL when --file is absent")
-	urlSHA := fs.String("url-sha256", "", "expected SHA-256 (hex) of the --url download")
-	maxBytes := sizeFlag(defaultMaxDownloadBytes)
-	fs.Var(&maxBytes, "max-bytes", "most bytes downloaded from --url; a larger download fails")
+	file := fs.String("file", "", "the file or directory to seed (required)")
+	var origin originFlags
+	origin.add(fs)
 	secretFile := fs.String("publish-secret-file", "", "file holding the tracker's publish token, sent with the torrent upload of --swarm")
 	superSeed := fs.Bool("super-seed", false, "offer pieces one by one, the least offered first (BEP 16 super-seeding)")
 	if err := parse(fs, args, 0); err != nil {
@@ -108,19 +101,22 @@ func runSeed(ctx context.Context, args []string) error {
 	if *file == "" {
 		return usagef("seed: --file is required")
 	}
-	if maxBytes <= 0 {
-		return usagef("seed: --max-bytes must be positive")
+	if _, _, err := origin.spec(); err != nil {
+		return err
 	}
 	token, err := readPublishToken(*secretFile)
 	if err != nil {
 		return err
 	}
 	log := c.logger()
-	src := source{url: *url, sha256: *urlSHA, maxBytes: int64(maxBytes), genSize: int64(genSize), genSeed: *genSeed}
-	if err := prepareFile(ctx, log, *file, src, c.timeout); err != nil {
+	if err := origin.prepare(ctx, log, *file, c.timeout); err != nil {
 		return err
 	}
-	meta, trusted, err := seedTorrent(ctx, log, c, *file, int64(pieceSize), token)
+	opts, err := origin.createOptions(*file)
+	if err != nil {
+		return err
+	}
+	meta, trusted, err := seedTorrent(ctx, log, c, *file, opts, token)
 	if err != nil {
 		return err
 	}
@@ -130,50 +126,22 @@ func runSeed(ctx context.Context, args []string) error {
 	return runSession(ctx, c, cfg, nil)
 }
 
-// source is where a seeder's missing file comes from: an HTTP(S) download (url, its optional
-// SHA-256, at most maxBytes) or a generated file (genSize bytes of seed genSeed).
-type source struct {
-	url, sha256 string
-	maxBytes    int64
-	genSize     int64
-	genSeed     uint64
-}
-
-// prepareFile makes sure the file to seed exists: downloaded or generated from src.
-func prepareFile(ctx context.Context, log *slog.Logger, file string, src source, timeout time.Duration) error {
-	if _, err := os.Stat(file); err == nil {
-		return nil
-	}
-	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
-		return err
-	}
-	switch {
-	case src.url != "":
-		log.Info("Downloading the file to seed", "url", src.url, "file", file, "maxBytes", src.maxBytes)
-		return download(ctx, log, src.url, src.sha256, file, src.maxBytes, timeout)
-	case src.genSize > 0:
-		log.Info("Generating the file to seed", "file", file, "bytes", src.genSize, "seed", src.genSeed)
-		return generate.WriteFile(file, src.genSeed, src.genSize)
-	}
-	return fmt.Errorf("seed: %s does not exist (give --url or --generate-size to make it)", file)
-}
-
 // seedTorrent returns the torrent to seed and whether the file needs no verification: loaded
 // from --torrent (verified), or created from the file and published under --swarm (trusted)
 // with token (the tracker's publish secret, empty for none). Either must be the --info-hash.
-func seedTorrent(ctx context.Context, log *slog.Logger, c *common, file string, pieceSize int64, token string) (*metainfo.MetaInfo, bool, error) {
+func seedTorrent(ctx context.Context, log *slog.Logger, c *common, file string, opts metainfo.CreateOptions, token string) (*metainfo.MetaInfo, bool, error) {
 	if c.torrent != "" {
 		meta, err := loadTorrent(c)
 		return meta, false, err
 	}
 	start := time.Now()
-	meta, err := metainfo.Create(file, metainfo.CreateOptions{
-		PieceLength: pieceSize, Name: filepath.Base(file), Announce: c.tracker + "/announce",
-	})
+	opts.Name, opts.Announce = filepath.Base(file), c.tracker+"/announce"
+	meta, err := metainfo.Create(file, opts)
 	if err != nil {
 		return nil, false, err
 	}
-	log.Info("Torrent created", "pieces", meta.NumPieces(), "seconds", time.Since(start).Seconds(),
+	log.Info("Torrent created", "pieces", meta.NumPieces(), "pieceSize", meta.Info.PieceLength,
+		"files", len(meta.Info.Files), "bytes", meta.PayloadBytes(), "seconds", time.Since(start).Seconds(),
 		"infoHash", fmt.Sprintf("%x", meta.InfoHashV1()))
 	if err := c.pin.verify(meta); err != nil {
 		return nil, false, fmt.Errorf("seed %s: %w", file, err)
