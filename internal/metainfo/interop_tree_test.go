@@ -153,3 +153,18 @@ func TestInteropLibtorrentCreatesTree(t *testing.T) {
 	}
 	checkLibtorrentTree(t, m, dir)
 }
+
+// TestInteropSameTorrentAsLibtorrent: when the last file needs no pad (here it is empty),
+// libtorrent and MiniBit make the same multi-file info dict, so the same info-hashes: same
+// order, same pads (also before an empty file), same empty-file entries.
+func TestInteropSameTorrentAsLibtorrent(t *testing.T) {
+	dir := writeTree(t, []testFile{{"a", 100, 1}, {"b", 0, 2}, {"c/d", 100, 3}, {"c/e", 2 * BlockSize, 4}, {"f", 0, 5}})
+	ours, err := CreateDir(dir, CreateOptions{PieceLength: BlockSize})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v1, v2 := twoHashes(t, runPython(t, "libtorrent_create.py", dir, fmt.Sprint(BlockSize), filepath.Join(t.TempDir(), "lt.torrent")))
+	if fmt.Sprintf("%x", ours.InfoHashV1()) != v1 || fmt.Sprintf("%x", ours.InfoHashV2()) != v2 {
+		t.Errorf("our info-hashes %x %x, libtorrent's %s %s", ours.InfoHashV1(), ours.InfoHashV2(), v1, v2)
+	}
+}
