@@ -208,6 +208,7 @@ func TestOCILayerNotMatchingItsDigest(t *testing.T) {
 
 	dest := filepath.Join(t.TempDir(), "r")
 	_, err := Fetch(context.Background(), slog.New(slog.DiscardHandler), ociSpec(host+"/r:v1"), dest)
+	t.Log(err)
 	if err == nil || !strings.Contains(err.Error(), "digest") {
 		t.Fatalf("err %v, want a digest mismatch", err)
 	}
@@ -241,6 +242,7 @@ func TestOCIRefusesHostileManifests(t *testing.T) {
 		if err == nil {
 			t.Errorf("%s: accepted", label)
 		}
+		t.Logf("%s: %v", label, err)
 		if label == "over the limit" && !errors.Is(err, ErrTooLarge) {
 			t.Errorf("%s: err %v, want ErrTooLarge", label, err)
 		}

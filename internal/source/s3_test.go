@@ -153,6 +153,7 @@ func TestS3RefusesHostileListings(t *testing.T) {
 		if err == nil {
 			t.Errorf("%s: accepted", label)
 		}
+		t.Logf("%s: %v", label, err)
 		if label == "too large" && !errors.Is(err, ErrTooLarge) {
 			t.Errorf("%s: err %v, want ErrTooLarge", label, err)
 		}
