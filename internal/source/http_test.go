@@ -429,8 +429,8 @@ func TestHTTPErrorsHideTheQuery(t *testing.T) {
 func TestRedactURL(t *testing.T) {
 	for in, want := range map[string]string{
 		"https://user:pw@h/p/f.bin?X-Amz-Signature=s#frag": "https://h/p/f.bin?REDACTED",
-		"http://h:8080/a":                                   "http://h:8080/a",
-		"::":                                                "<unparsable URL>",
+		"http://h:8080/a": "http://h:8080/a",
+		"::":              "<unparsable URL>",
 	} {
 		if got := RedactURL(in); got != want {
 			t.Errorf("RedactURL(%q) = %q, want %q", in, got, want)
