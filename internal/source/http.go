@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -149,7 +150,10 @@ func (g *httpGetter) fetchOne(ctx context.Context, rawURL, wantSHA, dest string)
 // fetchToFile downloads rawURL into the new file name (at most limit bytes), checks wantSHA
 // (hex, "" for none) and syncs it.
 func (g *httpGetter) fetchToFile(ctx context.Context, rawURL, wantSHA, name string, limit int64) (int64, error) {
-	f, err := os.OpenFile(name, os.O_CREATE|os.O_TRUNC|os.O_RDWR, 0o644)
+	if err := os.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return 0, err
+	}
+	f, err := os.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o644) // a leftover (or a symlink) is never followed
 	if err != nil {
 		return 0, err
 	}
