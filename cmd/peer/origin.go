@@ -201,7 +201,7 @@ func treeBytes(path string) (int64, error) {
 func describeOrigin(spec source.Spec) string {
 	switch {
 	case spec.HTTP != nil:
-		return fmt.Sprintf("http (%d URL(s), first %s)", len(spec.HTTP.URLs), spec.HTTP.URLs[0])
+		return fmt.Sprintf("http (%d URL(s), first %s)", len(spec.HTTP.URLs), source.RedactURL(spec.HTTP.URLs[0]))
 	case spec.OCI != nil:
 		return "oci " + spec.OCI.Ref
 	case spec.S3 != nil:
