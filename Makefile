@@ -2,6 +2,8 @@
 # Targets follow kubebuilder's conventions; `make help` lists them.
 
 IMG ?= minibit:dev
+# The e2e suite's origin (test/origin: a directory over HTTP, in an OCI registry and in S3).
+ORIGIN_IMG ?= minibit-origin:dev
 LOCALBIN ?= $(CURDIR)/bin
 GOBIN_TOOLS := $(LOCALBIN)/tools
 ENVTEST_ASSETS ?= $(LOCALBIN)/k8s
@@ -121,6 +123,13 @@ $(KUBECTL_BIN):
 image-tar: build ## Build the image IMG as a tarball (bin/minibit-image.tar) without Docker.
 	go run ./hack/image --out $(IMAGE_TAR) --tag $(IMG) $(LOCALBIN)/manager $(LOCALBIN)/tracker $(LOCALBIN)/peer
 
+ORIGIN_TAR ?= $(LOCALBIN)/minibit-origin-image.tar
+
+.PHONY: origin-image-tar
+origin-image-tar: ## Build test/origin's image ORIGIN_IMG (the e2e's HTTP, OCI and S3 origin) as a tarball without Docker.
+	CGO_ENABLED=0 go build -trimpath -o $(LOCALBIN)/origin ./test/origin
+	go run ./hack/image --out $(ORIGIN_TAR) --tag $(ORIGIN_IMG) $(LOCALBIN)/origin
+
 .PHONY: docker-build
 docker-build: ## Build the image IMG with Docker from the Dockerfile (needs a Docker engine).
 	$(CONTAINER_TOOL) build -t $(IMG) .
@@ -157,8 +166,8 @@ cluster-down: ## Tear the local cluster down, leaving nothing behind (logs stay 
 	hack/cluster/down.sh
 
 .PHONY: cluster-load
-cluster-load: image-tar ## Import the image tarball into the local cluster's containerd.
-	hack/cluster/load.sh $(IMAGE_TAR)
+cluster-load: image-tar origin-image-tar ## Import the image tarballs (IMG and the e2e's ORIGIN_IMG) into the local cluster's containerd.
+	hack/cluster/load.sh $(IMAGE_TAR) $(ORIGIN_TAR)
 
 .PHONY: cluster-deploy
 cluster-deploy: cluster-load ## Load the image and deploy the operator to the local cluster.
@@ -170,8 +179,8 @@ cluster-demo: ## Cluster up, operator deployed, sample Swarm applied and watched
 
 .PHONY: test-e2e
 test-e2e: $(KUBECTL_BIN) ## Run the e2e suite (test/e2e) on the cluster of KUBECONFIG (KIND=1: a kind cluster).
-	$(if $(KIND),hack/cluster/kind.sh load $(KIND_CLUSTER) $(IMAGE_TAR))
-	KUBECONFIG=$(E2E_KUBECONFIG) IMG=$(IMG) KUSTOMIZE=$(KUSTOMIZE) \
+	$(if $(KIND),hack/cluster/kind.sh load $(KIND_CLUSTER) $(IMAGE_TAR) && hack/cluster/kind.sh load $(KIND_CLUSTER) $(ORIGIN_TAR))
+	KUBECONFIG=$(E2E_KUBECONFIG) IMG=$(IMG) ORIGIN_IMG=$(ORIGIN_IMG) KUSTOMIZE=$(KUSTOMIZE) \
 		go test -tags e2e -timeout 60m -count=1 ./test/e2e/ -v -ginkgo.v
 
 .PHONY: kind-up
