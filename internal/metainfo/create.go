@@ -38,6 +38,8 @@ const maxHashWorkers = 2
 func Create(path string, opts CreateOptions) (*MetaInfo, error) {
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
 		return CreateDir(path, opts)
+	} else if err == nil && !st.Mode().IsRegular() { // refused before opening: a FIFO's open blocks
+		return nil, fmt.Errorf("metainfo: %s: %w", path, notRegular(st.Mode()))
 	}
 	if err := checkOptions(&opts, path); err != nil {
 		return nil, err
@@ -89,9 +91,14 @@ func regularFileSize(f *os.File) (int64, error) {
 		return 0, err
 	}
 	if !st.Mode().IsRegular() {
-		return 0, fmt.Errorf("not a regular file (%s): only regular files and directories can be shared", st.Mode().Type())
+		return 0, notRegular(st.Mode())
 	}
 	return st.Size(), nil
+}
+
+// notRegular is the error for a file of this mode that is neither regular nor a directory.
+func notRegular(mode os.FileMode) error {
+	return fmt.Errorf("not a regular file (%s): only regular files and directories can be shared", mode.Type())
 }
 
 // build assembles the MetaInfo from the piece hashes: a single-file torrent when paths is nil,

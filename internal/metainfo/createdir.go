@@ -67,7 +67,7 @@ func listFiles(root *os.Root, match *matcher) ([]dirFile, error) {
 			return nil
 		}
 		if !d.Type().IsRegular() {
-			return fmt.Errorf("%s is not a regular file (%s): only regular files and directories can be shared", name, d.Type())
+			return fmt.Errorf("%s: %w", name, notRegular(d.Type()))
 		}
 		if !match.take(name) {
 			return nil

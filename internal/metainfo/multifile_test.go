@@ -393,6 +393,11 @@ func TestCreateDirRefusesSpecialFiles(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "not a regular file") {
 			t.Errorf("%s: %v, want a not-a-regular-file error", name, err)
 		}
+		if name == "fifo" { // Create of the FIFO itself is refused without opening it (which blocks)
+			if _, err := Create(filepath.Join(dir, "a", "special"), CreateOptions{}); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+				t.Errorf("Create of a FIFO: %v", err)
+			}
+		}
 	}
 }
 
