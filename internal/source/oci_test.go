@@ -56,6 +56,23 @@ func ociSpec(ref string) Spec {
 	return s
 }
 
+// refused fetches spec with a 1000-byte limit and fails unless it is refused (with
+// ErrTooLarge when tooLarge) and leaves nothing behind.
+func refused(t *testing.T, label string, spec Spec, tooLarge bool) {
+	t.Helper()
+	spec.MaxBytes = 1000
+	dest := filepath.Join(t.TempDir(), "d")
+	_, err := Fetch(context.Background(), slog.New(slog.DiscardHandler), spec, dest)
+	t.Logf("%s: %v", label, err)
+	if err == nil {
+		t.Errorf("%s: accepted", label)
+	}
+	if tooLarge && !errors.Is(err, ErrTooLarge) {
+		t.Errorf("%s: err %v, want ErrTooLarge", label, err)
+	}
+	noLeftovers(t, dest)
+}
+
 // noLeftovers fails when dest or its partial directory exists.
 func noLeftovers(t *testing.T, dest string) {
 	t.Helper()
@@ -235,18 +252,7 @@ func TestOCIRefusesHostileManifests(t *testing.T) {
 		i++
 		ref := host + "/hostile/" + string(rune('a'+i)) + ":v1"
 		push(t, ref, blobs)
-		spec := ociSpec(ref)
-		spec.MaxBytes = 1000
-		dest := filepath.Join(t.TempDir(), "d")
-		_, err := Fetch(context.Background(), slog.New(slog.DiscardHandler), spec, dest)
-		if err == nil {
-			t.Errorf("%s: accepted", label)
-		}
-		t.Logf("%s: %v", label, err)
-		if label == "over the limit" && !errors.Is(err, ErrTooLarge) {
-			t.Errorf("%s: err %v, want ErrTooLarge", label, err)
-		}
-		noLeftovers(t, dest)
+		refused(t, label, ociSpec(ref), label == "over the limit")
 	}
 	if n := blobGets.count(); n != 0 {
 		t.Errorf("%d blobs fetched from hostile manifests, want 0", n)
