@@ -2,7 +2,6 @@ package controllers
 
 import (
 	"strconv"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -64,6 +63,7 @@ func buildTrackerPod(s *minibitv1alpha1.Swarm, d PodDefaults, attempt int32) *co
 		"--numwant=" + strconv.Itoa(int(st.numWant)),
 		"--publish-secret-file=" + publishTokenPath,
 		"--registered-only",
+		"--max-torrent-bytes=" + strconv.FormatInt(maxTorrentBytes(st), 10),
 	}, "http")
 	c.Ports = []corev1.ContainerPort{{Name: "http", ContainerPort: trackerPort, Protocol: corev1.ProtocolTCP}}
 	c.Resources = resourcesOr(s.Spec.Pod.TrackerResources, defaultTrackerResources)
@@ -71,38 +71,32 @@ func buildTrackerPod(s *minibitv1alpha1.Swarm, d PodDefaults, attempt int32) *co
 	return withPublishSecret(s, basePod(s, RoleTracker, 0, attempt, c))
 }
 
-// buildSeederPod runs `/peer seed`: a pod that holds the whole file from the start.
+// buildSeederPod runs `/peer seed`: a pod that fetches the payload from its source (the only
+// pods that touch it, and the only ones that mount its Secrets) and holds it whole from the
+// start.
 func buildSeederPod(s *minibitv1alpha1.Swarm, d PodDefaults, index int, attempt int32) *corev1.Pod {
-	file := dataDir + "/" + sourceFileName(s)
-	src := s.Spec.Source
-	var extra []string
-	switch {
-	case src.Generate != nil:
-		extra = []string{
-			"--generate-size=" + formatSize(src.Generate.Size.Value()),
-			"--generate-seed=" + strconv.FormatInt(derefOr(&src.Generate.Seed, 1), 10),
-		}
-	case src.HTTP != nil:
-		extra = []string{"--url=" + src.HTTP.URL, "--max-bytes=" + formatSize(settingsOf(s).maxBytes)}
-		if src.HTTP.SHA256 != "" {
-			extra = append(extra, "--url-sha256="+src.HTTP.SHA256)
-		}
-	case src.PersistentVolumeClaim != nil:
-		file = sourceDir + "/" + strings.TrimPrefix(src.PersistentVolumeClaim.Path, "./")
-	}
+	st := settingsOf(s)
+	file, extra := seederSource(s, st)
 	// The piece size is the seeder's: it creates the torrent; peers learn it from the torrent.
-	args := append([]string{"seed", "--file=" + file, "--piece-size=" + formatSize(settingsOf(s).pieceSize)}, peerArgs(s)...)
+	pieceSize := "auto"
+	if !st.autoPieceSize {
+		pieceSize = formatSize(st.pieceSize)
+	}
+	args := append([]string{"seed", "--file=" + file, "--piece-size=" + pieceSize}, peerArgs(s)...)
 	args = append(args, "--publish-secret-file="+publishTokenPath)
+	if s.Spec.V1Twin {
+		args = append(args, "--v1-twin")
+	}
 	c := peerContainer(s, d, "seeder", append(args, extra...))
 	pod := withPublishSecret(s, basePod(s, RoleSeeder, index, attempt, c))
-	if pvc := src.PersistentVolumeClaim; pvc != nil {
+	if pvc := s.Spec.Source.PersistentVolumeClaim; pvc != nil {
 		pod.Spec.Volumes = append(pod.Spec.Volumes, corev1.Volume{Name: "source", VolumeSource: corev1.VolumeSource{
 			PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: pvc.ClaimName, ReadOnly: true},
 		}})
 		pod.Spec.Containers[0].VolumeMounts = append(pod.Spec.Containers[0].VolumeMounts,
 			corev1.VolumeMount{Name: "source", MountPath: sourceDir, ReadOnly: true})
 	}
-	return pod
+	return withSourceSecrets(s, pod)
 }
 
 // buildPeerPod runs `/peer get`: a leecher that downloads the file from the others and serves

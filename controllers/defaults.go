@@ -27,8 +27,7 @@ const (
 	DefaultBackoffMax             = 5 * time.Minute
 	DefaultChaosInterval          = 30 * time.Second
 	DefaultChaosCount       int32 = 3
-	// DefaultHTTPMaxBytes bounds an http source's download: 131072 pieces of 256 KiB, the most
-	// a .torrent within the tracker's 8 MiB limit holds at the default piece size.
+	// DefaultHTTPMaxBytes bounds an http source's download (http.maxBytes' default).
 	DefaultHTTPMaxBytes int64 = 32 << 30
 )
 
@@ -36,7 +35,8 @@ const (
 type settings struct {
 	seeders          int32
 	peers            int32
-	pieceSize        int64
+	pieceSize        int64 // 0 with autoPieceSize
+	autoPieceSize    bool
 	unchokeSlots     int32
 	optimisticSlots  int32
 	chokeInterval    time.Duration
@@ -55,8 +55,10 @@ type settings struct {
 	exitOnComplete   bool
 	chaosInterval    time.Duration
 	chaosCount       int32
-	maxBytes         int64
-	networkPolicy    bool
+	// maxBytes and maxFiles bound the payload: the source's size or maxBytes, its file count.
+	maxBytes      int64
+	maxFiles      int
+	networkPolicy bool
 	// perNode, parallelism and retention are the placement's (PerNode: peers is 0, the nodes
 	// decide).
 	perNode     bool
@@ -70,7 +72,6 @@ func settingsOf(s *minibitv1alpha1.Swarm) settings {
 	st := settings{
 		seeders:          orDefault(spec.Seeders, DefaultSeeders),
 		peers:            spec.Peers,
-		pieceSize:        DefaultPieceSize,
 		unchokeSlots:     orDefault(spec.Choking.UnchokeSlots, DefaultUnchokeSlots),
 		optimisticSlots:  derefOr(spec.Choking.OptimisticSlots, DefaultOptimisticSlots),
 		chokeInterval:    durationOr(spec.Choking.Interval, DefaultChokeInterval),
@@ -89,7 +90,6 @@ func settingsOf(s *minibitv1alpha1.Swarm) settings {
 		backoffInitial: durationOr(spec.FailurePolicy.Backoff.Initial, DefaultBackoffInitial),
 		backoffMax:     durationOr(spec.FailurePolicy.Backoff.Max, DefaultBackoffMax),
 		exitOnComplete: spec.Completion.Mode == minibitv1alpha1.CompletionExit,
-		maxBytes:       DefaultHTTPMaxBytes,
 		networkPolicy:  derefOr(spec.NetworkPolicy.Enabled, true),
 	}
 	if pl := spec.Placement; perNode(s) {
@@ -97,12 +97,8 @@ func settingsOf(s *minibitv1alpha1.Swarm) settings {
 		st.parallelism = max(pl.Parallelism, 0)
 		st.retention = durationOr(pl.Retention, minibitv1alpha1.DefaultPlacementRetention)
 	}
-	if h := spec.Source.HTTP; h != nil && h.MaxBytes != nil && h.MaxBytes.Value() > 0 {
-		st.maxBytes = h.MaxBytes.Value()
-	}
-	if spec.PieceSize != nil && spec.PieceSize.Value() > 0 {
-		st.pieceSize = spec.PieceSize.Value()
-	}
+	st.maxBytes, st.maxFiles = payloadBound(s)
+	st.pieceSize, st.autoPieceSize = pieceSizeOf(spec.PieceSize)
 	if spec.UploadRate != nil {
 		st.uploadRate = max(spec.UploadRate.Value(), 0)
 	}

@@ -121,12 +121,15 @@ func formatSize(n int64) string {
 	return strconv.FormatInt(n, 10)
 }
 
-// sourceFileName is the name of the file a swarm distributes, as the seeder writes it.
+// sourceFileName is the name of the file a swarm distributes, as the seeder writes it, or of
+// its directory (the Swarm's name) for a directory source.
 func sourceFileName(s *minibitv1alpha1.Swarm) string {
 	src := s.Spec.Source
 	switch {
+	case directorySource(src):
+		return s.Name
 	case src.HTTP != nil:
-		return safeFileName(lastSegment(strings.SplitN(strings.SplitN(src.HTTP.URL, "?", 2)[0], "#", 2)[0]), s.Name)
+		return safeFileName(urlFileName(src.HTTP.URL), s.Name)
 	case src.PersistentVolumeClaim != nil:
 		return safeFileName(lastSegment(src.PersistentVolumeClaim.Path), s.Name)
 	default:

@@ -123,6 +123,9 @@ func (r *SwarmReconciler) reconcileSwarm(ctx context.Context, p *pass) error {
 	if r.refuseStorage(p, obs) || p.st.perNode && r.refuseNodeCache(p, obs) {
 		return nil
 	}
+	if refused, err := r.refuseSource(ctx, p, obs); refused || err != nil {
+		return err
+	}
 	if err := r.applyFailurePolicy(ctx, p, obs); err != nil {
 		return err
 	}

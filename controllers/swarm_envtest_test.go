@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
@@ -254,16 +255,16 @@ var _ = Describe("Swarm controller", func() {
 			Expect(err.Error()).To(ContainSubstring(message))
 		},
 		Entry("no source", func(s *minibitv1alpha1.Swarm) { s.Spec.Source = minibitv1alpha1.Source{} },
-			"source must set exactly one of generate, http or persistentVolumeClaim"),
+			"source must set exactly one of generate, http, oci, s3 or persistentVolumeClaim"),
 		Entry("two sources", func(s *minibitv1alpha1.Swarm) {
 			s.Spec.Source.HTTP = &minibitv1alpha1.HTTPSource{URL: "https://example.com/f"}
-		}, "source must set exactly one of generate, http or persistentVolumeClaim"),
+		}, "source must set exactly one of generate, http, oci, s3 or persistentVolumeClaim"),
 		Entry("no peers", func(s *minibitv1alpha1.Swarm) { s.Spec.Peers = 0 }, "peers is required (1 to 1000) unless placement.mode is PerNode"),
 		Entry("too many peers", func(s *minibitv1alpha1.Swarm) { s.Spec.Peers = 1001 }, "spec.peers"),
 		Entry("a piece size that is not a power of two", func(s *minibitv1alpha1.Swarm) {
-			s.Spec.PieceSize = ptrQuantity("100Ki")
+			s.Spec.PieceSize = ptrPieceSize("100Ki")
 		}, "pieceSize must be a power of two from 16Ki to 16Mi"),
-		Entry("a piece size below 16Ki", func(s *minibitv1alpha1.Swarm) { s.Spec.PieceSize = ptrQuantity("8Ki") },
+		Entry("a piece size below 16Ki", func(s *minibitv1alpha1.Swarm) { s.Spec.PieceSize = ptrPieceSize("8Ki") },
 			"pieceSize must be a power of two from 16Ki to 16Mi"),
 		Entry("a URL that is not http", func(s *minibitv1alpha1.Swarm) {
 			s.Spec.Source = minibitv1alpha1.Source{HTTP: &minibitv1alpha1.HTTPSource{URL: "ftp://example.com/f"}}
@@ -289,7 +290,7 @@ var _ = Describe("Swarm controller", func() {
 		},
 		Entry("the source", func(s *minibitv1alpha1.Swarm) { s.Spec.Source.Generate.Seed = 8 },
 			"source cannot change while the swarm runs"),
-		Entry("the piece size", func(s *minibitv1alpha1.Swarm) { s.Spec.PieceSize = ptrQuantity("128Ki") },
+		Entry("the piece size", func(s *minibitv1alpha1.Swarm) { s.Spec.PieceSize = ptrPieceSize("128Ki") },
 			"pieceSize cannot change while the swarm runs"),
 		Entry("the storage", func(s *minibitv1alpha1.Swarm) { s.Spec.Storage.SizeLimit = ptrQuantity("1Gi") },
 			"storage cannot change while the swarm runs"),
@@ -318,4 +319,9 @@ var _ = Describe("Swarm controller", func() {
 func ptrQuantity(s string) *resource.Quantity {
 	q := resource.MustParse(s)
 	return &q
+}
+
+func ptrPieceSize(s string) *intstr.IntOrString {
+	v := intstr.FromString(s)
+	return &v
 }

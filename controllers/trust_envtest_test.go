@@ -265,24 +265,24 @@ var _ = Describe("Swarm trust", func() {
 		},
 		Entry("generated content above 1Ti", func(s *minibitv1alpha1.Swarm) {
 			s.Spec.Source.Generate.Size = ptrQuantity("2Ti").DeepCopy()
-			s.Spec.PieceSize = ptrQuantity("16Mi")
+			s.Spec.PieceSize = ptrPieceSize("16Mi")
 		}, "generate.size must be at most 1Ti"),
 		Entry("1Ti of generated content in 16Mi pieces", func(s *minibitv1alpha1.Swarm) {
 			s.Spec.Source.Generate.Size = ptrQuantity("1Ti").DeepCopy()
-			s.Spec.PieceSize = ptrQuantity("16Mi")
+			s.Spec.PieceSize = ptrPieceSize("16Mi")
 		}, ""),
-		Entry("generated content of more pieces than a .torrent holds", func(s *minibitv1alpha1.Swarm) {
+		Entry("generated content of more pieces than the tracker's old 8 MiB .torrent held", func(s *minibitv1alpha1.Swarm) {
 			s.Spec.Source.Generate.Size = ptrQuantity("34359738369").DeepCopy() // 32Gi + 1 byte at 256Ki
-		}, "source.generate.size must be at most 131072 pieces"),
+		}, ""),
 		Entry("generated content of exactly 131072 default pieces", func(s *minibitv1alpha1.Swarm) {
 			s.Spec.Source.Generate.Size = ptrQuantity("32Gi").DeepCopy()
 		}, ""),
 		Entry("an http download without a bound", func(s *minibitv1alpha1.Swarm) {
 			s.Spec.Source = minibitv1alpha1.Source{HTTP: &minibitv1alpha1.HTTPSource{URL: "https://host/f", MaxBytes: ptrQuantity("0")}}
 		}, "http.maxBytes must be a positive whole number"),
-		Entry("an http bound above what the piece size carries", func(s *minibitv1alpha1.Swarm) {
+		Entry("an http bound above what the tracker's old 8 MiB .torrent held", func(s *minibitv1alpha1.Swarm) {
 			s.Spec.Source = minibitv1alpha1.Source{HTTP: &minibitv1alpha1.HTTPSource{URL: "https://host/f", MaxBytes: ptrQuantity("64Gi")}}
-		}, "source.http.maxBytes must be at most 131072 pieces"),
+		}, ""),
 		Entry("a peerTTL shorter than the announce interval", func(s *minibitv1alpha1.Swarm) {
 			s.Spec.Tracker.AnnounceInterval = &metav1.Duration{Duration: time.Minute}
 			s.Spec.Tracker.PeerTTL = &metav1.Duration{Duration: 30 * time.Second}

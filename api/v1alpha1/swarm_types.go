@@ -22,18 +22,18 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
-// SwarmSpec is what the user asks for: one file, pushed from seeders to peers by a BitTorrent
-// swarm that a tracker coordinates.
-// +kubebuilder:validation:XValidation:rule="!has(self.source.generate) || !isQuantity(string(self.source.generate.size)) || !quantity(string(self.source.generate.size)).isInteger() || quantity(string(self.source.generate.size)).asInteger() <= 0 || (has(self.pieceSize) && !(isQuantity(string(self.pieceSize)) && quantity(string(self.pieceSize)).isInteger() && quantity(string(self.pieceSize)).asInteger() > 0)) || (quantity(string(self.source.generate.size)).asInteger() - 1) / (has(self.pieceSize) ? quantity(string(self.pieceSize)).asInteger() : 262144) < 131072",message="source.generate.size must be at most 131072 pieces of pieceSize (the tracker's 8 MiB .torrent limit): use a larger pieceSize"
-// +kubebuilder:validation:XValidation:rule="!has(self.source.http) || !has(self.source.http.maxBytes) || !isQuantity(string(self.source.http.maxBytes)) || !quantity(string(self.source.http.maxBytes)).isInteger() || quantity(string(self.source.http.maxBytes)).asInteger() <= 0 || (has(self.pieceSize) && !(isQuantity(string(self.pieceSize)) && quantity(string(self.pieceSize)).isInteger() && quantity(string(self.pieceSize)).asInteger() > 0)) || (quantity(string(self.source.http.maxBytes)).asInteger() - 1) / (has(self.pieceSize) ? quantity(string(self.pieceSize)).asInteger() : 262144) < 131072",message="source.http.maxBytes must be at most 131072 pieces of pieceSize (the tracker's 8 MiB .torrent limit): use a larger pieceSize"
+// SwarmSpec is what the user asks for: one file or one directory tree, pushed from seeders to
+// peers by a BitTorrent swarm that a tracker coordinates.
 // +kubebuilder:validation:XValidation:rule="has(self.peers) || (has(self.placement) && has(self.placement.mode) && self.placement.mode == 'PerNode')",message="peers is required (1 to 1000) unless placement.mode is PerNode"
 // +kubebuilder:validation:XValidation:rule="!has(self.placement) || !has(self.placement.mode) || self.placement.mode != 'PerNode' || !has(self.storage) || (!has(self.storage.volume) && !has(self.storage.sizeLimit))",message="storage must be empty with placement.mode PerNode: the node cache is the storage"
 // +kubebuilder:validation:XValidation:rule="(has(self.placement) && has(self.placement.mode) ? self.placement.mode : 'PerPod') == (has(oldSelf.placement) && has(oldSelf.placement.mode) ? oldSelf.placement.mode : 'PerPod')",message="placement.mode cannot change while the swarm runs: create a new Swarm"
 type SwarmSpec struct {
-	// Source is where the seeders get the file: exactly one of generate, http or
-	// persistentVolumeClaim. It cannot change while the swarm runs.
+	// Source is where the seeders get the payload: exactly one of generate, http, oci, s3 or
+	// persistentVolumeClaim. Only the seeders touch the source (and only they mount its
+	// Secrets); every peer gets the bytes from the swarm. It cannot change while the swarm runs.
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="source cannot change while the swarm runs: create a new Swarm"
 	Source Source `json:"source"`
 
@@ -53,15 +53,28 @@ type SwarmSpec struct {
 	// +optional
 	Seeders int32 `json:"seeders,omitempty"`
 
-	// PieceSize is the size of the pieces the file is split into: peers trade whole pieces,
+	// PieceSize is the size of the pieces the payload is split into: peers trade whole pieces,
 	// each checked against its SHA-256 hash before it is kept or shared. A power of two from
-	// 16Ki to 16Mi, default 256Ki; larger pieces suit larger files (the tracker takes at most
-	// 131072 pieces). It cannot change while the swarm runs.
+	// 16Ki to 16Mi (such as 256Ki, the default), or Auto: the seeder picks it from the
+	// payload's total size (256Ki up to 8Gi, then doubled so that the torrent has at most 32768
+	// pieces, at most 16Mi). Larger pieces make a smaller .torrent for a large payload. It
+	// cannot change while the swarm runs.
 	// +kubebuilder:default="256Ki"
+	// +kubebuilder:validation:XIntOrString
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="pieceSize cannot change while the swarm runs: create a new Swarm"
-	// +kubebuilder:validation:XValidation:rule="isQuantity(string(self)) && quantity(string(self)).isInteger() && quantity(string(self)).asInteger() in [16384, 32768, 65536, 131072, 262144, 524288, 1048576, 2097152, 4194304, 8388608, 16777216]",message="pieceSize must be a power of two from 16Ki to 16Mi, such as 256Ki"
+	// +kubebuilder:validation:XValidation:rule="string(self) == 'Auto' || (isQuantity(string(self)) && quantity(string(self)).isInteger() && quantity(string(self)).asInteger() in [16384, 32768, 65536, 131072, 262144, 524288, 1048576, 2097152, 4194304, 8388608, 16777216])",message="pieceSize must be a power of two from 16Ki to 16Mi, such as 256Ki, or Auto"
 	// +optional
-	PieceSize *resource.Quantity `json:"pieceSize,omitempty"`
+	PieceSize *intstr.IntOrString `json:"pieceSize,omitempty"`
+
+	// V1Twin, when true, makes the seeders (and every MiniBit peer holding pieces) also serve
+	// the payload under a v1-only torrent, its "twin": same name, pieces and files, without the
+	// BitTorrent v2 keys, so that v1-only clients (aria2, Transmission 3) can download it.
+	// MiniBit peers keep verifying every piece with SHA-256. Default false. It cannot change
+	// while the swarm runs.
+	// +kubebuilder:default=false
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="v1Twin cannot change while the swarm runs: create a new Swarm"
+	// +optional
+	V1Twin bool `json:"v1Twin,omitempty"`
 
 	// Choking is how each peer chooses the peers it uploads to: a few unchoke slots given by
 	// a strategy, optimistic slots given at random, both given again every interval.
@@ -135,6 +148,10 @@ type SwarmSpec struct {
 	NetworkPolicy NetworkPolicySettings `json:"networkPolicy,omitempty"`
 }
 
+// PieceSizeAuto is the spec.pieceSize that lets the seeder pick the piece size from the
+// payload's total size.
+const PieceSizeAuto = "Auto"
+
 // PlacementMode is how a swarm places its peers: PerPod or PerNode.
 // +kubebuilder:validation:Enum=PerPod;PerNode
 type PlacementMode string
@@ -201,18 +218,61 @@ type NetworkPolicySettings struct {
 	Enabled *bool `json:"enabled,omitempty"`
 }
 
-// Source says where the seeders get the file. Exactly one field is set.
-// +kubebuilder:validation:XValidation:rule="(has(self.generate) ? 1 : 0) + (has(self.http) ? 1 : 0) + (has(self.persistentVolumeClaim) ? 1 : 0) == 1",message="source must set exactly one of generate, http or persistentVolumeClaim"
+// Source says where the seeders get the payload. Exactly one of generate, http, oci, s3 and
+// persistentVolumeClaim is set; include and exclude choose the files of a directory.
+// +kubebuilder:validation:XValidation:rule="(has(self.generate) ? 1 : 0) + (has(self.http) ? 1 : 0) + (has(self.oci) ? 1 : 0) + (has(self.s3) ? 1 : 0) + (has(self.persistentVolumeClaim) ? 1 : 0) == 1",message="source must set exactly one of generate, http, oci, s3 or persistentVolumeClaim"
+// +kubebuilder:validation:XValidation:rule="(!has(self.include) && !has(self.exclude)) || has(self.oci) || has(self.s3) || has(self.persistentVolumeClaim) || (has(self.http) && has(self.http.urls))",message="source.include and source.exclude apply only to a directory: oci, s3, persistentVolumeClaim or http.urls"
+// +kubebuilder:validation:XValidation:rule="!has(self.maxBytes) || has(self.oci) || has(self.s3) || has(self.persistentVolumeClaim)",message="source.maxBytes applies to oci, s3 and persistentVolumeClaim: generate is bounded by generate.size, http by http.maxBytes"
 type Source struct {
 	// Generate makes deterministic content from a seed number: for demos, drills and benchmarks.
 	// +optional
 	Generate *GenerateSource `json:"generate,omitempty"`
-	// HTTP downloads the file from a URL, optionally checking its SHA-256.
+	// HTTP downloads one file from a URL (optionally checking its SHA-256), or a directory
+	// from a list of URLs.
 	// +optional
 	HTTP *HTTPSource `json:"http,omitempty"`
-	// PersistentVolumeClaim reads the file from a claim that already holds it.
+	// OCI pulls an artifact or an image from an OCI registry (such as a model pushed with ORAS):
+	// its layers become the files of a directory.
+	// +optional
+	OCI *OCISource `json:"oci,omitempty"`
+	// S3 downloads every object under a prefix of a bucket in S3-compatible storage: a
+	// directory of files at their keys below the prefix.
+	// +optional
+	S3 *S3Source `json:"s3,omitempty"`
+	// PersistentVolumeClaim reads a file or a directory from a claim that already holds it.
 	// +optional
 	PersistentVolumeClaim *PVCSource `json:"persistentVolumeClaim,omitempty"`
+
+	// Include chooses the files of a directory source (oci, s3, persistentVolumeClaim, or http
+	// with urls): globs on the files' slash-separated paths relative to the directory, where *
+	// matches within one path element and ** any number of elements (such as "**/*.safetensors").
+	// A file is taken when it matches one of them (every file when include is empty) and none of
+	// exclude. At most 64 globs of at most 256 characters.
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=256
+	// +kubebuilder:validation:XValidation:rule="self.all(g, !g.startsWith('/'))",message="source.include globs are relative paths: they must not start with /"
+	// +listType=atomic
+	// +optional
+	Include []string `json:"include,omitempty"`
+	// Exclude leaves out the files of a directory source that match one of these globs (the
+	// syntax of include), even when include takes them. At most 64 globs.
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=256
+	// +kubebuilder:validation:XValidation:rule="self.all(g, !g.startsWith('/'))",message="source.exclude globs are relative paths: they must not start with /"
+	// +listType=atomic
+	// +optional
+	Exclude []string `json:"exclude,omitempty"`
+
+	// MaxBytes bounds the payload of an oci, s3 or persistentVolumeClaim source, all files
+	// together: a seeder stops and fails past it, and the tracker's .torrent limit is computed
+	// from it (with pieceSize and the file count). Default 1Ti. Generate is bounded by its size
+	// and http by http.maxBytes.
+	// +kubebuilder:validation:XValidation:rule="isQuantity(string(self)) && quantity(string(self)).isInteger() && quantity(string(self)).asInteger() > 0",message="source.maxBytes must be a positive whole number of bytes, such as 500Gi"
+	// +kubebuilder:validation:XValidation:rule="!isQuantity(string(self)) || quantity(string(self)).compareTo(quantity('16Ti')) <= 0",message="source.maxBytes must be at most 16Ti"
+	// +optional
+	MaxBytes *resource.Quantity `json:"maxBytes,omitempty"`
 }
 
 // GenerateSource is deterministic content: the same size and seed give the same bytes.
@@ -228,34 +288,140 @@ type GenerateSource struct {
 	Seed int64 `json:"seed,omitempty"`
 }
 
-// HTTPSource is a file the seeders download before they seed it.
+// HTTPSource is one file (url) or a directory of files (urls) the seeders download before they
+// seed it. A download that breaks resumes where it stopped (an HTTP Range request) and is
+// retried with backoff.
+// +kubebuilder:validation:XValidation:rule="has(self.url) != has(self.urls)",message="http must set exactly one of url (one file) or urls (a directory)"
+// +kubebuilder:validation:XValidation:rule="!has(self.sha256) || has(self.url)",message="http.sha256 applies only to a single url"
 type HTTPSource struct {
-	// URL of the file (http or https).
+	// URL of the file (http or https): the payload is this one file, named by the URL path's
+	// last element.
 	// +kubebuilder:validation:MaxLength=2048
 	// +kubebuilder:validation:XValidation:rule="self.startsWith('http://') || self.startsWith('https://')",message="http.url must start with http:// or https://"
-	URL string `json:"url"`
-	// SHA256 is the file's expected SHA-256 in lower-case hex; the seeder refuses other content
-	// and every peer checks its finished copy against it.
+	// +optional
+	URL string `json:"url,omitempty"`
+	// URLs of the files of a directory (http or https), 1 to 1000, each file named by its URL
+	// path's last element (the query is not part of it): those names must be different, each a
+	// valid file name (the manager refuses the Swarm otherwise, reason SourceRefused).
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=1000
+	// +kubebuilder:validation:items:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="self.all(u, u.startsWith('http://') || u.startsWith('https://'))",message="every http.urls entry must start with http:// or https://"
+	// +listType=set
+	// +optional
+	URLs []string `json:"urls,omitempty"`
+	// SHA256 is the file's expected SHA-256 in lower-case hex (only with url); the seeder
+	// refuses other content and every peer checks its finished copy against it.
 	// +kubebuilder:validation:Pattern=`^[0-9a-f]{64}$`
 	// +optional
 	SHA256 string `json:"sha256,omitempty"`
-	// MaxBytes bounds the download: a seeder stops and fails past it. The default, 32Gi, is
-	// the most 131072 pieces of the default 256Ki hold (the tracker's 8 MiB .torrent limit);
-	// a bigger file needs a bigger pieceSize.
+	// MaxBytes bounds the download, all files together: a seeder stops and fails past it, and
+	// the tracker's .torrent limit is computed from it. Default 32Gi.
 	// +kubebuilder:default="32Gi"
 	// +kubebuilder:validation:XValidation:rule="isQuantity(string(self)) && quantity(string(self)).isInteger() && quantity(string(self)).asInteger() > 0",message="http.maxBytes must be a positive whole number of bytes, such as 32Gi"
+	// +kubebuilder:validation:XValidation:rule="!isQuantity(string(self)) || quantity(string(self)).compareTo(quantity('16Ti')) <= 0",message="http.maxBytes must be at most 16Ti"
 	// +optional
 	MaxBytes *resource.Quantity `json:"maxBytes,omitempty"`
+	// HeadersSecret names a Secret in the Swarm's namespace whose key "headers" holds HTTP
+	// headers sent with every request, one "Name: value" per line (such as
+	// "Authorization: Bearer <token>"). Mounted read-only into the seeders only.
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`
+	// +optional
+	HeadersSecret string `json:"headersSecret,omitempty"`
+	// CASecret names a Secret in the Swarm's namespace whose key "ca.crt" holds PEM
+	// certificates trusted for https, besides the system's (a private CA). Mounted read-only
+	// into the seeders only.
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`
+	// +optional
+	CASecret string `json:"caSecret,omitempty"`
+	// MaxRedirects is how many redirects a request follows before it fails: 0 to 30, default
+	// 10.
+	// +kubebuilder:default=10
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=30
+	// +optional
+	MaxRedirects *int32 `json:"maxRedirects,omitempty"`
 }
 
-// PVCSource is a file inside an existing PersistentVolumeClaim, mounted read-only by the
-// seeders.
+// OCISource is an artifact or an image in an OCI registry. Each layer becomes a file, named by
+// its org.opencontainers.image.title annotation (as ORAS writes it) or, without one, by its
+// digest; every layer's digest is checked.
+type OCISource struct {
+	// Ref is the artifact's reference: registry/repository:tag or
+	// registry/repository@sha256:<digest>, without a scheme (such as
+	// registry.example.com/models/llama:v1).
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=1024
+	// +kubebuilder:validation:XValidation:rule="!self.contains('://')",message="oci.ref is registry/repository:tag or registry/repository@sha256:digest, without a scheme"
+	Ref string `json:"ref"`
+	// PullSecret names a Secret of type kubernetes.io/dockerconfigjson in the Swarm's namespace
+	// (key .dockerconfigjson, as kubectl create secret docker-registry makes it) with the
+	// registry's credentials. Mounted read-only into the seeders only. Unset: anonymous pull.
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`
+	// +optional
+	PullSecret string `json:"pullSecret,omitempty"`
+	// PlainHTTP talks to the registry over http instead of https (a registry inside the
+	// cluster). Default false.
+	// +optional
+	PlainHTTP bool `json:"plainHTTP,omitempty"`
+}
+
+// S3Source is every object under a prefix of a bucket in S3-compatible storage (AWS S3, MinIO,
+// Ceph RGW ...). Each object becomes a file at its key relative to the prefix.
+type S3Source struct {
+	// Endpoint is the storage's host and optional port, without a scheme (such as
+	// s3.eu-west-1.amazonaws.com or minio.storage.svc:9000).
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?(:[0-9]{1,5})?$`
+	Endpoint string `json:"endpoint"`
+	// Bucket is the bucket's name.
+	// +kubebuilder:validation:MinLength=3
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9][-a-z0-9.]*[a-z0-9]$`
+	Bucket string `json:"bucket"`
+	// Prefix selects the objects whose keys start with it (such as models/llama/); unset:
+	// the whole bucket. A prefix ending in "/" is a directory.
+	// +kubebuilder:validation:MaxLength=1024
+	// +optional
+	Prefix string `json:"prefix,omitempty"`
+	// Region is the bucket's region, default us-east-1.
+	// +kubebuilder:default="us-east-1"
+	// +kubebuilder:validation:MaxLength=64
+	// +optional
+	Region string `json:"region,omitempty"`
+	// CredentialsSecret names a Secret in the Swarm's namespace with the keys
+	// AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY. Mounted read-only into the seeders only.
+	// Unset: anonymous requests.
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`
+	// +optional
+	CredentialsSecret string `json:"credentialsSecret,omitempty"`
+	// PlainHTTP talks to the endpoint over http instead of https (storage inside the cluster).
+	// Default false.
+	// +optional
+	PlainHTTP bool `json:"plainHTTP,omitempty"`
+	// CASecret names a Secret whose key "ca.crt" holds PEM certificates trusted for https,
+	// besides the system's. Mounted read-only into the seeders only.
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`
+	// +optional
+	CASecret string `json:"caSecret,omitempty"`
+}
+
+// PVCSource is a file or a directory inside an existing PersistentVolumeClaim, mounted
+// read-only by the seeders.
 type PVCSource struct {
 	// ClaimName is the claim's name, in the Swarm's namespace.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
 	ClaimName string `json:"claimName"`
-	// Path of the file inside the volume, relative, without "..".
+	// Path of the file or the directory inside the volume, relative, without "..". A
+	// directory's regular files (chosen by source.include and source.exclude) are the payload;
+	// a symlink, device or socket in it fails the seeder.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=1024
 	// +kubebuilder:validation:XValidation:rule="!self.startsWith('/') && !self.split('/').exists(p, p == '..')",message="persistentVolumeClaim.path must be relative and must not contain '..'"
@@ -521,6 +687,9 @@ const (
 	// ConditionContentMismatch means: the tracker reports another info-hash for the swarm than
 	// the one pinned in status.infoHash. Set once the content is pinned.
 	ConditionContentMismatch = "ContentMismatch"
+	// ConditionSourceReady means: every Secret the source names exists with its keys (and
+	// the source's settings are sound). False with the reason why no pod is started yet.
+	ConditionSourceReady = "SourceReady"
 	// ConditionReady means, for a PerNode swarm: the manager accepts it (its node cache is
 	// enabled and its node label fits). False with the reason why it runs no pods.
 	ConditionReady = "Ready"
@@ -650,6 +819,27 @@ type ChaosStatus struct {
 	LastDeletionTime *metav1.Time `json:"lastDeletionTime,omitempty"`
 }
 
+// PayloadStatus describes a swarm's content, from the .torrent the seeders published.
+type PayloadStatus struct {
+	// Files is how many files the payload holds (1 for a single file; pad files not counted).
+	Files int32 `json:"files"`
+	// TotalBytes is the payload's size, all files together, in bytes.
+	TotalBytes int64 `json:"totalBytes"`
+	// ContentID is the content's identity, "sha256:" and the BitTorrent v2 info-hash in hex:
+	// the same files with the same names and piece size give the same identity wherever they
+	// come from.
+	// +kubebuilder:validation:Pattern=`^sha256:[0-9a-f]{64}$`
+	// +optional
+	ContentID string `json:"contentID,omitempty"`
+	// InfoHash is the v1 info-hash in hex, the key peers announce with (status.infoHash pins it).
+	// +kubebuilder:validation:Pattern=`^[0-9a-f]{40}$`
+	// +optional
+	InfoHash string `json:"infoHash,omitempty"`
+	// PieceSize is the size of a piece in bytes (the one Auto chose, with pieceSize Auto).
+	// +optional
+	PieceSize int64 `json:"pieceSize,omitempty"`
+}
+
 // SwarmStatus is what the swarm has done, as the controller and the tracker see it.
 // +kubebuilder:validation:XValidation:rule="!has(oldSelf.infoHash) || (has(self.infoHash) && self.infoHash == oldSelf.infoHash)",message="status.infoHash is pinned once set"
 type SwarmStatus struct {
@@ -697,6 +887,10 @@ type SwarmStatus struct {
 	// Pieces is the file's piece count, once known (pinned with infoHash).
 	// +optional
 	Pieces int32 `json:"pieces,omitempty"`
+	// Payload describes the content the seeders published: its file count, total size and
+	// content identity, as the tracker read them from the published .torrent.
+	// +optional
+	Payload *PayloadStatus `json:"payload,omitempty"`
 
 	// StartTime is when the controller first acted on the swarm.
 	// +optional
@@ -731,8 +925,8 @@ type SwarmStatus struct {
 	Nodes *NodesStatus `json:"nodes,omitempty"`
 }
 
-// Swarm pushes one file to many pods with BitTorrent: a tracker, seeders that hold the file,
-// and peers that download it from each other.
+// Swarm pushes one file or a directory tree to many pods with BitTorrent: a tracker, seeders
+// that hold the payload, and peers that download it from each other.
 // +kubebuilder:object:root=true
 // +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 50",message="a Swarm's name must be at most 50 characters: its pods are named <name>-peer-<i> and its tracker Service <name>-tracker"
 // +kubebuilder:subresource:status
@@ -744,6 +938,8 @@ type SwarmStatus struct {
 // +kubebuilder:printcolumn:name="Complete",type=integer,JSONPath=`.status.completed`
 // +kubebuilder:printcolumn:name="Progress",type=integer,JSONPath=`.status.progressPercent`,description="Percent of all pieces held by all peers"
 // +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
+// +kubebuilder:printcolumn:name="Files",type=integer,JSONPath=`.status.payload.files`,description="Files in the payload"
+// +kubebuilder:printcolumn:name="Size",type=integer,JSONPath=`.status.payload.totalBytes`,priority=1,description="Payload bytes, all files together"
 // +kubebuilder:printcolumn:name="Failed",type=integer,JSONPath=`.status.failed`,priority=1
 // +kubebuilder:printcolumn:name="Restarts",type=integer,JSONPath=`.status.restarts`,priority=1
 // +kubebuilder:printcolumn:name="InfoHash",type=string,JSONPath=`.status.infoHash`,priority=1

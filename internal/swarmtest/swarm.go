@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 
 	"github.com/minibit-io/minibit/api/v1alpha1"
@@ -56,11 +57,14 @@ func (w *SwarmWrapper) Peers(n int32) *SwarmWrapper { w.Spec.Peers = n; return w
 // Seeders sets spec.seeders.
 func (w *SwarmWrapper) Seeders(n int32) *SwarmWrapper { w.Spec.Seeders = n; return w }
 
-// PieceSize sets spec.pieceSize to the quantity q ("1Mi").
+// PieceSize sets spec.pieceSize to the quantity q ("1Mi") or "Auto".
 func (w *SwarmWrapper) PieceSize(q string) *SwarmWrapper {
-	w.Spec.PieceSize = ptr.To(resource.MustParse(q))
+	w.Spec.PieceSize = ptr.To(intstr.FromString(q))
 	return w
 }
+
+// V1Twin sets spec.v1Twin: the payload is also served under a v1-only torrent.
+func (w *SwarmWrapper) V1Twin() *SwarmWrapper { w.Spec.V1Twin = true; return w }
 
 // Source replaces spec.source.
 func (w *SwarmWrapper) Source(s v1alpha1.Source) *SwarmWrapper { w.Spec.Source = s; return w }
@@ -75,7 +79,43 @@ func (w *SwarmWrapper) HTTP(url, sha256 string) *SwarmWrapper {
 	return w.Source(v1alpha1.Source{HTTP: &v1alpha1.HTTPSource{URL: url, SHA256: sha256}})
 }
 
-// PVC makes the source the file at path in the PersistentVolumeClaim claim.
+// HTTPURLs makes the source the directory of the files at urls.
+func (w *SwarmWrapper) HTTPURLs(urls ...string) *SwarmWrapper {
+	return w.Source(v1alpha1.Source{HTTP: &v1alpha1.HTTPSource{URLs: urls}})
+}
+
+// HTTPSecrets names the http source's headers Secret and CA Secret ("" for none).
+func (w *SwarmWrapper) HTTPSecrets(headers, ca string) *SwarmWrapper {
+	w.Spec.Source.HTTP.HeadersSecret, w.Spec.Source.HTTP.CASecret = headers, ca
+	return w
+}
+
+// OCI makes the source the OCI artifact ref, pulled with the pull Secret pullSecret ("" for
+// anonymous).
+func (w *SwarmWrapper) OCI(ref, pullSecret string) *SwarmWrapper {
+	return w.Source(v1alpha1.Source{OCI: &v1alpha1.OCISource{Ref: ref, PullSecret: pullSecret}})
+}
+
+// S3 makes the source the objects under prefix in bucket at endpoint, read with the
+// credentials Secret creds ("" for anonymous).
+func (w *SwarmWrapper) S3(endpoint, bucket, prefix, creds string) *SwarmWrapper {
+	return w.Source(v1alpha1.Source{S3: &v1alpha1.S3Source{Endpoint: endpoint, Bucket: bucket, Prefix: prefix,
+		CredentialsSecret: creds}})
+}
+
+// IncludeExclude sets source.include and source.exclude (nil for none).
+func (w *SwarmWrapper) IncludeExclude(include, exclude []string) *SwarmWrapper {
+	w.Spec.Source.Include, w.Spec.Source.Exclude = include, exclude
+	return w
+}
+
+// SourceMaxBytes sets source.maxBytes to the quantity q ("500Gi").
+func (w *SwarmWrapper) SourceMaxBytes(q string) *SwarmWrapper {
+	w.Spec.Source.MaxBytes = ptr.To(resource.MustParse(q))
+	return w
+}
+
+// PVC makes the source the file (or directory) at path in the PersistentVolumeClaim claim.
 func (w *SwarmWrapper) PVC(claim, path string) *SwarmWrapper {
 	return w.Source(v1alpha1.Source{PersistentVolumeClaim: &v1alpha1.PVCSource{ClaimName: claim, Path: path}})
 }

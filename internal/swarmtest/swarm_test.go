@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 
 	"github.com/minibit-io/minibit/api/v1alpha1"
@@ -37,7 +38,7 @@ func TestSetters(t *testing.T) {
 		{"defaults", MakeSwarm("demo", "ns"), func(*v1alpha1.Swarm) {}},
 		{"uid", MakeSwarm("demo", "ns").UID("u-1"), func(s *v1alpha1.Swarm) { s.UID = "u-1" }},
 		{"peers and seeders", MakeSwarm("demo", "ns").Peers(6).Seeders(2), func(s *v1alpha1.Swarm) { s.Spec.Peers, s.Spec.Seeders = 6, 2 }},
-		{"piece size", MakeSwarm("demo", "ns").PieceSize("1Mi"), func(s *v1alpha1.Swarm) { s.Spec.PieceSize = ptr.To(resource.MustParse("1Mi")) }},
+		{"piece size", MakeSwarm("demo", "ns").PieceSize("1Mi"), func(s *v1alpha1.Swarm) { s.Spec.PieceSize = ptr.To(intstr.FromString("1Mi")) }},
 		{"generated", MakeSwarm("demo", "ns").Generate("64Mi", 11), func(s *v1alpha1.Swarm) {
 			s.Spec.Source.Generate = &v1alpha1.GenerateSource{Size: resource.MustParse("64Mi"), Seed: 11}
 		}},
@@ -46,6 +47,21 @@ func TestSetters(t *testing.T) {
 		}},
 		{"claim", MakeSwarm("demo", "ns").PVC("c", "a/b"), func(s *v1alpha1.Swarm) {
 			s.Spec.Source = v1alpha1.Source{PersistentVolumeClaim: &v1alpha1.PVCSource{ClaimName: "c", Path: "a/b"}}
+		}},
+		{"v1 twin", MakeSwarm("demo", "ns").V1Twin(), func(s *v1alpha1.Swarm) { s.Spec.V1Twin = true }},
+		{"http urls with secrets", MakeSwarm("demo", "ns").HTTPURLs("https://h/a", "https://h/b").HTTPSecrets("hd", "ca"),
+			func(s *v1alpha1.Swarm) {
+				s.Spec.Source = v1alpha1.Source{HTTP: &v1alpha1.HTTPSource{URLs: []string{"https://h/a", "https://h/b"},
+					HeadersSecret: "hd", CASecret: "ca"}}
+			}},
+		{"oci", MakeSwarm("demo", "ns").OCI("reg/m:v1", "pull"), func(s *v1alpha1.Swarm) {
+			s.Spec.Source = v1alpha1.Source{OCI: &v1alpha1.OCISource{Ref: "reg/m:v1", PullSecret: "pull"}}
+		}},
+		{"s3 with globs and a bound", MakeSwarm("demo", "ns").S3("s3:9000", "bkt", "m/", "creds").
+			IncludeExclude([]string{"**/*.bin"}, []string{"tmp/**"}).SourceMaxBytes("1Gi"), func(s *v1alpha1.Swarm) {
+			s.Spec.Source = v1alpha1.Source{S3: &v1alpha1.S3Source{Endpoint: "s3:9000", Bucket: "bkt", Prefix: "m/",
+				CredentialsSecret: "creds"}, Include: []string{"**/*.bin"}, Exclude: []string{"tmp/**"},
+				MaxBytes: ptr.To(resource.MustParse("1Gi"))}
 		}},
 		{"choke strategy", MakeSwarm("demo", "ns").ChokeStrategy(v1alpha1.ChokingRarity), func(s *v1alpha1.Swarm) {
 			s.Spec.Choking.Strategy = v1alpha1.ChokingRarity

@@ -11,8 +11,8 @@ import (
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	minibitv1alpha1 "github.com/minibit-io/minibit/api/v1alpha1"
@@ -184,9 +184,9 @@ var _ = Describe("Swarm", func() {
 			"peers is required (1 to 1000) unless placement.mode is PerNode"),
 		Entry("two sources", func(s *minibitv1alpha1.Swarm) {
 			s.Spec.Source.HTTP = &minibitv1alpha1.HTTPSource{URL: "http://example.invalid/f"}
-		}, "source must set exactly one of generate, http or persistentVolumeClaim"),
+		}, "source must set exactly one of generate, http, oci, s3 or persistentVolumeClaim"),
 		Entry("a piece size that is not a power of two", func(s *minibitv1alpha1.Swarm) {
-			q := resource.MustParse("100Ki")
+			q := intstr.FromString("100Ki")
 			s.Spec.PieceSize = &q
 		}, "pieceSize must be a power of two from 16Ki to 16Mi"),
 		Entry("a name too long for its pods' names", func(s *minibitv1alpha1.Swarm) {
