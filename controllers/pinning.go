@@ -47,6 +47,7 @@ func pinContent(p *pass, answer api.Swarm) bool {
 	if s.Pieces == 0 {
 		s.Pieces = int32(answer.Pieces)
 	}
+	notePayload(p, answer)
 	p.setCondition(minibitv1alpha1.ConditionContentMismatch, metav1.ConditionFalse, ReasonContentAsPinned,
 		"the tracker reports the pinned info-hash")
 	return true

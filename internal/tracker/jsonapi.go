@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/minibit-io/minibit/internal/metainfo"
 	"github.com/minibit-io/minibit/internal/tracker/api"
 )
 
@@ -93,6 +94,7 @@ func (r *registry) swarmView(s *swarm, now time.Time, withPeers bool) api.Swarm 
 	var length int64
 	if t := s.torrent; t != nil {
 		view.Name, view.Length, view.PieceLength, view.Pieces = t.name, t.length, t.pieceLength, t.pieces
+		view.Files, view.PayloadBytes, view.ContentID = t.payload.files, t.payload.bytes, t.payload.contentID
 		length = t.length
 	}
 	var progressSum float64
@@ -170,6 +172,19 @@ func peerView(p *peer, length int64) api.Peer {
 		v.Health = &h
 	}
 	return v
+}
+
+// payloadSummary is what the swarm summary shows of a stored torrent's payload.
+type payloadSummary struct {
+	files     int
+	bytes     int64
+	contentID string
+}
+
+// summarizePayload reads the payload's file count, size and content identity from a parsed
+// torrent.
+func summarizePayload(m *metainfo.MetaInfo) payloadSummary {
+	return payloadSummary{files: len(m.Info.Files), bytes: m.PayloadBytes(), contentID: m.ContentID()}
 }
 
 // timeOrNil is &t, or nil for the zero time.

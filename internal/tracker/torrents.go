@@ -28,6 +28,7 @@ type storedTorrent struct {
 	length      int64
 	pieceLength int64
 	pieces      int
+	payload     payloadSummary
 	v2Alias     [20]byte // the truncated v2 info-hash, another key of the same swarm
 }
 
@@ -59,7 +60,7 @@ func (s *Server) handleTorrentPut(w http.ResponseWriter, r *http.Request) {
 	}
 	v2 := m.InfoHashV2()
 	t := &storedTorrent{name: name, data: data, length: m.Info.Length,
-		pieceLength: m.Info.PieceLength, pieces: m.NumPieces(), v2Alias: [20]byte(v2[:20])}
+		pieceLength: m.Info.PieceLength, pieces: m.NumPieces(), payload: summarizePayload(m), v2Alias: [20]byte(v2[:20])}
 	created, err := s.reg.putTorrent(m.InfoHashV1(), t, s.cfg.Now())
 	if err != nil {
 		writeJSONError(w, torrentErrorStatus(err), err.Error())

@@ -42,6 +42,14 @@ type SwarmSummary struct {
 	PieceLength int64 `json:"pieceLength,omitempty"`
 	// Pieces is the number of pieces, 0 when unknown.
 	Pieces int `json:"pieces,omitempty"`
+	// Files is how many files the stored .torrent holds (pad files not counted; 1 for a
+	// single file), 0 when the tracker holds no .torrent.
+	Files int `json:"files,omitempty"`
+	// PayloadBytes is the files' total size (pad files not counted), 0 when unknown. Length
+	// is the v1 piece space (files and pads).
+	PayloadBytes int64 `json:"payloadBytes,omitempty"`
+	// ContentID is "sha256:" and the v2 info-hash in hex, empty when unknown.
+	ContentID string `json:"contentID,omitempty"`
 	// Seeders counts live peers with nothing left to download.
 	Seeders int `json:"seeders"`
 	// Leechers counts live peers still downloading.
