@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/minibit-io/minibit/internal/metainfo"
 	"github.com/minibit-io/minibit/internal/peer"
 )
 
@@ -18,6 +17,9 @@ type swarmSpec struct {
 	Leechers  int
 	Size      int64
 	PieceSize int64
+	// Files > 1 shares a model-like directory of that many files (generate.TreeLayout)
+	// totalling Size instead of one file.
+	Files int
 	// UploadCap caps every peer's upload (bytes/s; 0: uncapped); SeederCap the seeder's when set.
 	UploadCap, SeederCap int64
 	// FastPeers leechers get FastCap instead of UploadCap (mixed capacities).
@@ -194,7 +196,7 @@ func (sw *swarm) verify(rec *runRecord) bool {
 			all = false
 			continue
 		}
-		sum, err := metainfo.FileSHA256(sw.peers[i].path)
+		sum, err := payloadDigest(sw.peers[i].path)
 		pr.Verified = err == nil && sum == sw.src.sha256
 		all = all && pr.Verified
 	}

@@ -111,7 +111,7 @@ func runVariant(ctx context.Context, v variant, reps int, work string, baseline 
 			return nil, err
 		}
 		seed := uint64(rep + 1)
-		src, err := makeSource(work, v.Spec.Size, v.Spec.PieceSize, seed)
+		src, err := makeSource(work, v.Spec.Size, v.Spec.PieceSize, seed, v.Spec.Files)
 		if err != nil {
 			return nil, err
 		}
@@ -120,7 +120,7 @@ func runVariant(ctx context.Context, v variant, reps int, work string, baseline 
 			expected = time.Duration(baseline * float64(time.Second))
 		}
 		rec, err := runSwarm(ctx, v.Spec, src, work, expected)
-		_ = os.Remove(src.path)
+		_ = os.RemoveAll(src.path)
 		if err != nil {
 			return nil, err
 		}

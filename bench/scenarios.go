@@ -48,9 +48,9 @@ func scenarios() []scenario {
 
 func reference() scenario {
 	return scenario{Name: "reference", Reps: 3, Primary: "reference",
-		Description: "N = 50 leechers and 1 seeder, 64 MiB in 256 KiB pieces (M = 256), every upload capped at 4 MiB/s, the seeder super-seeding (BEP 16); T* = 16.3 s. Also with a plain seeder, and scaled to 16 MiB in 64 KiB pieces at 1 MiB/s (same N, M and T*).",
+		Description: "N = 50 leechers and 1 seeder, 64 MiB in 256 KiB pieces (M = 256), every upload capped at 4 MiB/s, the seeder super-seeding (BEP 16); T* = 16.3 s. Also with a plain seeder, and scaled to 16 MiB in 64 KiB pieces at 1 MiB/s (same N, M and T*), and as a directory of 16 files (the pad files after each file add a few pieces).",
 		Variants: []variant{{Name: "reference", Spec: referenceSpec()}, {Name: "plain-seeder", Spec: plainSeeder(referenceSpec())},
-			{Name: "scaled-1mib", Spec: scaledReference()}}}
+			{Name: "scaled-1mib", Spec: scaledReference()}, {Name: "directory", Spec: directoryReference()}}}
 }
 
 // scaledReference has the reference's N, M and T* with a quarter of the bytes: 16 MiB in
@@ -60,6 +60,14 @@ func reference() scenario {
 func scaledReference() swarmSpec {
 	spec := referenceSpec()
 	spec.Size, spec.PieceSize, spec.UploadCap = 16*mib, 64*kib, 1*mib
+	return spec
+}
+
+// directoryReference is the reference swarm sharing a model-like directory of 16 files
+// (generate.TreeLayout: shards, a config, a tokenizer and an empty file) instead of one file.
+func directoryReference() swarmSpec {
+	spec := referenceSpec()
+	spec.Files = 16
 	return spec
 }
 

@@ -31,21 +31,42 @@ type source struct {
 	sha256 string
 }
 
-// makeSource writes a deterministic file of size bytes under dir and hashes it.
-func makeSource(dir string, size, pieceSize int64, seed uint64) (*source, error) {
+// makeSource writes a deterministic payload of size bytes under dir (one file, or a directory
+// of files files when files > 1) and hashes it.
+func makeSource(dir string, size, pieceSize int64, seed uint64, files int) (*source, error) {
 	path := filepath.Join(dir, fmt.Sprintf("source-%d-%d-%d.bin", size, pieceSize, seed))
-	if err := generate.WriteFile(path, seed, size); err != nil {
+	var err error
+	if files > 1 {
+		path = filepath.Join(dir, fmt.Sprintf("source-%d-%d-%d-%d", size, pieceSize, seed, files))
+		err = generate.WriteTree(path, seed, generate.TreeLayout(size, files), false)
+	} else {
+		err = generate.WriteFile(path, seed, size)
+	}
+	if err != nil {
 		return nil, err
 	}
 	meta, err := metainfo.Create(path, metainfo.CreateOptions{PieceLength: pieceSize})
 	if err != nil {
 		return nil, err
 	}
-	sum, err := metainfo.FileSHA256(path)
+	sum, err := payloadDigest(path)
 	if err != nil {
 		return nil, err
 	}
 	return &source{path: path, meta: meta, sha256: sum}, nil
+}
+
+// payloadDigest is the digest every copy is checked against, independently of the peers' own
+// verification: the file's SHA-256, or generate.TreeSHA256 of a directory.
+func payloadDigest(path string) (string, error) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return "", err
+	}
+	if info.IsDir() {
+		return generate.TreeSHA256(path)
+	}
+	return metainfo.FileSHA256(path)
 }
 
 // labTracker is an in-process tracker on a loopback port.
