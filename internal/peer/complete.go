@@ -62,6 +62,10 @@ func (s *Session) checkSHA256() (string, error) {
 	if s.cfg.WantSHA256 == "" {
 		return "", nil
 	}
+	if s.meta.MultiFile() {
+		return "", fmt.Errorf("peer: a SHA-256 to check names one file; %s is a directory of %d files (each verified piece by piece)",
+			s.cfg.Path, len(s.meta.Info.Files))
+	}
 	sum, err := s.store.sha256Hex()
 	if err != nil {
 		return "", err
@@ -74,8 +78,13 @@ func (s *Session) checkSHA256() (string, error) {
 }
 
 // logFileHash logs the whole file's SHA-256 (sum, or read back from disk when sum is empty),
-// unless Config.NoFileHash and no sum is known.
+// unless Config.NoFileHash and no sum is known; a directory's content identity instead.
 func (s *Session) logFileHash(sum string, elapsed time.Duration) error {
+	if s.meta.MultiFile() { // every piece of every file is verified; a directory has no one SHA-256
+		s.log.Info("download verified "+s.meta.ContentID(), "content", s.meta.ContentID(), "dir", s.cfg.Path,
+			"files", len(s.meta.Info.Files), "bytes", s.meta.PayloadBytes(), "seconds", elapsed.Seconds())
+		return nil
+	}
 	if sum == "" {
 		if s.cfg.NoFileHash {
 			s.log.Info("download verified", "file", s.cfg.Path, "bytes", s.meta.Info.Length, "seconds", elapsed.Seconds())

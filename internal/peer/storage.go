@@ -55,8 +55,11 @@ func openStorage(meta *metainfo.MetaInfo, path string, seed, trusted bool) (*sto
 		seed: func(trusted bool) (*storage, []bool, error) { return openSeed(meta, path, trusted) },
 		part: func() (*storage, []bool, error) { return openPart(meta, path) },
 	}
-	if lay, ok := treeLayoutOf(meta); ok {
-		if err := lay.check(); err != nil {
+	if lay, ok, err := treeLayoutOf(meta); ok {
+		if err == nil {
+			err = lay.check()
+		}
+		if err != nil {
 			return nil, nil, err
 		}
 		o = treeOpener(meta, lay, path)

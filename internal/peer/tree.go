@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"syscall"
 
 	"github.com/minibit-io/minibit/internal/metainfo"
 )
@@ -156,6 +157,9 @@ func (t *tree) openPart(i int, tf treeFile) error {
 }
 
 func newTree(lay treeLayout, dir string) (*tree, error) {
+	if err := checkOpenFiles(lay.files); err != nil {
+		return nil, err
+	}
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return nil, fmt.Errorf("storage: %w", err)
@@ -166,6 +170,35 @@ func newTree(lay treeLayout, dir string) (*tree, error) {
 		sparseFrom: make([]int64, len(lay.files)),
 		checked:    make(map[string]bool),
 	}, nil
+}
+
+// spareDescriptors are the descriptors a session needs besides its files (connections are
+// bounded by MaxPeers, which a low limit makes the operator lower too).
+const spareDescriptors = 64
+
+// checkOpenFiles refuses, with a clear error, a tree whose files (each held open while the
+// session runs) would not fit under the process's limit of open descriptors.
+func checkOpenFiles(files []treeFile) error {
+	n := 0
+	for _, tf := range files {
+		if tf.length > 0 {
+			n++
+		}
+	}
+	limit, known := openFilesLimit()
+	if !known || uint64(n)+spareDescriptors <= limit {
+		return nil // no limit known: opening fails with its own error if one is hit
+	}
+	return fmt.Errorf("storage: %d files are held open but the limit of open files is %d (raise ulimit -n)", n, limit)
+}
+
+// openFilesLimit is the process's soft limit of open descriptors, if known.
+func openFilesLimit() (limit uint64, known bool) {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return 0, false
+	}
+	return lim.Cur, true
 }
 
 // checkDir refuses a path that is not a directory (a symlink to one included).

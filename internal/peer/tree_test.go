@@ -165,3 +165,21 @@ func TestTreeReportsFullDisk(t *testing.T) {
 		t.Fatalf("after a full disk: have %v, want piece 0", have)
 	}
 }
+
+// A tree with more files than the process may hold open is refused clearly at start.
+func TestTreeRefusesMoreFilesThanOpenLimit(t *testing.T) {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil || lim.Cur > 1<<24 {
+		t.Skipf("limit of open files %d (%v)", lim.Cur, err)
+	}
+	files := make([]treeFile, lim.Cur)
+	for i := range files {
+		files[i].length = 1
+	}
+	if err := checkOpenFiles(files); err == nil || !strings.Contains(err.Error(), "ulimit") {
+		t.Fatalf("%d files: %v", len(files), err)
+	}
+	if err := checkOpenFiles(files[:10]); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -128,6 +128,20 @@ func parentDir(rel string) string {
 }
 
 // treeLayoutOf is meta's layout when it is a multi-file torrent (ok false for a single file).
-func treeLayoutOf(meta *metainfo.MetaInfo) (lay treeLayout, ok bool) {
-	return treeLayout{}, false // until metainfo has multi-file torrents
+// The files' paths are joined with "/" once each element is checked (an element holding a "/"
+// would otherwise pass as two).
+func treeLayoutOf(meta *metainfo.MetaInfo) (lay treeLayout, ok bool, err error) {
+	if !meta.MultiFile() {
+		return treeLayout{}, false, nil
+	}
+	files := make([]treeFile, len(meta.Info.Files))
+	for i, f := range meta.Info.Files {
+		for _, e := range f.Path {
+			if err := checkElem(e); err != nil || strings.Contains(e, "/") {
+				return treeLayout{}, true, fmt.Errorf("storage: file %d: element %q is not a plain name", i, e)
+			}
+		}
+		files[i] = treeFile{rel: strings.Join(f.Path, "/"), length: f.Length}
+	}
+	return treeLayout{files: files, pieces: meta, pieceFile: meta.PieceFile}, true, nil
 }
