@@ -8,6 +8,10 @@
 //
 //	origin --dir D [--http :8080] [--registry :5000] [--s3 :9000] [--repo NAME] [--tag TAG]
 //	       [--bucket NAME] [--access-key K] [--secret-key S] [--drop-every BYTES]
+//	       [--generate-size BYTES --generate-files N --generate-seed S]
+//
+// With --generate-size it first writes generate.TreeLayout's model-like tree into --dir, so that
+// a pod needs no volume and a test knows every byte it serves.
 //
 // It logs to stdout (log/slog) and exits on SIGTERM or SIGINT.
 package main
@@ -21,6 +25,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/minibit-io/minibit/internal/generate"
 )
 
 func main() {
@@ -43,6 +49,13 @@ func main() {
 func serveUntilSignal(log *slog.Logger, cfg config) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
+	if cfg.genSize > 0 {
+		layout := generate.TreeLayout(cfg.genSize, cfg.genFiles)
+		if err := generate.WriteTree(cfg.dir, cfg.genSeed, layout, false); err != nil {
+			return err
+		}
+		log.Info("Tree generated", "dir", cfg.dir, "files", len(layout), "bytes", cfg.genSize, "seed", cfg.genSeed)
+	}
 	return run(ctx, log, cfg, nil)
 }
 
@@ -54,6 +67,9 @@ type config struct {
 	repo, tag, bucket    string
 	accessKey, secretKey string
 	dropEvery            int64
+	genSize              int64
+	genFiles             int
+	genSeed              uint64
 }
 
 // parseFlags reads the command line.
@@ -70,14 +86,17 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&c.accessKey, "access-key", "", "S3 access key a request must be signed with (\"\" accepts any)")
 	fs.StringVar(&c.secretKey, "secret-key", "", "S3 secret key (documented for clients; the server checks the access key only)")
 	fs.Int64Var(&c.dropEvery, "drop-every", 0, "cut each HTTP response after this many body bytes (0: never), to test resuming")
+	fs.Int64Var(&c.genSize, "generate-size", 0, "first write a generated model-like tree of this many bytes into --dir (0: serve --dir as it is)")
+	fs.IntVar(&c.genFiles, "generate-files", 8, "files of the --generate-size tree (at least 4)")
+	fs.Uint64Var(&c.genSeed, "generate-seed", 1, "content seed of the --generate-size tree")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
 	if c.dir == "" || fs.NArg() != 0 {
 		return c, errors.New("--dir is required and no arguments are taken")
 	}
-	if c.dropEvery < 0 {
-		return c, fmt.Errorf("--drop-every must not be negative")
+	if c.dropEvery < 0 || c.genSize < 0 {
+		return c, fmt.Errorf("--drop-every and --generate-size must not be negative")
 	}
 	return c, nil
 }
