@@ -30,7 +30,22 @@ func TestPodArgumentsParseWithTheRealBinaries(t *testing.T) {
 		"rarity choker, fast": swarmtest.MakeSwarm("demo", "ns").ChokeStrategy(minibitv1alpha1.ChokingRarity).Obj(),
 		"pinned content": swarmtest.MakeSwarm("demo", "ns").HTTP("http://files.local/a.bin", strings.Repeat("ab", 32)).
 			Status(minibitv1alpha1.SwarmStatus{InfoHash: strings.Repeat("0f", 20)}).Obj(),
+		"http urls with Secrets, globs and Auto pieces": swarmtest.MakeSwarm("demo", "ns").
+			HTTPURLs("https://files.local/a.json", "https://files.local/b.bin").HTTPSecrets("token", "ca").
+			IncludeExclude([]string{"*.bin"}, []string{"tmp/**"}).PieceSize("Auto").Obj(),
+		"oci with a pull Secret": swarmtest.MakeSwarm("demo", "ns").OCI("registry.local:5000/m:v1", "pull").SourceMaxBytes("200Gi").Obj(),
+		"s3 with credentials":    swarmtest.MakeSwarm("demo", "ns").S3("minio.local:9000", "models", "llama/", "creds").Obj(),
+		"a claim's directory":    swarmtest.MakeSwarm("demo", "ns").PVC("data", "models/llama").IncludeExclude([]string{"*.bin"}, nil).Obj(),
 	}
+	switches := swarmtest.MakeSwarm("demo", "ns").S3("minio.local:9000", "models", "", "").Obj()
+	switches.Spec.Source.S3.PlainHTTP, switches.Spec.Source.S3.CASecret = true, "ca"
+	swarms["s3 over plain http with a CA"] = switches
+	switches = swarmtest.MakeSwarm("demo", "ns").OCI("registry.local:5000/m:v1", "").Obj()
+	switches.Spec.Source.OCI.PlainHTTP = true
+	swarms["oci over plain http"] = switches
+	switches = swarmtest.MakeSwarm("demo", "ns").HTTP("http://files.local/a.bin", "").Obj()
+	switches.Spec.Source.HTTP.MaxRedirects = new(int32(3))
+	swarms["http with 3 redirects"] = switches
 	for name, s := range swarms {
 		pods := []*corev1.Pod{
 			buildTrackerPod(s, PodDefaults{}, 0),
