@@ -15,8 +15,9 @@ import (
 // producer side of the note's producer-consumer pattern, whose peer batches the dialer consumes.
 // A nil *announcer (no tracker configured) does nothing.
 type announcer struct {
-	a *client.Announcer
-	s *Session
+	a    *client.Announcer
+	s    *Session
+	twin *client.Announcer // the same heartbeat under the v1 twin's info-hash; nil without (twin.go)
 }
 
 // newAnnouncer builds the heartbeat loop for s, or returns nil when no tracker is configured.
@@ -31,7 +32,7 @@ func (s *Session) newAnnouncer() (*announcer, error) {
 		tr.DialContext = (&net.Dialer{Timeout: s.cfg.Timeout, LocalAddr: local}).DialContext
 		c.HTTP.Transport = tr
 	}
-	a, err := client.NewAnnouncer(client.AnnouncerConfig{
+	cfg := client.AnnouncerConfig{
 		Client:   c,
 		InfoHash: s.infoHashV1,
 		PeerID:   s.cfg.PeerID,
@@ -42,11 +43,16 @@ func (s *Session) newAnnouncer() (*announcer, error) {
 		Bitfield: s.haveBitfield,
 		Health:   s.announceHealth,
 		Logger:   s.log,
-	})
+	}
+	a, err := client.NewAnnouncer(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("peer: %w", err)
 	}
-	return &announcer{a: a, s: s}, nil
+	twin, err := s.newTwinAnnouncer(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("peer: %w", err)
+	}
+	return &announcer{a: a, s: s, twin: twin}, nil
 }
 
 // announceTotals are the byte totals each announce carries.
@@ -76,20 +82,30 @@ func (s *Session) announceHealth() api.PeerHealth {
 	}
 }
 
-// run drives the heartbeat until the session ends (then "stopped" is announced) and hands
-// every batch of peers to the dialer.
+// run drives the heartbeat (and the twin's) until the session ends (then "stopped" is
+// announced) and hands every batch of peers to the dialer.
 func (an *announcer) run(s *Session) {
 	if an == nil {
 		return
 	}
+	if an.twin != nil {
+		s.goRun(func() { an.relay(s, an.twin, true) })
+	}
+	an.relay(s, an.a, false)
+}
+
+// relay drives one heartbeat loop, the torrent's or the twin's, until the session ends and
+// hands every batch of peers to the dialer.
+func (an *announcer) relay(s *Session, a *client.Announcer, twin bool) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_ = an.a.Run(s.ctx)
+		_ = a.Run(s.ctx)
 	}()
 	for {
 		select {
-		case peers := <-an.a.Peers():
+		case peers := <-a.Peers():
+			s.twin.learn(peers, twin)
 			s.dialer.add(peers)
 			s.trackerRetries.Store(an.a.Retries())
 		case <-done:
@@ -113,7 +129,12 @@ func (an *announcer) completedNow(ctx context.Context, s *Session) {
 	if an == nil {
 		return
 	}
-	if err := an.a.Completed(ctx); err != nil {
-		s.log.Warn("Could not announce completed", "err", err)
+	for _, a := range []*client.Announcer{an.a, an.twin} {
+		if a == nil {
+			continue
+		}
+		if err := a.Completed(ctx); err != nil {
+			s.log.Warn("Could not announce completed", "err", err)
+		}
 	}
 }

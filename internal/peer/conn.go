@@ -51,6 +51,7 @@ type conn struct {
 	id       [20]byte
 	addr     netip.AddrPort // the remote address (for a dialled peer, its listen address)
 	outgoing bool
+	twin     *twinConn       // non-nil under the v1 twin's info-hash: a v1-only connection (twin.go)
 	ctx      context.Context // ends when the connection closes
 	cancel   context.CancelFunc
 
@@ -88,6 +89,9 @@ func (s *Session) readHandshake(nc net.Conn, outgoing bool) (theirs, ours wire.H
 	ours.SetFast()
 	ours.SetHashes()   // we answer and send BEP 52 hash messages (blame.go)
 	ours.SetExtended() // BEP 10: we serve the info dict by ut_metadata (core/extension.go)
+	if outgoing && s.twin.dials(remoteAddrPort(nc)) {
+		ours = s.twin.handshake(s.cfg.PeerID)
+	}
 	if outgoing {
 		if err := wire.WriteHandshake(nc, ours); err != nil {
 			return theirs, ours, fmt.Errorf("send handshake: %w", err)
@@ -97,9 +101,11 @@ func (s *Session) readHandshake(nc net.Conn, outgoing bool) (theirs, ours wire.H
 		return theirs, ours, fmt.Errorf("read handshake: %w", err)
 	}
 	switch {
-	case theirs.InfoHash == s.infoHashV1:
+	case theirs.InfoHash == ours.InfoHash:
 	case !outgoing && theirs.InfoHash == s.infoHashV2Short:
 		ours.InfoHash = s.infoHashV2Short
+	case !outgoing && s.twin.is(theirs.InfoHash):
+		ours = s.twin.handshake(s.cfg.PeerID)
 	default:
 		return theirs, ours, protocolError("handshake for another torrent (info-hash %x)", theirs.InfoHash)
 	}
@@ -274,7 +280,7 @@ func (c *conn) readLoop() error {
 				return err
 			}
 		}
-		if err := c.s.handleMessage(c, m); err != nil {
+		if err := c.handle(m); err != nil { // twin.go
 			return err
 		}
 	}

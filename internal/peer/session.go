@@ -98,6 +98,10 @@ type Config struct {
 	// closed and the tracker hears "completed" (until then announces say 1 byte is left): the
 	// node cache records and links its copy there. An error fails the session.
 	BeforeDone func() error
+	// V1Twin also serves the torrent's v1-only twin (metainfo.EncodeV1Twin) to v1-only clients:
+	// handshakes under its info-hash are accepted, the peers the tracker lists under it dialled
+	// with it, and the session announces under both info-hashes (twin.go).
+	V1Twin bool
 
 	// checkInvariants makes the session check the core's invariants after every event and
 	// panic if one breaks (this package's tests set it).
@@ -196,6 +200,7 @@ type Session struct {
 
 	dialer    *dialer    // dials what the core's directory says is due
 	announcer *announcer // nil without a tracker
+	twin      *twin      // nil without Config.V1Twin
 }
 
 // New opens the file (verifying what it holds) and listens on cfg.ListenAddr. Run starts the
@@ -273,6 +278,9 @@ func newSession(cfg Config, store *storage, ln net.Listener, have []bool) (*Sess
 	copy(s.infoHashV2Short[:], v2[:20])
 	s.ctx, s.cancel = context.WithCancelCause(context.Background())
 	s.dialer = newDialer(s)
+	if s.twin, err = newTwin(cfg); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -433,7 +441,7 @@ func (s *Session) runIncoming(nc net.Conn, h *core.HalfOpen, addr netip.AddrPort
 		s.releaseSlot(addr, false)
 		return err
 	}
-	return s.serve(newConn(s, nc, peerInfo(theirs, addr, false)))
+	return s.serve(s.twin.mark(newConn(s, nc, peerInfo(theirs, addr, false)), ours))
 }
 
 // runOutgoing runs a dialled connection, whose slot the dialer reserved, from handshake to
@@ -442,13 +450,13 @@ func (s *Session) runOutgoing(nc net.Conn, addr netip.AddrPort) error {
 	defer nc.Close()
 	stop := context.AfterFunc(s.ctx, func() { _ = nc.Close() }) // shutdown ends a handshake too
 	defer stop()
-	theirs, _, err := s.readHandshake(nc, true)
+	theirs, ours, err := s.readHandshake(nc, true)
 	if err != nil {
 		s.releaseSlot(addr, true)
 		s.log.Debug("Handshake failed", "peer", addr, "outgoing", true, "err", err)
 		return err
 	}
-	return s.serve(newConn(s, nc, peerInfo(theirs, addr, true)))
+	return s.serve(s.twin.mark(newConn(s, nc, peerInfo(theirs, addr, true)), ours))
 }
 
 // serve registers a connection past its handshake and runs it until it closes.
@@ -456,7 +464,7 @@ func (s *Session) serve(c *conn) error {
 	if err := s.register(c); err != nil {
 		return err
 	}
-	s.log.Debug("Peer connected", "peer", c.addr, "outgoing", c.outgoing, "fast", c.info.Fast)
+	s.log.Debug("Peer connected", "peer", c.addr, "outgoing", c.outgoing, "fast", c.info.Fast, "v1Twin", c.twin != nil)
 	s.goRun(c.writeLoop)
 	err := c.readLoop()
 	c.close(err)
