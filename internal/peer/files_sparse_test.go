@@ -77,25 +77,57 @@ func zeroTorrent(t *testing.T, size, pieceLength int64) (string, *metainfo.MetaI
 	return src, meta
 }
 
-// A 1 GiB payload of zeros, downloaded over TCP from a seeder, takes almost no disk.
+// sparseFile makes a file of size zero bytes that takes no disk.
+func sparseFile(t *testing.T, path string, size int64) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := f.Truncate(size); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A 1 GiB payload of zeros (a directory of two sparse files and a small one), downloaded over
+// TCP from a seeder, takes almost no disk.
 func TestSparseZeroPayloadTakesNoDisk(t *testing.T) {
 	if testing.Short() {
 		t.Skip("1 GiB over loopback")
 	}
-	src, meta := zeroTorrent(t, 1<<30, 4<<20)
+	src := filepath.Join(t.TempDir(), "zeros")
+	sparseFile(t, filepath.Join(src, "a.bin"), 768<<20-1000)
+	sparseFile(t, filepath.Join(src, "sub", "b.bin"), 256<<20)
+	if err := os.WriteFile(filepath.Join(src, "note"), []byte("not zeros"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	meta, err := metainfo.CreateDir(src, metainfo.CreateOptions{PieceLength: 4 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
 	tt := startTracker(t)
 	startSeeder(t, meta, src, tt.url())
 	cfg := leecherConfig(t, meta, t.TempDir(), tt.url())
-	cfg.NoFileHash = true
 	r := startSession(t, cfg)
+	t.Logf("torrent made in %v", time.Since(start))
 	r.WaitDone(t, 10*time.Minute, func() any { return r.Stats() }) // 1 GiB hashed twice under -race
-	used := diskBytes(t, cfg.Path)
+	var used int64
+	for _, rel := range []string{"a.bin", "sub/b.bin", "note"} {
+		used += diskBytes(t, filepath.Join(cfg.Path, rel))
+	}
 	t.Logf("1 GiB of zeros downloaded: %d bytes on disk", used)
 	if used > 1<<20 {
 		t.Fatalf("the downloaded zeros take %d bytes on disk, want under 1 MiB", used)
 	}
-	if info, err := os.Stat(cfg.Path); err != nil || info.Size() != 1<<30 {
-		t.Fatalf("the file: %v, %v", info, err)
+	for rel, size := range map[string]int64{"a.bin": 768<<20 - 1000, "sub/b.bin": 256 << 20, "note": 9} {
+		if info, err := os.Stat(filepath.Join(cfg.Path, rel)); err != nil || info.Size() != size {
+			t.Fatalf("%s: %v, %v, want %d bytes", rel, info, err, size)
+		}
 	}
 }
 
@@ -115,6 +147,9 @@ func TestSparseResumeRewritesGarbageInZeroRegion(t *testing.T) {
 		}
 	}
 	_ = st.Close()
+	if used := diskBytes(t, final+partSuffix); used > 0 {
+		t.Fatalf("1 MiB of zeros written into a new file takes %d bytes on disk", used)
+	}
 	f, err := os.OpenFile(final+partSuffix, os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
