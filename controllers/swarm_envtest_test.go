@@ -296,7 +296,7 @@ var _ = Describe("Swarm controller", func() {
 			"storage cannot change while the swarm runs"),
 	)
 
-	It("accepts the samples of config/samples", func() {
+	It("accepts the samples of config/samples, also those applied by hand", func() {
 		dir := filepath.Join("..", "config", "samples")
 		var kustomization struct {
 			Resources []string `json:"resources"`
@@ -305,7 +305,8 @@ var _ = Describe("Swarm controller", func() {
 		Expect(err).NotTo(HaveOccurred())
 		Expect(yaml.Unmarshal(data, &kustomization)).To(Succeed())
 		Expect(kustomization.Resources).NotTo(BeEmpty())
-		for _, file := range kustomization.Resources {
+		byHand := []string{"swarm_v1alpha1_directory_oci.yaml", "swarm_v1alpha1_directory_s3.yaml", "swarm_v1alpha1_directory_http_urls.yaml"}
+		for _, file := range append(kustomization.Resources, byHand...) {
 			data, err := os.ReadFile(filepath.Join(dir, file))
 			Expect(err).NotTo(HaveOccurred())
 			var swarm minibitv1alpha1.Swarm
