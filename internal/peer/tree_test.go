@@ -8,6 +8,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/minibit-io/minibit/internal/peer/peertest"
 )
 
 func TestTreeDownloadFinishesIntoPlace(t *testing.T) {
@@ -181,5 +183,65 @@ func TestTreeRefusesMoreFilesThanOpenLimit(t *testing.T) {
 	}
 	if err := checkOpenFiles(files[:10]); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The same life with a real multi-file torrent (metainfo's PieceFile and pad checks): a seeder
+// verifies the tree, a download resumes what verifies, finishes, and a corrupted final tree goes
+// back to .part keeping its good pieces.
+func TestTreeStorageWithRealTorrent(t *testing.T) {
+	src, meta := peertest.Tree(t, "model", 16<<10)
+	seed, have, err := openStorage(meta, src, true, false)
+	if err != nil || countTrue(have) != meta.NumPieces() {
+		t.Fatalf("seeding the tree: %v, %d of %d pieces", err, countTrue(have), meta.NumPieces())
+	}
+	defer seed.Close()
+	piece := func(i int) []byte {
+		data := make([]byte, meta.PieceLen(i))
+		if err := seed.ReadAt(data, meta.PieceOffset(i)); err != nil || !meta.VerifyPiece(i, data) {
+			t.Fatalf("piece %d read from the seeder: %v", i, err)
+		}
+		return data
+	}
+	final := filepath.Join(t.TempDir(), "model")
+	st, _, err := openStorage(meta, final, false, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < meta.NumPieces(); i += 2 {
+		if err := st.WritePiece(i, piece(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = st.Close()
+	st, have, err = openStorage(meta, final, false, false)
+	if err != nil || countTrue(have) != (meta.NumPieces()+1)/2 {
+		t.Fatalf("resumed: %v, %d pieces", err, countTrue(have))
+	}
+	for i := 1; i < meta.NumPieces(); i += 2 {
+		if err := st.WritePiece(i, piece(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.finish(); err != nil {
+		t.Fatal(err)
+	}
+	_ = st.Close()
+	peertest.SameTree(t, src, final)
+
+	f, err := os.OpenFile(filepath.Join(final, "shards", "model-00002.bin"), os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = f.WriteAt([]byte{0xff, 0xfe, 0xfd}, 20<<10)
+	_ = f.Close()
+	st, have, err = openStorage(meta, final, false, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if fileExists(final) || countTrue(have) != meta.NumPieces()-1 {
+		t.Fatalf("a corrupted final tree: still there %v, %d of %d pieces kept",
+			fileExists(final), countTrue(have), meta.NumPieces())
 	}
 }
