@@ -92,6 +92,7 @@ func runSeed(ctx context.Context, args []string) error {
 	origin.add(fs)
 	secretFile := fs.String("publish-secret-file", "", "file holding the tracker's publish token, sent with the torrent upload of --swarm")
 	superSeed := fs.Bool("super-seed", false, "offer pieces one by one, the least offered first (BEP 16 super-seeding)")
+	twin := addTwinFlags(fs) // twin.go
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
@@ -123,6 +124,9 @@ func runSeed(ctx context.Context, args []string) error {
 	cfg := c.config(log)
 	cfg.Torrent, cfg.Path, cfg.Seed, cfg.Trusted = meta, *file, true, trusted
 	cfg.SuperSeed = *superSeed
+	if err := twin.seed(ctx, log, c, &cfg, token); err != nil {
+		return err
+	}
 	return runSession(ctx, c, cfg, nil)
 }
 
@@ -187,6 +191,7 @@ func runGet(ctx context.Context, args []string) error {
 	dir := fs.String("dir", "", "directory to download into (required unless --cache-root)")
 	exit := fs.Bool("exit-on-complete", false, "exit (code 0) once the verified file is in place instead of seeding")
 	fileSHA := fs.String("sha256", "", "SHA-256 (64 hex digits) the finished file must have before this peer calls itself complete")
+	twin := addTwinFlags(fs) // twin.go
 	var cf cacheFlags
 	cf.add(fs)
 	if err := parse(fs, args, 0); err != nil {
@@ -210,6 +215,9 @@ func runGet(ctx context.Context, args []string) error {
 	}
 	cfg := c.config(log)
 	cfg.Torrent, cfg.ExitOnComplete, cfg.WantSHA256 = meta, *exit, wantSHA
+	if err := twin.get(log, &cfg); err != nil {
+		return err
+	}
 	if cf.root != "" {
 		return cacheFailure(runCachedSession(ctx, c, cfg, cf, cacheName))
 	}
