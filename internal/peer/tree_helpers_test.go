@@ -108,6 +108,25 @@ func (ft *fakeTree) writeAll(t *testing.T, st *storage, skip ...int) {
 	}
 }
 
+// finished writes every piece into a fresh download at dir and finishes it into place.
+func (ft *fakeTree) finished(t *testing.T, dir string) {
+	t.Helper()
+	st, _ := ft.mustOpen(t, dir, false)
+	ft.writeAll(t, st)
+	if err := st.finish(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// finishInto finishes st and checks the tree it renamed to dir.
+func (ft *fakeTree) finishInto(t *testing.T, st *storage, dir string) {
+	t.Helper()
+	if err := st.finish(); err != nil {
+		t.Fatal(err)
+	}
+	ft.assertTree(t, dir)
+}
+
 // assertTree fails unless dir holds exactly the fake tree's files with their contents.
 func (ft *fakeTree) assertTree(t *testing.T, dir string) {
 	t.Helper()

@@ -124,11 +124,7 @@ func TestTreeRefusesSymlinkedTopDirectory(t *testing.T) {
 	}
 	// A complete tree elsewhere, linked at the final name.
 	real := filepath.Join(base, "real")
-	st, _ := ft.mustOpen(t, real, false)
-	ft.writeAll(t, st)
-	if err := st.finish(); err != nil {
-		t.Fatal(err)
-	}
+	ft.finished(t, real)
 	linked := filepath.Join(base, "linked")
 	symlink(t, real, linked)
 	for _, seed := range []bool{true, false} {
@@ -146,11 +142,7 @@ func TestTreeRefusesSymlinkedTopDirectory(t *testing.T) {
 func TestTreeSeedRefusesSymlinks(t *testing.T) {
 	ft := sampleTree(16 << 10)
 	dir := filepath.Join(t.TempDir(), "model")
-	st, _ := ft.mustOpen(t, dir, false)
-	ft.writeAll(t, st)
-	if err := st.finish(); err != nil {
-		t.Fatal(err)
-	}
+	ft.finished(t, dir)
 	copyOf := filepath.Join(t.TempDir(), "copy")
 	if err := os.WriteFile(copyOf, ft.data["c.txt"], 0o644); err != nil {
 		t.Fatal(err)

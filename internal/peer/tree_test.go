@@ -71,20 +71,13 @@ func TestTreeResumesVerifiedPiecesOnly(t *testing.T) {
 		t.Fatalf("resumed pieces %v, want 0, 3 and the last", have)
 	}
 	ft.writeAll(t, st, 0, 3, last)
-	if err := st.finish(); err != nil {
-		t.Fatal(err)
-	}
-	ft.assertTree(t, final)
+	ft.finishInto(t, st, final)
 }
 
 func TestTreeSeedChecksEveryFile(t *testing.T) {
 	ft := sampleTree(16 << 10)
 	dir := filepath.Join(t.TempDir(), "model")
-	st, _ := ft.mustOpen(t, dir, false)
-	ft.writeAll(t, st)
-	if err := st.finish(); err != nil {
-		t.Fatal(err)
-	}
+	ft.finished(t, dir)
 	// Trusted: sizes only.
 	if _, have, err := ft.open(t, dir, true, true); err != nil || countTrue(have) != len(ft.pieces) {
 		t.Fatalf("trusted seed: %v, %d pieces", err, countTrue(have))
@@ -113,11 +106,7 @@ func TestTreeSeedChecksEveryFile(t *testing.T) {
 func TestTreeUnverifiedFinalMovesBackToPart(t *testing.T) {
 	ft := sampleTree(16 << 10)
 	dir := filepath.Join(t.TempDir(), "model")
-	st, _ := ft.mustOpen(t, dir, false)
-	ft.writeAll(t, st)
-	if err := st.finish(); err != nil {
-		t.Fatal(err)
-	}
+	ft.finished(t, dir)
 	f, err := os.OpenFile(filepath.Join(dir, "c.txt"), os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -142,10 +131,7 @@ func TestTreeUnverifiedFinalMovesBackToPart(t *testing.T) {
 			}
 		}
 	}
-	if err := st.finish(); err != nil {
-		t.Fatal(err)
-	}
-	ft.assertTree(t, dir)
+	ft.finishInto(t, st, dir)
 }
 
 func TestTreeReportsFullDisk(t *testing.T) {
