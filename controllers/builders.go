@@ -84,9 +84,6 @@ func buildSeederPod(s *minibitv1alpha1.Swarm, d PodDefaults, index int, attempt 
 	}
 	args := append([]string{"seed", "--file=" + file, "--piece-size=" + pieceSize}, peerArgs(s)...)
 	args = append(args, "--publish-secret-file="+publishTokenPath)
-	if s.Spec.V1Twin {
-		args = append(args, "--v1-twin")
-	}
 	c := peerContainer(s, d, "seeder", append(args, extra...))
 	pod := withPublishSecret(s, basePod(s, RoleSeeder, index, attempt, c))
 	if pvc := s.Spec.Source.PersistentVolumeClaim; pvc != nil {
@@ -113,7 +110,7 @@ func buildPeerPod(s *minibitv1alpha1.Swarm, d PodDefaults, index int, attempt in
 }
 
 // peerArgs are the flags seeders and peers share: where the tracker is, who they are, the
-// swarm's tuning, and the pinned content once the swarm has one.
+// swarm's tuning, the pinned content once the swarm has one, and the v1 twin when asked for.
 func peerArgs(s *minibitv1alpha1.Swarm) []string {
 	st := settingsOf(s)
 	args := []string{
@@ -138,6 +135,9 @@ func peerArgs(s *minibitv1alpha1.Swarm) []string {
 	}
 	if pinned := s.Status.InfoHash; validInfoHash(pinned) {
 		args = append(args, "--info-hash="+pinned)
+	}
+	if s.Spec.V1Twin {
+		args = append(args, "--v1-twin") // every MiniBit peer serves what it holds to v1 clients too
 	}
 	return args
 }

@@ -36,6 +36,7 @@ func TestPodArgumentsParseWithTheRealBinaries(t *testing.T) {
 		"oci with a pull Secret": swarmtest.MakeSwarm("demo", "ns").OCI("registry.local:5000/m:v1", "pull").SourceMaxBytes("200Gi").Obj(),
 		"s3 with credentials":    swarmtest.MakeSwarm("demo", "ns").S3("minio.local:9000", "models", "llama/", "creds").Obj(),
 		"a claim's directory":    swarmtest.MakeSwarm("demo", "ns").PVC("data", "models/llama").IncludeExclude([]string{"*.bin"}, nil).Obj(),
+		"a v1 twin":              swarmtest.MakeSwarm("demo", "ns").V1Twin().Obj(),
 	}
 	switches := swarmtest.MakeSwarm("demo", "ns").S3("minio.local:9000", "models", "", "").Obj()
 	switches.Spec.Source.S3.PlainHTTP, switches.Spec.Source.S3.CASecret = true, "ca"

@@ -51,6 +51,16 @@ func TestSeederArgsOfEachSource(t *testing.T) {
 		want:  []string{"--file=/source/models/llama", "--exclude=*.tmp", "--piece-size=auto", "--v1-twin"},
 		never: []string{"--url", "--max-bytes", "--include"},
 	}}
+	for _, role := range []Role{RolePeer, RoleSeeder} {
+		args := buildPod(swarmtest.MakeSwarm("demo", "ns").V1Twin().Obj(), PodDefaults{}, role, 0, 0).Spec.Containers[0].Args
+		if !slices.Contains(args, "--v1-twin") {
+			t.Errorf("the %s of a v1 twin swarm lacks --v1-twin: %q", role, args)
+		}
+		args = buildPod(swarmtest.MakeSwarm("demo", "ns").Obj(), PodDefaults{}, role, 0, 0).Spec.Containers[0].Args
+		if slices.Contains(args, "--v1-twin") {
+			t.Errorf("the %s of a swarm without a twin has --v1-twin: %q", role, args)
+		}
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			args := buildSeederPod(tt.swarm.Obj(), PodDefaults{}, 0, 0).Spec.Containers[0].Args
