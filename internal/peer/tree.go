@@ -282,7 +282,7 @@ func (t *tree) pieceAt(off int64) (piece, pos int, err error) {
 // writePiece writes piece i's file data (never its padding), skipping the zero blocks that
 // land where this run created the file sparse.
 func (t *tree) writePiece(i int, data []byte) error {
-	if len(data) != t.lay.pieces.PieceLen(i) {
+	if i < 0 || i >= t.lay.pieces.NumPieces() || len(data) != t.lay.pieces.PieceLen(i) {
 		return fmt.Errorf("storage: piece %d is %d bytes, want %d", i, len(data), t.lay.pieces.PieceLen(i))
 	}
 	f, foff, dataLen := t.lay.pieceFile(i)

@@ -231,3 +231,17 @@ func TestTreeStorageWithRealTorrent(t *testing.T) {
 			fileExists(final), countTrue(have), meta.NumPieces())
 	}
 }
+
+// A piece out of range or of the wrong length is an error, not a write.
+func TestTreeWritePieceChecksItsArguments(t *testing.T) {
+	ft := sampleTree(16 << 10)
+	st, _ := ft.mustOpen(t, filepath.Join(t.TempDir(), "model"), false)
+	for _, i := range []int{-1, len(ft.pieces)} {
+		if err := st.WritePiece(i, nil); err == nil {
+			t.Errorf("piece %d written", i)
+		}
+	}
+	if err := st.WritePiece(0, ft.pieces[0][:100]); err == nil {
+		t.Error("a short piece written")
+	}
+}
