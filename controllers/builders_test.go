@@ -74,19 +74,23 @@ func TestBuildPodArgs(t *testing.T) {
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			pod := buildPod(tt.swarm, PodDefaults{}, tt.role, 2, 0)
-			args := pod.Spec.Containers[0].Args
-			for _, w := range tt.want {
-				if !slices.Contains(args, w) {
-					t.Errorf("args lack %q: %q", w, args)
-				}
-			}
-			for _, n := range tt.never {
-				if slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, n) }) {
-					t.Errorf("args hold %q: %q", n, args)
-				}
-			}
+			checkArgs(t, buildPod(tt.swarm, PodDefaults{}, tt.role, 2, 0).Spec.Containers[0].Args, tt.want, tt.never)
 		})
+	}
+}
+
+// checkArgs fails t unless args hold every one of want and none starting with one of never.
+func checkArgs(t *testing.T, args, want, never []string) {
+	t.Helper()
+	for _, w := range want {
+		if !slices.Contains(args, w) {
+			t.Errorf("args lack %q: %q", w, args)
+		}
+	}
+	for _, n := range never {
+		if slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, n) }) {
+			t.Errorf("args hold %q: %q", n, args)
+		}
 	}
 }
 

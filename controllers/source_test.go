@@ -63,17 +63,7 @@ func TestSeederArgsOfEachSource(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			args := buildSeederPod(tt.swarm.Obj(), PodDefaults{}, 0, 0).Spec.Containers[0].Args
-			for _, w := range tt.want {
-				if !slices.Contains(args, w) {
-					t.Errorf("args lack %q: %q", w, args)
-				}
-			}
-			for _, n := range tt.never {
-				if slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, n) }) {
-					t.Errorf("args hold %q: %q", n, args)
-				}
-			}
+			checkArgs(t, buildSeederPod(tt.swarm.Obj(), PodDefaults{}, 0, 0).Spec.Containers[0].Args, tt.want, tt.never)
 		})
 	}
 }
