@@ -40,6 +40,7 @@ type common struct {
 	pin                           pinFlags // --info-hash (trust.go)
 	slots                         slotFlags
 	renamed                       flagalias.Set // old names of renamed flags
+	torrentSource                 string        // where get found its torrent (metadata.go)
 }
 
 func addCommon(fs *flag.FlagSet) *common {

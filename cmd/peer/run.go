@@ -191,6 +191,7 @@ func runGet(ctx context.Context, args []string) error {
 	dir := fs.String("dir", "", "directory to download into (required unless --cache-root)")
 	exit := fs.Bool("exit-on-complete", false, "exit (code 0) once the verified file is in place instead of seeding")
 	fileSHA := fs.String("sha256", "", "SHA-256 (64 hex digits) the finished file must have before this peer calls itself complete")
+	metadataTimeout := fs.Duration("metadata-timeout", DefaultMetadataTimeout, "how long to fetch the torrent from the swarm's peers (BEP 9) before the tracker's copy; 0 asks the tracker at once")
 	twin := addTwinFlags(fs) // twin.go
 	var cf cacheFlags
 	cf.add(fs)
@@ -209,7 +210,10 @@ func runGet(ctx context.Context, args []string) error {
 		return err
 	}
 	log := c.logger()
-	meta, err := getTorrent(ctx, log, c)
+	meta, err := torrentFromPeers(ctx, log, c, *metadataTimeout) // the peers first (metadata.go)
+	if meta == nil && err == nil {
+		meta, err = getTorrent(ctx, log, c)
+	}
 	if err != nil {
 		return err
 	}
@@ -288,7 +292,7 @@ func runSession(ctx context.Context, c *common, cfg peer.Config, onDone func() e
 	if c.metricsAddr != "" {
 		registry := prometheus.NewRegistry()
 		registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-			metrics.NewPeerCollector(s.MetricsSnapshot, prometheus.Labels{"swarm": cfg.Torrent.Info.Name}))
+			metrics.NewPeerCollector(c.withTorrentSource(s.MetricsSnapshot), prometheus.Labels{"swarm": cfg.Torrent.Info.Name}))
 		go func() { metricsDone <- metrics.Serve(ctx, c.metricsAddr, registry) }()
 	} else {
 		metricsDone <- nil

@@ -43,7 +43,21 @@ type PeerSnapshot struct {
 	ConnectionsRefused map[string]int64
 	// Evictions counts connections that brought nothing, closed for a newcomer.
 	Evictions int64
+	// TorrentSource is where get found the torrent: TorrentFromPeers or TorrentFromTracker;
+	// empty for a seeder or a --torrent file.
+	TorrentSource string
 }
+
+// Where get found its torrent: the source label of minibit_peer_torrent_fetches_total.
+const (
+	// TorrentFromPeers: the info dict and piece layers came from the swarm's peers (BEP 9, BEP 52).
+	TorrentFromPeers = "peers"
+	// TorrentFromTracker: the .torrent came from the tracker (no peer gave it in time).
+	TorrentFromTracker = "tracker"
+)
+
+// TorrentSources lists every source, in the order the series are exported.
+var TorrentSources = []string{TorrentFromPeers, TorrentFromTracker}
 
 // Reasons a peer refuses a connection: the reason label of minibit_peer_connections_refused_total.
 const (
@@ -83,6 +97,7 @@ type PeerCollector struct {
 	snapshot func() PeerSnapshot
 	metrics  []peerMetric
 	refused  *prometheus.Desc // one series per reason
+	torrent  *prometheus.Desc // one series per torrent source
 }
 
 // NewPeerCollector returns a collector that calls snapshot on each scrape. constLabels (may be
@@ -122,7 +137,9 @@ func NewPeerCollector(snapshot func() PeerSnapshot, constLabels prometheus.Label
 		def("half_open_connections", "Accepted connections still in their handshake.", gauge, func(s *PeerSnapshot) float64 { return float64(s.HalfOpen) }),
 		def("evictions_total", "Connections that brought nothing (no interest, no blocks), closed for a newcomer.", counter, func(s *PeerSnapshot) float64 { return float64(s.Evictions) }),
 	}, refused: prometheus.NewDesc("minibit_peer_connections_refused_total",
-		"Connections refused or dropped before they were established, by reason.", []string{"reason"}, constLabels)}
+		"Connections refused or dropped before they were established, by reason.", []string{"reason"}, constLabels),
+		torrent: prometheus.NewDesc("minibit_peer_torrent_fetches_total",
+			"Torrents get fetched, by source: the swarm's peers (BEP 9) or the tracker.", []string{"source"}, constLabels)}
 }
 
 // Describe implements prometheus.Collector.
@@ -131,6 +148,7 @@ func (c *PeerCollector) Describe(ch chan<- *prometheus.Desc) {
 		ch <- m.desc
 	}
 	ch <- c.refused
+	ch <- c.torrent
 }
 
 // Collect implements prometheus.Collector.
@@ -141,5 +159,12 @@ func (c *PeerCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for _, reason := range RefusalReasons {
 		ch <- prometheus.MustNewConstMetric(c.refused, prometheus.CounterValue, float64(s.ConnectionsRefused[reason]), reason)
+	}
+	for _, source := range TorrentSources {
+		n := 0.0
+		if s.TorrentSource == source {
+			n = 1
+		}
+		ch <- prometheus.MustNewConstMetric(c.torrent, prometheus.CounterValue, n, source)
 	}
 }
