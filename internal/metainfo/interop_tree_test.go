@@ -83,17 +83,7 @@ func ltContent(length int64) []byte {
 // writeLtTree writes the files of libtorrent_create.py's TREE under a new directory lt-tree.
 func writeLtTree(t *testing.T) string {
 	t.Helper()
-	dir := filepath.Join(t.TempDir(), "lt-tree")
-	for _, f := range tree {
-		path := filepath.Join(dir, filepath.FromSlash(f.path))
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, ltContent(f.length), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
+	return writeTreeOf(t, "lt-tree", tree, func(f testFile) []byte { return ltContent(f.length) })
 }
 
 // checkLibtorrentTree checks a libtorrent torrent of writeLtTree's directory against our own

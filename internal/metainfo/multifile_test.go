@@ -40,16 +40,22 @@ var treeOrder = [][]string{{"a", "x.bin"}, {"a-c"}, {"empty"}, {"sub", "deeper",
 
 const treePiece = 32 << 10
 
-// writeTree writes files under a new directory and returns it.
+// writeTree writes files of genBytes content under a new directory "payload" and returns it.
 func writeTree(t testing.TB, files []testFile) string {
 	t.Helper()
-	dir := filepath.Join(t.TempDir(), "payload")
+	return writeTreeOf(t, "payload", files, func(f testFile) []byte { return genBytes(f.seed, f.length) })
+}
+
+// writeTreeOf writes files, each of content(file), under a new directory name and returns it.
+func writeTreeOf(t testing.TB, name string, files []testFile, content func(testFile) []byte) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), name)
 	for _, f := range files {
 		path := filepath.Join(dir, filepath.FromSlash(f.path))
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(path, genBytes(f.seed, f.length), 0o644); err != nil {
+		if err := os.WriteFile(path, content(f), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
