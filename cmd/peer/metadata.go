@@ -78,7 +78,7 @@ func fetchFromPeers(ctx context.Context, log *slog.Logger, c *common, timeout ti
 	}
 	cfg.Log = log
 	port := listenPort(c.listen)
-	announce := client.AnnounceRequest{InfoHash: cfg.InfoHash, PeerID: cfg.PeerID, Port: port, Left: max(summary.Length, 1),
+	announce := client.AnnounceRequest{InfoHash: cfg.InfoHash, PeerID: cfg.PeerID, Port: port, Left: max(summary.PayloadBytes, 1),
 		Event: "started", NumWant: metadataPeers, Name: c.name}
 	resp, err := tc.Announce(ctx, announce)
 	if err != nil {
@@ -100,7 +100,8 @@ func fetchFromPeers(ctx context.Context, log *slog.Logger, c *common, timeout ti
 }
 
 // metadataConfig is the fetch of the swarm the tracker described: its info-hash (--info-hash
-// when given: a pinned peer trusts nothing else) and the tracker's default size limit.
+// when given: a pinned peer trusts nothing else), its v2 info-hash (checked too), and a size
+// limit from its payload (metainfo.MaxTorrentBytesFor) within the tracker's default.
 func metadataConfig(c *common, s api.Swarm) (metadata.Config, error) {
 	cfg := metadata.Config{PeerID: peer.NewPeerID(), Announce: announceURL(c.tracker), MaxInfoBytes: api.DefaultMaxTorrentBytes}
 	if c.pin.pinned {
@@ -112,7 +113,21 @@ func metadataConfig(c *common, s api.Swarm) (metadata.Config, error) {
 		}
 		cfg.InfoHash = h
 	}
+	if v2, ok := strings.CutPrefix(s.ContentID, "sha256:"); ok && cfg.InfoHash == infoHashOrZero(s.InfoHash) {
+		if b, err := hex.DecodeString(v2); err == nil && len(b) == len(cfg.InfoHashV2) {
+			copy(cfg.InfoHashV2[:], b)
+		}
+	}
+	if s.PayloadBytes > 0 && s.PieceLength > 0 {
+		cfg.MaxInfoBytes = min(cfg.MaxInfoBytes, metainfo.MaxTorrentBytesFor(s.PayloadBytes, s.PieceLength, max(s.Files, 1)))
+	}
 	return cfg, nil
+}
+
+// infoHashOrZero is the info-hash of the tracker's text, zero when it is not one.
+func infoHashOrZero(text string) [20]byte {
+	h, _ := client.ParseInfoHash(text)
+	return h
 }
 
 // announceURL is the announce URL a torrent made by this tracker carries.

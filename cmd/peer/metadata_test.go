@@ -5,7 +5,9 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -34,16 +36,39 @@ func countingTracker(t *testing.T, tr *trackertest.Tracker) (string, *atomic.Int
 	return front.URL, &torrentGets
 }
 
-// payload writes the file "model" of 54 pieces of 64 KiB (its piece layer takes one hash
-// request). TODO(issue 14): a directory once multi-file seeding lands in the peer's storage;
-// until then package peer/metadata's tests cover multi-file torrents over TCP.
+// payload writes the directory "model": a file of 49 pieces of 64 KiB (its piece layer takes
+// one hash request), a small one, an empty one.
 func payload(t *testing.T) string {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "model")
-	if err := generate.WriteFile(path, 1, 3<<20+77); err != nil {
+	dir := filepath.Join(t.TempDir(), "model")
+	for i, size := range []int64{3<<20 + 77, 1000, 0} {
+		path := filepath.Join(dir, "part", "f"+strconv.Itoa(i)+".bin")
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := generate.WriteFile(path, uint64(i+1), size); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// sameTree fails unless every file of want is in got with the same bytes.
+func sameTree(t *testing.T, want, got string) {
+	t.Helper()
+	err := filepath.WalkDir(want, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, err := filepath.Rel(want, path)
+		if err == nil {
+			peertest.SameFile(t, path, filepath.Join(got, rel))
+		}
+		return err
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
-	return path
 }
 
 // startSeed runs `peer seed` of dir under swarm until the test ends.
@@ -88,8 +113,8 @@ func runGetTo(trackerURL, swarm, dir string, extra ...string) error {
 	return runGet(ctx, args)
 }
 
-// A leecher gets a torrent's info dict and piece layer from two seeders and never asks the
-// tracker for the torrent.
+// A leecher gets a multi-file torrent's info dict and piece layers from two seeders and never
+// asks the tracker for the torrent.
 func TestGetFetchesTheTorrentFromPeers(t *testing.T) {
 	tr := trackertest.Start(t)
 	front, torrentGets := countingTracker(t, tr)
@@ -102,7 +127,7 @@ func TestGetFetchesTheTorrentFromPeers(t *testing.T) {
 	if err := runGetTo(front, "model", out); err != nil {
 		t.Fatalf("get: %v", err)
 	}
-	peertest.SameFile(t, src, filepath.Join(out, "model"))
+	sameTree(t, src, filepath.Join(out, "model"))
 	if n := torrentGets.Load(); n != 0 {
 		t.Fatalf("the leecher fetched the torrent from the tracker %d times", n)
 	}
@@ -164,5 +189,5 @@ func TestGetFallsBackToTheTracker(t *testing.T) {
 	if err := <-getDone; err != nil {
 		t.Fatalf("get: %v", err)
 	}
-	peertest.SameFile(t, src, filepath.Join(out, "model"))
+	sameTree(t, src, filepath.Join(out, "model"))
 }
