@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"os"
 	"path"
 	"path/filepath"
@@ -194,13 +195,14 @@ func podReady(p *corev1.Pod) bool {
 // originRequest matches test/origin's log line of one request and captures the caller's IP.
 var originRequest = regexp.MustCompile(`msg=Request kind=\S+ method=\S+ path=(\S+) .*remote=\[?([0-9a-f.:]+?)\]?:\d+`)
 
-// originCallers are the IPs that asked the origin for anything but its health.
+// originCallers are the IPs that asked the origin for anything but its health, leaving out
+// loopback: the origin pushes the tree into its own registry and bucket at start.
 func originCallers(ctx context.Context, ns string) map[string]bool {
 	logs, err := podLogs(ctx, ns, "origin", false)
 	Expect(err).NotTo(HaveOccurred())
 	out := map[string]bool{}
 	for _, m := range originRequest.FindAllStringSubmatch(logs, -1) {
-		if m[1] != "/healthz" {
+		if ip, err := netip.ParseAddr(m[2]); err == nil && !ip.IsLoopback() && m[1] != "/healthz" {
 			out[m[2]] = true
 		}
 	}
