@@ -26,10 +26,10 @@ type podToCreate struct {
 }
 
 // createChildren creates the tracker's Service, the publish Secret, the NetworkPolicy (or
-// deletes it when turned off) and every pod that is missing: first creations, and replacements
-// whose backoff has passed. A child's name taken by someone else's object fails the swarm
-// before any pod is created.
-func (r *SwarmReconciler) createChildren(ctx context.Context, p *pass, obs *observed) error {
+// deletes it when turned off) and, when pods is true, every pod that is missing: first
+// creations, and replacements whose backoff has passed. A child's name taken by someone else's
+// object fails the swarm before any pod is created.
+func (r *SwarmReconciler) createChildren(ctx context.Context, p *pass, obs *observed, pods bool) error {
 	if !obs.serviceExists {
 		if err := r.Create(ctx, buildTrackerService(p.swarm)); err != nil && !apierrors.IsAlreadyExists(err) {
 			return fmt.Errorf("creating the tracker's Service: %w", err)
@@ -38,7 +38,7 @@ func (r *SwarmReconciler) createChildren(ctx context.Context, p *pass, obs *obse
 	if err := r.ensurePublishSecret(ctx, p, obs); err != nil || p.failed() {
 		return err
 	}
-	if err := r.reconcileNetworkPolicy(ctx, p, obs); err != nil || p.failed() {
+	if err := r.reconcileNetworkPolicy(ctx, p, obs); err != nil || p.failed() || !pods {
 		return err
 	}
 	todo := p.podsToCreate(obs, r.Pods)

@@ -52,15 +52,21 @@ func torrentBound(st settings) int64 {
 	return metainfo.MaxTorrentBytesFor(st.maxBytes, pieceLength, st.maxFiles)
 }
 
-// refuseSource keeps the swarm from starting pods its source cannot serve: a source that can
-// never work fails the swarm; a Secret it names that is missing or lacks a key leaves the swarm
-// Pending (condition SourceReady False, one Warning Event) until the Secret is there. The
-// Secrets are read only while a seeder is to be created. It says whether it refused.
-func (r *SwarmReconciler) refuseSource(ctx context.Context, p *pass, obs *observed) (bool, error) {
-	if msg := staticSourceRefusal(p); msg != "" {
+// refuseSource fails a swarm whose source can never work (http.urls naming one file twice,
+// generated content whose .torrent peers would not fetch). It says whether it refused.
+func refuseSource(p *pass) bool {
+	msg := staticSourceRefusal(p)
+	if msg != "" {
 		p.fail(ReasonSourceRefused, msg)
-		return true, nil
 	}
+	return msg != ""
+}
+
+// waitForSecrets says whether a Secret the source names is missing, of the wrong type or
+// without a key: then no seeder is created (condition SourceReady False, one Warning Event)
+// and the swarm looks again a period later. The Secrets are read only while a seeder is to be
+// created.
+func (r *SwarmReconciler) waitForSecrets(ctx context.Context, p *pass, obs *observed) (bool, error) {
 	secrets := sourceSecrets(p.swarm)
 	if len(secrets) == 0 || !seederMissing(p, obs) {
 		return false, nil

@@ -179,6 +179,19 @@ var _ = Describe("Swarm sources and payload", func() {
 				Expect(v.Secret == nil || v.Secret.SecretName != "pull").To(BeTrue(), "%s mounts the pull Secret", name)
 			}
 		}
+
+		By("a seeder gone while its Secret is gone is not replaced; the other pods stay")
+		Expect(k8sClient.Delete(ctx, secret)).To(Succeed())
+		seeder, err := getPod(ctx, ns, "private-seeder-0")()
+		Expect(err).NotTo(HaveOccurred())
+		Expect(k8sClient.Delete(ctx, seeder)).To(Succeed())
+		Eventually(getSwarm(ctx, key), timeout, interval).Should(
+			haveCondition(minibitv1alpha1.ConditionSourceReady, metav1.ConditionFalse, ReasonSecretMissing))
+		Consistently(podNames(ctx, ns), "1s", interval).Should(And(
+			Not(ContainElement("private-seeder-0")), ContainElements("private-tracker", "private-peer-0")))
+		secret.ResourceVersion = ""
+		Expect(k8sClient.Create(ctx, secret)).To(Succeed())
+		Eventually(podNames(ctx, ns), timeout, interval).Should(ContainElement("private-seeder-0"))
 	})
 
 	It("fails a swarm whose http.urls name one file twice, before any pod starts", func() {

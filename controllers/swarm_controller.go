@@ -113,18 +113,20 @@ func (r *SwarmReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 }
 
 // reconcileSwarm does one pass: observe the children, refuse a storage the cluster does not
-// allow, apply the failure policy, create what is missing, remove what is too much, run the
+// allow or a source that cannot work, wait for the source's Secrets, apply the failure policy,
+// create what is missing, remove what is too much, run the
 // chaos drill, read progress, compute the status.
 func (r *SwarmReconciler) reconcileSwarm(ctx context.Context, p *pass) error {
 	obs, err := r.observe(ctx, p.swarm)
 	if err != nil {
 		return err
 	}
-	if r.refuseStorage(p, obs) || p.st.perNode && r.refuseNodeCache(p, obs) {
+	if r.refuseStorage(p, obs) || p.st.perNode && r.refuseNodeCache(p, obs) || refuseSource(p) {
 		return nil
 	}
-	if refused, err := r.refuseSource(ctx, p, obs); refused || err != nil {
-		return err
+	waiting, err := r.waitForSecrets(ctx, p, obs)
+	if err != nil || waiting && len(obs.pods) == 0 {
+		return err // nothing runs yet: nothing else to do until the Secrets are there
 	}
 	if err := r.applyFailurePolicy(ctx, p, obs); err != nil {
 		return err
@@ -133,7 +135,7 @@ func (r *SwarmReconciler) reconcileSwarm(ctx context.Context, p *pass) error {
 		p.fail(reason, msg)
 		return nil
 	}
-	if err := r.createChildren(ctx, p, obs); err != nil || p.failed() {
+	if err := r.createChildren(ctx, p, obs, !waiting); err != nil || p.failed() {
 		return err
 	}
 	if err := r.deleteExcess(ctx, p, obs); err != nil {
