@@ -126,7 +126,9 @@ func writeTorrent(t testing.TB, path string, pieceLength int64, trackerURL, out 
 // session that failed fails the test.
 func startSession(t testing.TB, cfg peer.Config, role string) *peer.Session {
 	t.Helper()
-	cfg.ListenAddr = "127.0.0.1:0"
+	if cfg.ListenAddr == "" {
+		cfg.ListenAddr = "127.0.0.1:0"
+	}
 	cfg.ChokeInterval = time.Second
 	if cfg.Logger == nil {
 		cfg.Logger = sessionLogger(t, role)
@@ -238,7 +240,13 @@ type libtorrent struct {
 // test's end kills it if it still runs and, on failure or with -v, logs its alerts.
 func startLibtorrent(t testing.TB, args ...string) *libtorrent {
 	t.Helper()
-	script, err := filepath.Abs(filepath.Join("testdata", "libtorrent_peer.py"))
+	return startScript(t, "libtorrent_peer.py", args...)
+}
+
+// startScript starts testdata's script name as startLibtorrent does.
+func startScript(t testing.TB, name string, args ...string) *libtorrent {
+	t.Helper()
+	script, err := filepath.Abs(filepath.Join("testdata", name))
 	if err != nil {
 		t.Fatal(err)
 	}
