@@ -87,20 +87,23 @@ func TestFetchAttackers(t *testing.T) {
 	}
 }
 
-// A seeder that never answers is dropped after the stall timeout; an honest one finishes.
+// A seeder that never answers (or never offers ut_metadata) is dropped after the stall
+// timeout; an honest one finishes.
 func TestFetchStallingPeer(t *testing.T) {
 	meta := multiFileTorrent(t)
 	for _, tc := range []struct {
 		name   string
 		mutate mutator
+		why    string
 	}{
-		{"metadata", metadataMutator(nil, func(m *wire.MetadataMsg) bool { return m.Type != wire.MetadataData })},
-		{"hashes", func(m wire.Message) (wire.Message, bool) { return m, m.ID != wire.Hashes }},
+		{"metadata", metadataMutator(nil, func(m *wire.MetadataMsg) bool { return m.Type != wire.MetadataData }), "stall"},
+		{"hashes", func(m wire.Message) (wire.Message, bool) { return m, m.ID != wire.Hashes }, "stall"},
+		{"no extension handshake", func(m wire.Message) (wire.Message, bool) { return m, m.ID != wire.Extended }, "no ut_metadata"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			staller := startSeeder(t, meta, tc.mutate)
 			_, logs, err := fetchFrom(t, meta, 500*time.Millisecond, staller)
-			if !errors.Is(err, ErrNoPeer) || !logs.dropped(staller.addr(), "stall") {
+			if !errors.Is(err, ErrNoPeer) || !logs.dropped(staller.addr(), tc.why) {
 				t.Fatalf("a stalling peer alone: %v\n%s", err, logs)
 			}
 			staller, good := startSeeder(t, meta, tc.mutate), startSeeder(t, meta, honest)

@@ -160,18 +160,14 @@ func (p *peerConn) send(cfg Config, msgs []wire.Message) error {
 	return p.w.WriteMessages(msgs...)
 }
 
-// stalled reports a request of ours unanswered past the stall timeout, or a peer that did
-// not send its extension handshake within it.
+// stalled reports a request of ours unanswered past the stall timeout.
 func (p *peerConn) stalled(now time.Time, timeout time.Duration) bool {
 	for _, at := range p.asked {
 		if now.Sub(at) > timeout {
 			return true
 		}
 	}
-	if p.chunk != nil && now.Sub(p.chunkAt) > timeout {
-		return true
-	}
-	return p.metadataID == 0 && p.size == 0 && !p.hashes && now.Sub(p.connected) > timeout
+	return p.chunk != nil && now.Sub(p.chunkAt) > timeout
 }
 
 // runPeer connects to addr and works with it until the fetch ends or the peer is dropped.
@@ -239,6 +235,8 @@ func (f *fetch) assign(p *peerConn, now time.Time) ([]wire.Message, error) {
 	switch {
 	case f.done || f.err != nil:
 		return nil, context.Canceled
+	case f.meta == nil && p.metadataID == 0 && now.Sub(p.connected) > f.cfg.StallTimeout:
+		return nil, fmt.Errorf("%w: no ut_metadata offered within the stall timeout", errUseless)
 	case f.meta == nil:
 		return f.assignInfo(p, now), nil
 	case !p.hashes:
