@@ -217,6 +217,10 @@ func runGet(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if wantSHA != "" && meta.MultiFile() {
+		return usagef("get: --sha256 is one file's SHA-256, and swarm %q carries a directory of %d files (every piece of every file is verified against the torrent)",
+			c.swarm, len(meta.Info.Files))
+	}
 	cfg := c.config(log)
 	cfg.Torrent, cfg.ExitOnComplete, cfg.WantSHA256 = meta, *exit, wantSHA
 	if err := twin.get(log, &cfg); err != nil {
