@@ -26,10 +26,10 @@ type podToCreate struct {
 }
 
 // createChildren creates the tracker's Service, the publish Secret, the NetworkPolicy (or
-// deletes it when turned off) and, when pods is true, every pod that is missing: first
-// creations, and replacements whose backoff has passed. A child's name taken by someone else's
-// object fails the swarm before any pod is created.
-func (r *SwarmReconciler) createChildren(ctx context.Context, p *pass, obs *observed, pods bool) error {
+// deletes it when turned off) and every pod that is missing (the seeders only when seeders is
+// true): first creations, and replacements whose backoff has passed. A child's name taken by
+// someone else's object fails the swarm before any pod is created.
+func (r *SwarmReconciler) createChildren(ctx context.Context, p *pass, obs *observed, seeders bool) error {
 	if !obs.serviceExists {
 		if err := r.Create(ctx, buildTrackerService(p.swarm)); err != nil && !apierrors.IsAlreadyExists(err) {
 			return fmt.Errorf("creating the tracker's Service: %w", err)
@@ -38,21 +38,24 @@ func (r *SwarmReconciler) createChildren(ctx context.Context, p *pass, obs *obse
 	if err := r.ensurePublishSecret(ctx, p, obs); err != nil || p.failed() {
 		return err
 	}
-	if err := r.reconcileNetworkPolicy(ctx, p, obs); err != nil || p.failed() || !pods {
+	if err := r.reconcileNetworkPolicy(ctx, p, obs); err != nil || p.failed() {
 		return err
 	}
-	todo := p.podsToCreate(obs, r.Pods)
+	todo := p.podsToCreate(obs, r.Pods, seeders)
 	created, err := r.createPods(ctx, todo)
 	p.noteCreated(obs, todo, created)
 	return err
 }
 
 // podsToCreate lists the pods missing from the cache that this pass may create, tracker first,
-// then seeders, then peers, at most maxCreatesPerPass.
-func (p *pass) podsToCreate(obs *observed, d PodDefaults) []podToCreate {
+// then seeders (unless not seeders), then peers, at most maxCreatesPerPass.
+func (p *pass) podsToCreate(obs *observed, d PodDefaults, seeders bool) []podToCreate {
 	var todo []podToCreate
 	for _, role := range roles {
 		for i := range p.st.count(role) {
+			if role == RoleSeeder && !seeders {
+				break
+			}
 			if len(todo) == maxCreatesPerPass {
 				p.wakeIn(0)
 				return todo

@@ -180,15 +180,17 @@ var _ = Describe("Swarm sources and payload", func() {
 			}
 		}
 
-		By("a seeder gone while its Secret is gone is not replaced; the other pods stay")
+		By("a seeder gone while its Secret is gone is not replaced; a peer gone is")
 		Expect(k8sClient.Delete(ctx, secret)).To(Succeed())
-		seeder, err := getPod(ctx, ns, "private-seeder-0")()
-		Expect(err).NotTo(HaveOccurred())
-		Expect(k8sClient.Delete(ctx, seeder)).To(Succeed())
+		for _, name := range []string{"private-seeder-0", "private-peer-0"} {
+			pod, err := getPod(ctx, ns, name)()
+			Expect(err).NotTo(HaveOccurred())
+			Expect(k8sClient.Delete(ctx, pod)).To(Succeed())
+		}
 		Eventually(getSwarm(ctx, key), timeout, interval).Should(
 			haveCondition(minibitv1alpha1.ConditionSourceReady, metav1.ConditionFalse, ReasonSecretMissing))
-		Consistently(podNames(ctx, ns), "1s", interval).Should(And(
-			Not(ContainElement("private-seeder-0")), ContainElements("private-tracker", "private-peer-0")))
+		Eventually(podNames(ctx, ns), timeout, interval).Should(ContainElements("private-tracker", "private-peer-0"))
+		Consistently(podNames(ctx, ns), "1s", interval).ShouldNot(ContainElement("private-seeder-0"))
 		secret.ResourceVersion = ""
 		Expect(k8sClient.Create(ctx, secret)).To(Succeed())
 		Eventually(podNames(ctx, ns), timeout, interval).Should(ContainElement("private-seeder-0"))

@@ -262,7 +262,7 @@ func TestPodsToCreate(t *testing.T) {
 	p := newPass(swarm, t0)
 	// s-peer-1 is missing from the cache but not recorded: not created (a stale cache must not
 	// make a second pod); s-peer-0's backoff has passed; s-peer-2 waits 8 s.
-	todo := p.podsToCreate(podsOf(map[string]corev1.PodPhase{"s-tracker": "", "s-seeder-0": ""}), PodDefaults{})
+	todo := p.podsToCreate(podsOf(map[string]corev1.PodPhase{"s-tracker": "", "s-seeder-0": ""}), PodDefaults{}, true)
 	if len(todo) != 1 || todo[0].pod.Name != "s-peer-0" || !todo[0].replace || todo[0].pod.Labels[LabelAttempt] != "1" {
 		t.Fatalf("todo = %+v, want only the replacement of s-peer-0 at attempt 1", todo)
 	}
