@@ -190,8 +190,13 @@ func TestServePieceLayer(t *testing.T) {
 		switch {
 		case e.Kind == Send && e.Msg.ID == wire.Hashes:
 			r, hashes, err := wire.ParseHashes(e.Msg.Payload)
-			if err != nil || len(hashes) != int(r.Length+r.ProofLayers)*32 {
-				t.Fatalf("answer %+v: %d bytes, %v", r, len(hashes), err)
+			if err != nil || VerifyPieceLayerHashes(r, hashes) != nil {
+				t.Fatalf("answer %+v: %d bytes, %v, %v", r, len(hashes), err, VerifyPieceLayerHashes(r, hashes))
+			}
+			bad := bytes.Clone(hashes)
+			bad[len(bad)-1] ^= 1 // the last uncle
+			if VerifyPieceLayerHashes(r, bad) == nil {
+				t.Fatal("a wrong uncle hash proves")
 			}
 			for i := range int(r.Length) {
 				if k := int(r.Index) + i; k < c.meta.NumPieces() && [32]byte(hashes[i*32:i*32+32]) != c.meta.PieceHash(k) {

@@ -1,7 +1,9 @@
 package core
 
 import (
+	"bytes"
 	"crypto/sha256"
+	"fmt"
 	"math/bits"
 
 	"github.com/minibit-io/minibit/internal/metainfo"
@@ -33,6 +35,30 @@ func PieceLayerRanges(root [32]byte, pieces, leavesPerPiece int) []wire.HashRang
 		out = append(out, shape)
 	}
 	return out
+}
+
+// VerifyPieceLayerHashes checks an answer to one of PieceLayerRanges' requests r: hashes are its
+// base hashes, then exactly its proof's uncle hashes, lowest first, and they must hash up to
+// r's pieces root.
+func VerifyPieceLayerHashes(r wire.HashRange, hashes []byte) error {
+	if want := int(r.Length+r.ProofLayers) * 32; len(hashes) != want {
+		return fmt.Errorf("%d bytes of hashes for a range of %d and %d proof layers", len(hashes), r.Length, r.ProofLayers)
+	}
+	node := reduce(bytes.Clone(hashes[:r.Length*32]))
+	pos := r.Index / r.Length
+	for k := range r.ProofLayers {
+		uncle := [32]byte(hashes[(r.Length+k)*32:])
+		if pos%2 == 0 {
+			node = hashPair(node, uncle)
+		} else {
+			node = hashPair(uncle, node)
+		}
+		pos /= 2
+	}
+	if node != r.PiecesRoot {
+		return fmt.Errorf("hashes %d+%d of a piece layer do not prove to its pieces root", r.Index, r.Length)
+	}
+	return nil
 }
 
 // layerServeSlack is what a connection may fetch of piece layers beyond twice their size.

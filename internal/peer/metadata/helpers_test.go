@@ -196,29 +196,44 @@ func hashesMutator(fn func(hashes []byte)) mutator {
 	}
 }
 
-// logBuffer collects a fetch's log lines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
+// drops records the "Metadata peer dropped" records of a fetch (the other records go nowhere).
+type drops struct {
+	mu    sync.Mutex
+	lines []string // "addr: err"
 }
 
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
+func (d *drops) Enabled(context.Context, slog.Level) bool { return true }
+func (d *drops) WithAttrs([]slog.Attr) slog.Handler       { return d }
+func (d *drops) WithGroup(string) slog.Handler            { return d }
+
+func (d *drops) Handle(_ context.Context, r slog.Record) error {
+	if r.Message != "Metadata peer dropped" {
+		return nil
+	}
+	var line string
+	r.Attrs(func(a slog.Attr) bool {
+		line += a.Key + "=" + a.Value.String() + " "
+		return true
+	})
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.lines = append(d.lines, line)
+	return nil
 }
 
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+// String lists the drops, for a failure's message.
+func (d *drops) String() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return strings.Join(d.lines, "\n")
 }
 
-// dropped reports whether the log says the peer at addr was dropped for a reason containing
-// why.
-func (b *logBuffer) dropped(addr netip.AddrPort, why string) bool {
-	for line := range strings.Lines(b.String()) {
-		if strings.Contains(line, "Metadata peer dropped") && strings.Contains(line, addr.String()) && strings.Contains(line, why) {
+// dropped reports whether the peer at addr was dropped for a reason containing why.
+func (d *drops) dropped(addr netip.AddrPort, why string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, line := range d.lines {
+		if strings.Contains(line, "peer="+addr.String()+" ") && strings.Contains(line, why) {
 			return true
 		}
 	}
@@ -226,13 +241,13 @@ func (b *logBuffer) dropped(addr netip.AddrPort, why string) bool {
 }
 
 // fetchFrom runs Fetch of meta's info-hash from the seeders, within a wide deadline.
-func fetchFrom(t *testing.T, meta *metainfo.MetaInfo, stall time.Duration, seeders ...*seeder) (*metainfo.MetaInfo, *logBuffer, error) {
+func fetchFrom(t *testing.T, meta *metainfo.MetaInfo, stall time.Duration, seeders ...*seeder) (*metainfo.MetaInfo, *drops, error) {
 	t.Helper()
-	logs := &logBuffer{}
+	logs := &drops{}
 	cfg := Config{
 		InfoHash: meta.InfoHashV1(), InfoHashV2: meta.InfoHashV2(), PeerID: [20]byte{'l'},
 		Announce: meta.Announce, MaxInfoBytes: 1 << 20, StallTimeout: stall,
-		Log: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Log: slog.New(logs),
 	}
 	for _, s := range seeders {
 		cfg.Peers = append(cfg.Peers, s.addr())

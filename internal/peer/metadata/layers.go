@@ -1,7 +1,6 @@
 package metadata
 
 import (
-	"crypto/sha256"
 	"fmt"
 
 	"github.com/minibit-io/minibit/internal/metainfo"
@@ -79,7 +78,7 @@ func (f *fetch) onHashes(p *peerConn, m wire.Message) error {
 		return nil // an answer we no longer wait for
 	}
 	p.chunk = nil
-	if err := verifyChunk(c, hashes); err != nil {
+	if err := core.VerifyPieceLayerHashes(c.hashRange(), hashes); err != nil {
 		f.layers.release(c)
 		return fmt.Errorf("%w: %w", errBadPeer, err)
 	}
@@ -99,47 +98,4 @@ func (f *fetch) onHashes(p *peerConn, m wire.Message) error {
 	delete(s.layers, c.file)
 	f.finishIfComplete()
 	return nil
-}
-
-// verifyChunk checks that a chunk's hashes (its base hashes, then exactly its proof's uncle
-// hashes, lowest first) hash up to its pieces root.
-func verifyChunk(c *chunk, hashes []byte) error {
-	if want := int(c.length+c.proof) * 32; len(hashes) != want {
-		return fmt.Errorf("%d bytes of hashes for a chunk of %d and %d proof layers", len(hashes), c.length, c.proof)
-	}
-	node := subtreeRoot(append([]byte(nil), hashes[:c.length*32]...))
-	pos := c.index / c.length
-	for k := range c.proof {
-		uncle := hashes[(c.length+k)*32 : (c.length+k+1)*32]
-		if pos%2 == 0 {
-			node = hashPair(node[:], uncle)
-		} else {
-			node = hashPair(uncle, node[:])
-		}
-		pos /= 2
-	}
-	if node != c.root {
-		return fmt.Errorf("hashes %d+%d of a piece layer do not prove to its pieces root", c.index, c.length)
-	}
-	return nil
-}
-
-// subtreeRoot reduces a power-of-two count of hashes (overwritten) to their root.
-func subtreeRoot(h []byte) [32]byte {
-	for n := len(h) / 32; n > 1; n /= 2 {
-		for k := range n / 2 {
-			sum := sha256.Sum256(h[2*k*32 : (2*k+2)*32])
-			copy(h[k*32:], sum[:])
-		}
-	}
-	var root [32]byte
-	copy(root[:], h)
-	return root
-}
-
-func hashPair(a, b []byte) [32]byte {
-	var pair [64]byte
-	copy(pair[:], a)
-	copy(pair[32:], b)
-	return sha256.Sum256(pair[:])
 }
