@@ -241,12 +241,12 @@ func (d *drops) dropped(addr netip.AddrPort, why string) bool {
 }
 
 // fetchFrom runs Fetch of meta's info-hash from the seeders, within a wide deadline.
-func fetchFrom(t *testing.T, meta *metainfo.MetaInfo, stall time.Duration, seeders ...*seeder) (*metainfo.MetaInfo, *drops, error) {
+func fetchFrom(t testing.TB, meta *metainfo.MetaInfo, stall time.Duration, seeders ...*seeder) (*metainfo.MetaInfo, *drops, error) {
 	t.Helper()
 	logs := &drops{}
 	cfg := Config{
 		InfoHash: meta.InfoHashV1(), InfoHashV2: meta.InfoHashV2(), PeerID: [20]byte{'l'},
-		Announce: meta.Announce, MaxInfoBytes: 1 << 20, StallTimeout: stall,
+		Announce: meta.Announce, MaxInfoBytes: max(1<<20, 2*int64(len(meta.InfoBytes()))), StallTimeout: stall,
 		Log: slog.New(logs),
 	}
 	for _, s := range seeders {
@@ -259,7 +259,7 @@ func fetchFrom(t *testing.T, meta *metainfo.MetaInfo, stall time.Duration, seede
 }
 
 // sameTorrent fails unless got is meta: the same info bytes and every file's piece layer.
-func sameTorrent(t *testing.T, meta, got *metainfo.MetaInfo) {
+func sameTorrent(t testing.TB, meta, got *metainfo.MetaInfo) {
 	t.Helper()
 	if !bytes.Equal(got.InfoBytes(), meta.InfoBytes()) || got.Announce != meta.Announce {
 		t.Fatal("the fetched info dict differs")
