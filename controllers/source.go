@@ -75,6 +75,7 @@ func sourceSecrets(s *minibitv1alpha1.Swarm) []sourceSecret {
 	case src.OCI != nil:
 		add("oci.pullSecret", src.OCI.PullSecret, ociAuthDir, corev1.SecretTypeDockerConfigJson,
 			[2]string{corev1.DockerConfigJsonKey, ociAuthFile})
+		add("oci.caSecret", src.OCI.CASecret, caDir, "", [2]string{caKey, caKey})
 	case src.S3 != nil:
 		add("s3.credentialsSecret", src.S3.CredentialsSecret, s3CredsDir, "",
 			[2]string{s3AccessKeyID, s3AccessKeyID}, [2]string{s3SecretKey, s3SecretKey})
@@ -157,6 +158,9 @@ func ociArgs(o *minibitv1alpha1.OCISource, st settings) []string {
 	args := []string{"--oci-ref=" + o.Ref, "--max-bytes=" + formatSize(st.maxBytes)}
 	if o.PullSecret != "" {
 		args = append(args, "--oci-auth-file="+ociAuthDir+"/"+ociAuthFile)
+	}
+	if o.CASecret != "" {
+		args = append(args, "--ca-file="+caDir+"/"+caKey)
 	}
 	if o.PlainHTTP {
 		args = append(args, "--oci-plain-http")

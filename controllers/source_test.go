@@ -81,6 +81,15 @@ func TestSeederArgsOfSourceSwitches(t *testing.T) {
 		slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--oci-auth-file") }) {
 		t.Errorf("args of an anonymous plain-http pull: %q", args)
 	}
+	s = swarmtest.MakeSwarm("demo", "ns").OCI("reg/m:v1", "").Obj()
+	s.Spec.Source.OCI.CASecret = "ca"
+	seeder := buildSeederPod(s, PodDefaults{}, 0, 0)
+	if args := seeder.Spec.Containers[0].Args; !slices.Contains(args, "--ca-file=/etc/minibit/ca/ca.crt") {
+		t.Errorf("args of a registry with a private CA lack --ca-file: %q", args)
+	}
+	if got := secretFiles(seeder); !slices.Contains(got, "/etc/minibit/ca/ca.crt") {
+		t.Errorf("the oci seeder's Secret files are %q, want the CA bundle among them", got)
+	}
 	s = swarmtest.MakeSwarm("demo", "ns").S3("s3:9000", "b", "", "").Obj()
 	s.Spec.Source.S3.PlainHTTP, s.Spec.Source.S3.Region, s.Spec.Source.S3.CASecret = true, "eu-west-1", "ca"
 	args := buildSeederPod(s, PodDefaults{}, 0, 0).Spec.Containers[0].Args

@@ -367,6 +367,13 @@ type OCISource struct {
 	// cluster). Default false.
 	// +optional
 	PlainHTTP bool `json:"plainHTTP,omitempty"`
+	// CASecret names a Secret whose key "ca.crt" holds PEM certificates trusted for the
+	// registry's https, besides the system's (a registry with a private CA). Mounted read-only
+	// into the seeders only.
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`
+	// +optional
+	CASecret string `json:"caSecret,omitempty"`
 }
 
 // S3Source is every object under a prefix of a bucket in S3-compatible storage (AWS S3, MinIO,
