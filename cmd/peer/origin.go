@@ -209,3 +209,24 @@ func describeOrigin(spec source.Spec) string {
 	}
 	return "none"
 }
+
+// hashProgressEvery is how often a seeder hashing its payload logs how far it got.
+const hashProgressEvery = 10 * time.Second
+
+// hashProgress is metainfo's Progress callback for a seeder: a log line at most every interval
+// (and the last one), with the bytes hashed, the percentage and the rate, so that hashing a
+// large payload shows it is alive.
+func hashProgress(log *slog.Logger, start time.Time, every time.Duration) func(done, total int64) {
+	last := start
+	return func(done, total int64) {
+		now := time.Now()
+		if done < total && now.Sub(last) < every {
+			return
+		}
+		last = now
+		secs := now.Sub(start).Seconds()
+		log.Info("Hashing the payload", "bytes", done, "total", total,
+			"percent", fmt.Sprintf("%.1f", 100*float64(done)/float64(max(total, 1))),
+			"MiBps", fmt.Sprintf("%.0f", float64(done)/(1<<20)/max(secs, 1e-3)))
+	}
+}

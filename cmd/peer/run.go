@@ -140,6 +140,7 @@ func seedTorrent(ctx context.Context, log *slog.Logger, c *common, file string, 
 	}
 	start := time.Now()
 	opts.Name, opts.Announce = filepath.Base(file), c.tracker+"/announce"
+	opts.Progress = hashProgress(log, start, hashProgressEvery)
 	meta, err := metainfo.Create(file, opts)
 	if err != nil {
 		return nil, false, err
