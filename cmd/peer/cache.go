@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/minibit-io/minibit/internal/metainfo"
 	"github.com/minibit-io/minibit/internal/nodecache"
 	"github.com/minibit-io/minibit/internal/peer"
 )
@@ -59,7 +58,7 @@ func runCachedSession(ctx context.Context, c *common, cfg peer.Config, f cacheFl
 	if err != nil {
 		return err
 	}
-	entry, err := cache.Acquire(ctx, log, contentOf(cfg.Torrent))
+	entry, err := cache.Acquire(ctx, log, nodecache.ContentOf(cfg.Torrent))
 	if err != nil {
 		return err
 	}
@@ -90,11 +89,6 @@ func runCachedSession(ctx context.Context, c *common, cfg peer.Config, f cacheFl
 		}
 		return nil
 	})
-}
-
-// contentOf is the node cache's identity of a torrent's file.
-func contentOf(meta *metainfo.MetaInfo) nodecache.Content {
-	return nodecache.Content{InfoHash: meta.InfoHashV1(), Name: meta.Info.Name, Size: meta.Info.Length, PieceLength: meta.Info.PieceLength}
 }
 
 // gcLoop runs the node cache's clean-up now and every nodecache.GCInterval until ctx ends.

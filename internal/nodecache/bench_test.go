@@ -19,7 +19,7 @@ func BenchmarkStart(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	e, err := c.Acquire(context.Background(), quiet, contentOfMeta(meta))
+	e, err := c.Acquire(context.Background(), quiet, ContentOf(meta))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -36,7 +36,7 @@ func BenchmarkStart(b *testing.B) {
 	}{{"hit", true}, {"full-verify", false}} {
 		b.Run(mode.name, func(b *testing.B) {
 			for b.Loop() {
-				e, err := c.Acquire(context.Background(), quiet, contentOfMeta(meta))
+				e, err := c.Acquire(context.Background(), quiet, ContentOf(meta))
 				if err != nil || !e.Hit() {
 					b.Fatalf("not a hit: %v", err)
 				}

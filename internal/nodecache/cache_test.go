@@ -324,8 +324,11 @@ func TestGCKeepsReferencedLockedAndYoungCopies(t *testing.T) {
 	for _, ih := range res.Removed {
 		gone[ih] = true
 	}
-	want := map[Content]bool{referenced: false, unreferenced: true, locked: false, young: false}
-	for content, removed := range want {
+	for _, w := range []struct {
+		content Content
+		removed bool
+	}{{referenced, false}, {unreferenced, true}, {locked, false}, {young, false}} {
+		content, removed := w.content, w.removed
 		dir, _ := c.contentPath(content.hex())
 		if gone[content.hex()] != removed || exists(dir) == removed {
 			t.Errorf("content %x: removed %v (dir exists %v), want removed %v", content.InfoHash[0], gone[content.hex()], exists(dir), removed)

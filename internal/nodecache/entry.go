@@ -24,7 +24,8 @@ type Entry struct {
 	hit     *Record // the matching record, nil when the copy must be verified or downloaded
 }
 
-// Path is where the session keeps the file (a download goes to Path+".part" first).
+// Path is where the session keeps the file or directory (a download goes to Path+".part"
+// first).
 func (e *Entry) Path() string { return e.path }
 
 // Hit reports whether the copy is verified already (its record matches the file as it is):
@@ -44,7 +45,7 @@ func (e *Entry) VerifiedSHA256() string {
 // lock is exclusive (this peer downloads or repairs the copy) and a stale record is removed.
 // While another peer downloads the content, Acquire waits (until ctx ends).
 func (c *Cache) Acquire(ctx context.Context, log *slog.Logger, content Content) (*Entry, error) {
-	if err := checkFileName(content.Name); err != nil {
+	if err := checkContent(content); err != nil {
 		return nil, err
 	}
 	ih := content.hex()
@@ -113,13 +114,14 @@ func (e *Entry) try(lockPath string) (bool, error) {
 	return true, nil
 }
 
-// verified reads the record and compares it with the torrent and the file as it is now.
+// verified reads the record and compares it with the torrent and the file as it is now (a
+// directory's every file, and its tree's shape).
 func (e *Entry) verified() (Record, bool) {
 	recordPath, err := e.cache.contentPath(e.content.hex(), recordName)
 	if err != nil {
 		return Record{}, false
 	}
-	r, err := readRecord(recordPath)
+	r, err := readRecordLimit(recordPath, recordLimit(e.content))
 	if err != nil {
 		return Record{}, false
 	}
@@ -127,12 +129,20 @@ func (e *Entry) verified() (Record, bool) {
 	if err != nil || !r.matches(e.content, id) {
 		return Record{}, false
 	}
+	if e.content.isDir() {
+		ids, err := scanTree(e.path, e.content.Files)
+		if err != nil || !r.matchesFiles(e.content, ids) {
+			return Record{}, false
+		}
+	}
 	return r, true
 }
 
 // clearStale removes the record that no longer matches (the copy is verified again before a
 // new one is written) and whatever stands at the file's names without being a regular file
-// (a symlink there would make the session serve another file).
+// (a symlink there would make the session serve another file). For a directory, whatever
+// stands there without being a directory goes, and in the directories every entry the torrent
+// does not hold (pruneTree).
 func (e *Entry) clearStale() error {
 	recordPath, err := e.cache.contentPath(e.content.hex(), recordName)
 	if err != nil {
@@ -143,42 +153,84 @@ func (e *Entry) clearStale() error {
 	}
 	for _, p := range []string{e.path, e.path + ".part"} {
 		fi, err := os.Lstat(p)
-		if err != nil || fi.Mode().IsRegular() {
+		switch {
+		case err != nil:
+			continue
+		case e.content.isDir() && fi.IsDir():
+			if err := pruneTree(p, e.content.Files); err != nil {
+				return err
+			}
+			continue
+		case !e.content.isDir() && fi.Mode().IsRegular():
 			continue
 		}
-		if err := os.RemoveAll(p); err != nil {
-			return fmt.Errorf("node cache: remove %s, not a regular file: %w", p, err)
+		if err := os.RemoveAll(p); err != nil { // removes a symlink, never follows it
+			return fmt.Errorf("node cache: remove %s, not what the torrent holds there: %w", p, err)
 		}
 	}
 	return nil
 }
 
-// Finish is called once the session's file is verified and in place: it records the copy
-// (unless it was a hit whose record lacks nothing), with sha256 the whole file's SHA-256 when
-// the session checked it, then points the stable name at it and lets other peers share it.
+// Finish is called once the session's file (or directory) is verified and in place: it
+// records the copy (unless it was a hit whose record lacks nothing), with sha256 the whole
+// file's SHA-256 when the session checked it (never for a directory), then points the stable
+// name at it and lets other peers share it.
 func (e *Entry) Finish(name Name, sha256 string) error {
+	if sha256 != "" && e.content.isDir() {
+		return fmt.Errorf("node cache: %s is a directory; a SHA-256 is one file's", e.content.Name)
+	}
 	if e.hit == nil || (sha256 != "" && e.hit.SHA256 == "") {
-		id, err := statFile(e.path)
-		if err != nil {
-			return fmt.Errorf("node cache: the verified file: %w", err)
-		}
-		if !id.regular || id.size != e.content.Size {
-			return fmt.Errorf("node cache: %s is not the verified file of %d bytes", e.path, e.content.Size)
-		}
-		recordPath, err := e.cache.contentPath(e.content.hex(), recordName)
-		if err != nil {
+		if err := e.record(sha256); err != nil {
 			return err
 		}
-		r := newRecord(e.content, id, sha256, time.Now())
-		if err := writeRecord(recordPath, r); err != nil {
-			return err
-		}
-		e.hit = &r
 	}
 	if err := e.cache.switchLink(name, e.content.hex()); err != nil {
 		return err
 	}
 	return e.lock.shared()
+}
+
+// record writes the record of the verified copy as it is now.
+func (e *Entry) record(sha256 string) error {
+	id, files, err := e.identify()
+	if err != nil {
+		return err
+	}
+	recordPath, err := e.cache.contentPath(e.content.hex(), recordName)
+	if err != nil {
+		return err
+	}
+	r := newRecord(e.content, id, files, sha256, time.Now())
+	if err := writeRecord(recordPath, r); err != nil {
+		return err
+	}
+	e.hit = &r
+	return nil
+}
+
+// identify reads the identity of the verified copy, checking that it is what the content says:
+// a regular file of its size, or a directory of exactly its files with their lengths.
+func (e *Entry) identify() (fileID, []fileID, error) {
+	id, err := statFile(e.path)
+	if err != nil {
+		return fileID{}, nil, fmt.Errorf("node cache: the verified copy: %w", err)
+	}
+	if !e.content.isDir() {
+		if !id.regular || id.size != e.content.Size {
+			return fileID{}, nil, fmt.Errorf("node cache: %s is not the verified file of %d bytes", e.path, e.content.Size)
+		}
+		return id, nil, nil
+	}
+	files, err := scanTree(e.path, e.content.Files)
+	if err != nil {
+		return fileID{}, nil, fmt.Errorf("node cache: %s is not the verified directory: %w", e.path, err)
+	}
+	for i, f := range e.content.Files {
+		if files[i].size != f.Length {
+			return fileID{}, nil, fmt.Errorf("node cache: %s/%s is %d bytes, not the verified %d", e.path, f.Path, files[i].size, f.Length)
+		}
+	}
+	return id, files, nil
 }
 
 // Link points the stable name at a hit's copy before the session starts (the copy is verified

@@ -125,8 +125,8 @@ func (c *Cache) lastUse(dir, lockPath string, lockExisted bool) time.Time {
 			last = fi.ModTime()
 		}
 	}
-	if r, err := readRecord(filepath.Join(dir, recordName)); err == nil && r.VerifiedAt.After(last) {
-		last = r.VerifiedAt
+	if at, err := readVerifiedAt(filepath.Join(dir, recordName)); err == nil && at.After(last) {
+		last = at
 	}
 	return last
 }

@@ -100,7 +100,7 @@ type fileID struct {
 	size                 int64
 	inode                uint64
 	mtimeNano, ctimeNano int64
-	regular              bool
+	regular, dir         bool
 }
 
 // statFile reads the fileID of path without following a symlink.
@@ -109,10 +109,16 @@ func statFile(path string) (fileID, error) {
 	if err != nil {
 		return fileID{}, err
 	}
-	id := fileID{size: fi.Size(), mtimeNano: fi.ModTime().UnixNano(), regular: fi.Mode().IsRegular()}
+	return idOf(fi), nil
+}
+
+// idOf is the fileID of what fi describes (from Lstat: a symlink is neither regular nor a
+// directory).
+func idOf(fi os.FileInfo) fileID {
+	id := fileID{size: fi.Size(), mtimeNano: fi.ModTime().UnixNano(), regular: fi.Mode().IsRegular(), dir: fi.IsDir()}
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
 		id.inode = st.Ino
 		id.ctimeNano = st.Ctim.Nano()
 	}
-	return id, nil
+	return id
 }

@@ -19,10 +19,6 @@ import (
 
 const sessionTimeout = 60 * time.Second
 
-func contentOfMeta(meta *metainfo.MetaInfo) Content {
-	return Content{InfoHash: meta.InfoHashV1(), Name: meta.Info.Name, Size: meta.Info.Length, PieceLength: meta.Info.PieceLength}
-}
-
 func sessionConfig(meta *metainfo.MetaInfo, path string, peers ...netip.AddrPort) peer.Config {
 	cfg := peer.DefaultConfig()
 	cfg.Torrent, cfg.Path, cfg.ListenAddr, cfg.Peers = meta, path, "127.0.0.1:0", peers
@@ -53,7 +49,7 @@ type node struct {
 // startNode acquires the content in c and starts a session on it.
 func startNode(t *testing.T, c *Cache, meta *metainfo.MetaInfo, peers ...netip.AddrPort) *node {
 	t.Helper()
-	e, err := c.Acquire(context.Background(), quiet, contentOfMeta(meta))
+	e, err := c.Acquire(context.Background(), quiet, ContentOf(meta))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +83,7 @@ func downloadOnce(t *testing.T, c *Cache, meta *metainfo.MetaInfo, seeder *peer.
 }
 
 func recordPath(c *Cache, meta *metainfo.MetaInfo) string {
-	p, _ := c.contentPath(contentOfMeta(meta).hex(), recordName)
+	p, _ := c.contentPath(ContentOf(meta).hex(), recordName)
 	return p
 }
 
