@@ -256,3 +256,101 @@ func TestTwoNodesTheSecondHoldsACopy(t *testing.T) {
 		peertest.SameFile(t, file, filepath.Join(c.Root(), byNameDir, "ns", "s", meta.Info.Name))
 	}
 }
+
+// treeFile is the path of the file rel in a directory's copy.
+func treeFile(e *Entry, rel string) string {
+	return filepath.Join(e.Path(), filepath.FromSlash(rel))
+}
+
+// A directory (a multi-file torrent) downloaded into the cache is a hit for the next peer,
+// which seeds at once without downloading or hashing: proven, as for a file, by a piece
+// corrupted behind the record's back (the record rewritten to match) that the hit's session
+// still counts as held.
+func TestDirectoryCacheHitWithoutHashing(t *testing.T) {
+	src, meta := peertest.Tree(t, "model", 64<<10)
+	c := newCache(t)
+	name := mustName(t, "gpu/model")
+	seeder := startSeeder(t, src, meta)
+	first := downloadOnce(t, c, meta, seeder, name)
+	peertest.SameTree(t, src, filepath.Join(c.Root(), byNameDir, "gpu", "model", "model"))
+	_ = seeder.Close()
+
+	hit := startNode(t, c, meta) // no peers
+	if !hit.entry.Hit() {
+		t.Fatal("the unchanged directory is not a hit")
+	}
+	hit.run.WaitDone(t, 5*time.Second, nil)
+	if st := hit.s.Stats(); st.BytesDownloaded != 0 || st.PiecesHave != st.PiecesTotal {
+		t.Fatalf("the hit downloaded %d bytes, holds %d of %d pieces", st.BytesDownloaded, st.PiecesHave, st.PiecesTotal)
+	}
+	_ = hit.run.Stop()
+	_ = hit.entry.Close()
+
+	corrupt(t, treeFile(first.entry, "shards/model-00002.bin"), 70<<10)
+	content := ContentOf(meta)
+	r, err := readRecordLimit(recordPath(c, meta), recordLimit(content))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := scanTree(first.entry.Path(), content.Files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, id := range ids {
+		r.Files[i].MtimeUnixNano, r.Files[i].CtimeUnixNano, r.Files[i].Inode = id.mtimeNano, id.ctimeNano, id.inode
+	}
+	if err := writeRecord(recordPath(c, meta), r); err != nil {
+		t.Fatal(err)
+	}
+	trusted := startNode(t, c, meta)
+	if st := trusted.s.Stats(); !trusted.entry.Hit() || st.PiecesHave != st.PiecesTotal {
+		t.Fatalf("hit %v, %d of %d pieces: the session hashed the directory", trusted.entry.Hit(), st.PiecesHave, st.PiecesTotal)
+	}
+}
+
+// A directory's file modified in place (same size) makes the copy a miss: the session verifies
+// it piece by piece and fetches only the bad piece again. A symlink planted in the copy,
+// pointing outside, is a miss too: it is removed (never followed), the files verify without a
+// download, and the copy is a hit again.
+func TestDirectoryChangedIsVerifiedAndRepaired(t *testing.T) {
+	src, meta := peertest.Tree(t, "model", 64<<10)
+	c := newCache(t)
+	name := mustName(t, "gpu/model")
+	seeder := startSeeder(t, src, meta)
+	first := downloadOnce(t, c, meta, seeder, name)
+
+	victim := treeFile(first.entry, "shards/model-00001.bin")
+	afterTick(t, victim)
+	corrupt(t, victim, 100)
+	repaired := startNode(t, c, meta, seeder.Addr())
+	if repaired.entry.Hit() {
+		t.Fatal("a directory with a file modified in place is a hit")
+	}
+	repaired.finish(t, name)
+	if st := repaired.s.Stats(); st.BytesDownloaded != 64<<10 {
+		t.Errorf("the repair downloaded %d bytes, want the one bad piece's %d", st.BytesDownloaded, 64<<10)
+	}
+	peertest.SameTree(t, src, first.entry.Path())
+	_ = repaired.run.Stop()
+	_ = repaired.entry.Close()
+
+	outside := t.TempDir()
+	writeFile(t, filepath.Join(outside, "secret"), "keep me")
+	planted := treeFile(first.entry, "tokenizer/deep/leak")
+	symlink(t, outside, planted)
+	checked := startNode(t, c, meta) // no peers: it must verify, not download
+	if checked.entry.Hit() {
+		t.Fatal("a directory with a planted symlink is a hit")
+	}
+	checked.finish(t, name)
+	if exists(planted) {
+		t.Fatal("the planted symlink stays in the copy")
+	}
+	assertOutsideUntouched(t, outside)
+	peertest.SameTree(t, src, first.entry.Path())
+	_ = checked.run.Stop()
+	_ = checked.entry.Close()
+	if !hitOf(t, c, ContentOf(meta)) {
+		t.Fatal("the verified directory is not a hit")
+	}
+}
