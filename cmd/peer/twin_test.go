@@ -25,13 +25,12 @@ func TestSeedPublishesTheV1Twin(t *testing.T) {
 	if err := generate.WriteFile(file, 7, 1<<20); err != nil {
 		t.Fatal(err)
 	}
+	args := []string{"--file", file, "--tracker", tr.URL, "--swarm", "demo", "--v1-twin",
+		"--v1-twin-file", twinFile, "--listen", "127.0.0.1:0", "--metrics-addr", "", "--piece-size", "64KiB"}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	seedErr := make(chan error, 1)
-	go func() {
-		seedErr <- runSeed(ctx, []string{"--file", file, "--tracker", tr.URL, "--swarm", "demo", "--v1-twin",
-			"--v1-twin-file", twinFile, "--listen", "127.0.0.1:0", "--metrics-addr", "", "--piece-size", "64KiB"})
-	}()
+	go func() { seedErr <- runSeed(ctx, args) }()
 	tc := client.NewClient(tr.URL)
 	var twin []byte
 	deadline := time.Now().Add(60 * time.Second)

@@ -22,12 +22,12 @@ func twinHash(t testing.TB, meta *metainfo.MetaInfo) [20]byte {
 	return h
 }
 
-// twinSeeder runs a seeder of a fresh file that serves the v1 twin too.
-func twinSeeder(t *testing.T, size int64) (string, *metainfo.MetaInfo, *running) {
+// twinSeeder runs a seeder of a fresh file that serves the v1 twin too (unless noTwin).
+func twinSeeder(t *testing.T, size int64, noTwin ...bool) (string, *metainfo.MetaInfo, *running) {
 	t.Helper()
 	src, meta := testTorrent(t, size, 32<<10)
 	cfg := testConfig(t, meta, src)
-	cfg.Seed, cfg.Trusted, cfg.V1Twin = true, true, true
+	cfg.Seed, cfg.Trusted, cfg.V1Twin = true, true, len(noTwin) == 0
 	return src, meta, startSession(t, cfg)
 }
 
@@ -64,10 +64,7 @@ func TestTwinAnswersV1Clients(t *testing.T) {
 
 // Without Config.V1Twin the twin's info-hash is another torrent's.
 func TestNoTwinWithoutV1Twin(t *testing.T) {
-	src, meta := testTorrent(t, 256<<10, 32<<10)
-	cfg := testConfig(t, meta, src)
-	cfg.Seed, cfg.Trusted = true, true
-	seeder := startSession(t, cfg)
+	_, meta, seeder := twinSeeder(t, 256<<10, true)
 	p := dialRaw(t, seeder.Session, false, false)
 	if err := wire.WriteHandshake(p.nc, wire.Handshake{InfoHash: twinHash(t, meta), PeerID: NewPeerID()}); err != nil {
 		t.Fatal(err)
