@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -17,6 +18,7 @@ import (
 	"github.com/minibit-io/minibit/internal/metainfo"
 	"github.com/minibit-io/minibit/internal/peer"
 	"github.com/minibit-io/minibit/internal/peer/peertest"
+	"github.com/minibit-io/minibit/internal/tracker/trackertest"
 )
 
 // get's cache flags: --dir or --cache-root with a checked --cache-name, never both; hostile
@@ -151,6 +153,53 @@ func TestGetWithTheNodeCache(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Dir(content[0])); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("the clean-up kept an unreferenced copy past its retention: %v", err)
+	}
+}
+
+// A directory swarm (a multi-file torrent) over real TCP: get --cache-root downloads the tree
+// into the node cache and links it; with the seeder gone, a second get on the same root is a
+// hit: it completes without a peer and leaves the record as it was (a miss removes the record
+// and writes a new one once the copy is verified again). --sha256 is refused for a directory.
+func TestGetDirectoryWithTheNodeCache(t *testing.T) {
+	tr := trackertest.Start(t)
+	src := payload(t)
+	seedCtx, stopSeed := context.WithCancel(context.Background())
+	defer stopSeed()
+	seedErr := make(chan error, 1)
+	go func() {
+		seedErr <- runSeed(seedCtx, peerArgs("--file", src, "--tracker", tr.URL, "--swarm", "model", "--piece-size", "64KiB"))
+	}()
+	waitSeeders(t, tr.Client, "model", 1)
+	root := t.TempDir()
+	get := func(extra ...string) error {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		return runGet(ctx, peerArgs(append([]string{"--tracker", tr.URL, "--swarm", "model", "--exit-on-complete",
+			"--cache-root", root, "--cache-name", "gpu/model"}, extra...)...))
+	}
+	if err := get(); err != nil {
+		t.Fatalf("the first get: %v", err)
+	}
+	sameTree(t, src, filepath.Join(root, "by-name", "gpu", "model", "model"))
+	records, _ := filepath.Glob(filepath.Join(root, "content", "*", ".verified"))
+	if len(records) != 1 {
+		t.Fatalf("records %v", records)
+	}
+	before, _ := os.ReadFile(records[0])
+	stopSeed()
+	if err := <-seedErr; err != nil {
+		t.Fatalf("seeder: %v", err)
+	}
+
+	if err := get("--metadata-timeout", "0"); err != nil { // the tracker's torrent: no peer is left
+		t.Fatalf("the cache hit: %v", err)
+	}
+	if after, _ := os.ReadFile(records[0]); !bytes.Equal(before, after) || !bytes.Contains(after, []byte(`"files"`)) {
+		t.Fatalf("the second get was not a hit: the record changed from\n%s\nto\n%s", before, after)
+	}
+	err := get("--metadata-timeout", "0", "--sha256", strings.Repeat("0", 64))
+	if !errors.As(err, new(usageError)) || !strings.Contains(err.Error(), "directory") {
+		t.Fatalf("get --sha256 of a directory: %v, want a command line error", err)
 	}
 }
 
