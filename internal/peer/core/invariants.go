@@ -24,6 +24,7 @@ func (c *Core) CheckInvariants() error {
 // queued requests and nobody queued more than the bound.
 func (c *Core) checkRegistry() error {
 	paroled := 0
+	layerBudget := c.layerBudget()
 	for i, p := range c.order {
 		if c.conns[p.key] != p || (i > 0 && c.order[i-1].key >= p.key) {
 			return fmt.Errorf("connection %d: not in the registry, or out of key order", p.key)
@@ -36,8 +37,8 @@ func (c *Core) checkRegistry() error {
 		if p.paroled {
 			paroled++
 		}
-		if p.ext.served > c.metadataBudget() {
-			return fmt.Errorf("connection %d: %d metadata bytes served, past the budget", key, p.ext.served)
+		if p.ext.served > c.metadataBudget() || p.ext.layersServed > layerBudget {
+			return fmt.Errorf("connection %d: %d metadata and %d piece layer bytes served, past the budgets", key, p.ext.served, p.ext.layersServed)
 		}
 		if (p.amChoking && len(p.uploads) > 0) || len(p.uploads) > c.cfg.MaxPeerRequests {
 			return fmt.Errorf("connection %d: %d queued requests while choking=%v", key, len(p.uploads), p.amChoking)
