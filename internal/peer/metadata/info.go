@@ -158,6 +158,7 @@ func (f *fetch) onMetadata(p *peerConn, m wire.MetadataMsg, now time.Time) error
 			errBadPeer, m.Piece, len(m.Data), m.TotalSize, pieceLen(p.size, m.Piece), p.size)
 	}
 	delete(p.asked, m.Piece)
+	p.rejects = 0 // counted in a row (maxRejects)
 	if f.info.solo {
 		return f.soloPiece(p, m)
 	}

@@ -2,10 +2,13 @@ package metadata
 
 import (
 	"errors"
+	"fmt"
+	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/minibit-io/minibit/internal/metainfo"
 	"github.com/minibit-io/minibit/internal/wire"
 )
 
@@ -121,4 +124,39 @@ func TestFetchNoPeers(t *testing.T) {
 	if _, _, err := fetchFrom(t, meta, 0); !errors.Is(err, ErrNoPeer) {
 		t.Fatalf("no peers: %v", err)
 	}
+}
+
+// An info dict of hundreds of metadata pieces (a 100 GiB payload's is about 500) comes from a
+// single MiniBit seeder, which serves one connection at most 64 pieces a second and rejects
+// the rest: rejects that alternate with data slow the fetch down, they do not drop the peer.
+func TestFetchALargeInfoDictFromOneRateLimitedSeeder(t *testing.T) {
+	if testing.Short() {
+		t.Skip("creates 48000 files")
+	}
+	meta := manyFilesTorrent(t, 48000)
+	pieces := wire.MetadataPieces(int64(len(meta.InfoBytes())))
+	if pieces < 5*64 {
+		t.Fatalf("the info dict has %d metadata pieces, want more than five seconds' worth (320)", pieces)
+	}
+	got, logs, err := fetchFrom(t, meta, 0, startSeeder(t, meta, honest))
+	if err != nil {
+		t.Fatalf("%d metadata pieces from one seeder: %v\n%s", pieces, err, logs)
+	}
+	sameTorrent(t, meta, got)
+}
+
+// manyFilesTorrent is a directory torrent of n empty files and one small one: a large info
+// dict over a tiny payload.
+func manyFilesTorrent(t testing.TB, n int) *metainfo.MetaInfo {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "many")
+	writeFile(t, filepath.Join(dir, "data.bin"), []byte("payload"))
+	for i := range n {
+		writeFile(t, filepath.Join(dir, fmt.Sprintf("d%03d", i%100), fmt.Sprintf("empty-file-with-a-long-name-%06d", i)), nil)
+	}
+	meta, err := metainfo.CreateDir(dir, metainfo.CreateOptions{PieceLength: 16 << 10, Announce: "http://tracker/announce"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return meta
 }

@@ -15,7 +15,8 @@ import (
 const (
 	// maxOutstanding is how many metadata pieces we ask one peer for at once.
 	maxOutstanding = 4
-	// maxRejects drops a peer that rejected this many of our requests.
+	// maxRejects drops a peer that rejected this many of our requests in a row: a peer that
+	// rejects past a rate (as MiniBit does) and then serves again is slow, not useless.
 	maxRejects = 16
 	// rejectPause is how long a peer that rejected a request is left alone (MiniBit rejects
 	// past its per-second rate).
@@ -57,7 +58,7 @@ type peerConn struct {
 
 	asked      map[int]time.Time // metadata pieces asked of it
 	own        [][]byte          // solo mode: the pieces it sent (its own copy of the dict)
-	rejects    int
+	rejects    int // our requests it rejected in a row
 	pauseUntil time.Time
 	chunk      *chunk // the hash request it has outstanding
 	chunkAt    time.Time
