@@ -58,7 +58,7 @@ type peerConn struct {
 
 	asked      map[int]time.Time // metadata pieces asked of it
 	own        [][]byte          // solo mode: the pieces it sent (its own copy of the dict)
-	rejects    int // our requests it rejected in a row
+	rejects    int               // our requests it rejected in a row
 	pauseUntil time.Time
 	chunk      *chunk // the hash request it has outstanding
 	chunkAt    time.Time
