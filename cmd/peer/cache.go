@@ -14,15 +14,15 @@ import (
 	"github.com/minibit-io/minibit/internal/peer"
 )
 
-// cacheFlags are get's node cache flags: with --cache-root the file is kept in the node cache
-// instead of --dir.
+// cacheFlags are get's node cache flags: with --cache-root the file (or a multi-file torrent's
+// directory) is kept in the node cache instead of --dir.
 type cacheFlags struct {
 	root, name string
 	retention  time.Duration
 }
 
 func (f *cacheFlags) add(fs *flag.FlagSet) {
-	fs.StringVar(&f.root, "cache-root", "", "node cache root (absolute): keep the file there by content, instead of --dir, and link it as by-name/NAMESPACE/SWARM once verified")
+	fs.StringVar(&f.root, "cache-root", "", "node cache root (absolute): keep the file (or directory) there by content, instead of --dir, and link it as by-name/NAMESPACE/SWARM once verified")
 	fs.StringVar(&f.name, "cache-name", "", "the stable name of this copy in the node cache: NAMESPACE/SWARM, both DNS labels (with --cache-root)")
 	fs.DurationVar(&f.retention, "cache-retention", nodecache.DefaultRetention, "how long a copy no name links to stays in the node cache before the clean-up removes it")
 }

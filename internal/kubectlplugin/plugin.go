@@ -78,7 +78,7 @@ func Run(ctx context.Context, args []string, io IO) int {
 
 // usage writes the list of commands.
 func usage(w io.Writer) {
-	fmt.Fprint(w, `kubectl minibit: which nodes hold a verified copy of a PerNode Swarm's file, where it is on
+	fmt.Fprint(w, `kubectl minibit: which nodes hold a verified copy of a PerNode Swarm's file (or directory), where it is on
 them, and a wait until enough of them do.
 
 Usage:

@@ -1,18 +1,22 @@
 // Package nodecache is the node cache of the peer binary: verified copies of torrents' files
-// kept on a node's disk by content (the v1 info-hash), each Swarm's stable path to its copy
-// switched atomically once the copy is verified, a record of what was verified so that a
-// restart does not re-hash, and the clean-up of copies no Swarm uses.
+// or directories kept on a node's disk by content (the v1 info-hash), each Swarm's stable path
+// to its copy switched atomically once the copy is verified, a record of what was verified so
+// that a restart does not re-hash, and the clean-up of copies no Swarm uses.
 //
 // Layout under the root (the manager's --node-cache-root, mounted into the node's peer pods):
 //
-//	content/<info-hash>/<file name>   the copy (<file name>.part while downloading)
-//	content/<info-hash>/.verified     the record (JSON), written only after every piece verified
+//	content/<info-hash>/<name>        the copy: a file, or a multi-file torrent's directory
+//	                                  (<name>.part, file or directory, while downloading)
+//	content/<info-hash>/.verified     the record (JSON), written only after every piece verified;
+//	                                  a directory's lists each file's identity, and a hit needs
+//	                                  exactly the torrent's tree (no extra or special entry)
 //	content/<info-hash>.lock          flock: shared while a peer seeds the copy, exclusive
 //	                                  while one downloads it or the clean-up removes it
 //	by-name/<namespace>/<swarm>       a symlink to ../../content/<info-hash>
 //
 // Every path is built from checked parts (DNS labels, 40 hex digits, a file name without a
-// separator) and checked to stay under the root. The cache creates its symlinks itself and
+// separator, a directory's plain relative paths read through an os.Root) and checked to stay
+// under the root. The cache creates its symlinks itself and
 // never follows one it did not create. It needs Linux (flock, inode and ctime from stat).
 package nodecache
 
