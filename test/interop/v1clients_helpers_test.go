@@ -192,7 +192,7 @@ func startTransmission(t testing.TB, ip, dir, torrent string) *v1Client {
 		t.Fatal(err)
 	}
 	c := startV1Client(t, "transmission-cli", "--config-dir", conf, "--download-dir", dir, "--finish", script,
-		"--no-portmap", torrent)
+		"--no-portmap", "--no-uplimit", "--no-downlimit", torrent)
 	c.done = done
 	return c
 }
