@@ -262,16 +262,23 @@ func treeFile(e *Entry, rel string) string {
 	return filepath.Join(e.Path(), filepath.FromSlash(rel))
 }
 
+// treeInCache seeds peertest.Tree's directory "model" and downloads it once into a new cache
+// as gpu/model; the seeder runs on.
+func treeInCache(t *testing.T) (src string, meta *metainfo.MetaInfo, c *Cache, seeder *peer.Session, first *node) {
+	t.Helper()
+	src, meta = peertest.Tree(t, "model", 64<<10)
+	c = newCache(t)
+	seeder = startSeeder(t, src, meta)
+	first = downloadOnce(t, c, meta, seeder, mustName(t, "gpu/model"))
+	return src, meta, c, seeder, first
+}
+
 // A directory (a multi-file torrent) downloaded into the cache is a hit for the next peer,
 // which seeds at once without downloading or hashing: proven, as for a file, by a piece
 // corrupted behind the record's back (the record rewritten to match) that the hit's session
 // still counts as held.
 func TestDirectoryCacheHitWithoutHashing(t *testing.T) {
-	src, meta := peertest.Tree(t, "model", 64<<10)
-	c := newCache(t)
-	name := mustName(t, "gpu/model")
-	seeder := startSeeder(t, src, meta)
-	first := downloadOnce(t, c, meta, seeder, name)
+	src, meta, c, seeder, first := treeInCache(t)
 	peertest.SameTree(t, src, filepath.Join(c.Root(), byNameDir, "gpu", "model", "model"))
 	_ = seeder.Close()
 
@@ -313,11 +320,8 @@ func TestDirectoryCacheHitWithoutHashing(t *testing.T) {
 // pointing outside, is a miss too: it is removed (never followed), the files verify without a
 // download, and the copy is a hit again.
 func TestDirectoryChangedIsVerifiedAndRepaired(t *testing.T) {
-	src, meta := peertest.Tree(t, "model", 64<<10)
-	c := newCache(t)
+	src, meta, c, seeder, first := treeInCache(t)
 	name := mustName(t, "gpu/model")
-	seeder := startSeeder(t, src, meta)
-	first := downloadOnce(t, c, meta, seeder, name)
 
 	victim := treeFile(first.entry, "shards/model-00001.bin")
 	afterTick(t, victim)

@@ -19,7 +19,6 @@ import (
 
 // Limits of a directory's content, as metainfo refuses worse torrents (checked again here).
 const (
-	maxDepth     = 64
 	maxElemBytes = 255
 	readBatch    = 256 // names read from a directory at a time
 )
@@ -67,8 +66,8 @@ func checkContent(c Content) error {
 // a backslash or NUL, an element too long, or too deep.
 func checkRelPath(rel string) error {
 	elems := strings.Split(rel, "/")
-	if len(elems) > maxDepth {
-		return fmt.Errorf("node cache: path %q is deeper than %d", rel, maxDepth)
+	if len(elems) > metainfo.MaxPathDepth {
+		return fmt.Errorf("node cache: path %q is deeper than %d", rel, metainfo.MaxPathDepth)
 	}
 	for _, e := range elems {
 		if e == "" || e == "." || e == ".." || len(e) > maxElemBytes || strings.ContainsAny(e, "\\\x00") {
