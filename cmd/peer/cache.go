@@ -76,7 +76,7 @@ func runCachedSession(ctx context.Context, c *common, cfg peer.Config, f cacheFl
 		cfg.Seed, cfg.Trusted = true, true
 		log.Info("Cache hit: verified copy, not re-hashed; its SHA-256 is checked once", "file", cfg.Path, "name", name.String())
 	default:
-		log.Info("Cache miss: the copy is downloaded or verified", "file", cfg.Path, "name", name.String())
+		log.Info("Cache miss: the copy is downloaded or verified", "file", cfg.Path, "name", name.String(), "reason", entry.MissReason())
 	}
 	go gcLoop(ctx, log, cache, f.retention)
 	hit := entry.Hit()

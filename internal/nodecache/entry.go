@@ -22,6 +22,7 @@ type Entry struct {
 	path    string // content/<ih>/<name>
 	lock    *lockFile
 	hit     *Record // the matching record, nil when the copy must be verified or downloaded
+	miss    error   // why the copy is not a hit (nil on a hit)
 }
 
 // Path is where the session keeps the file or directory (a download goes to Path+".part"
@@ -31,6 +32,15 @@ func (e *Entry) Path() string { return e.path }
 // Hit reports whether the copy is verified already (its record matches the file as it is):
 // the session may seed it at once, without hashing.
 func (e *Entry) Hit() bool { return e.hit != nil }
+
+// MissReason says why the copy is not a hit ("" on a hit): no record, another torrent's, or
+// what changed in the file or the directory.
+func (e *Entry) MissReason() string {
+	if e.hit != nil || e.miss == nil {
+		return ""
+	}
+	return e.miss.Error()
+}
 
 // VerifiedSHA256 is the whole file's SHA-256 when a matching record holds one, else "".
 func (e *Entry) VerifiedSHA256() string {
@@ -93,7 +103,7 @@ func (e *Entry) try(lockPath string) (bool, error) {
 		_ = l.f.Close()
 		return false, err
 	}
-	if r, ok := e.verified(); ok {
+	if r, err := e.verified(); err == nil {
 		e.lock, e.hit = l, &r
 		return true, nil
 	}
@@ -101,10 +111,12 @@ func (e *Entry) try(lockPath string) (bool, error) {
 		_ = l.f.Close() // a failed conversion may have dropped the shared lock already
 		return false, err
 	}
-	if r, ok := e.verified(); ok { // verified while we waited for the exclusive lock
+	r, err := e.verified()
+	if err == nil { // verified while we waited for the exclusive lock
 		e.lock, e.hit = l, &r
 		return true, l.shared()
 	}
+	e.miss = err
 	e.lock = l
 	if err := e.clearStale(); err != nil {
 		_ = l.f.Close()
@@ -114,28 +126,40 @@ func (e *Entry) try(lockPath string) (bool, error) {
 	return true, nil
 }
 
+// errChanged says that a record does not describe the copy as it is now.
+var errChanged = errors.New("the copy changed since it was verified, or the record is another torrent's")
+
 // verified reads the record and compares it with the torrent and the file as it is now (a
-// directory's every file, and its tree's shape).
-func (e *Entry) verified() (Record, bool) {
+// directory's every file, and its tree's shape); the error says why it is not a hit.
+func (e *Entry) verified() (Record, error) {
 	recordPath, err := e.cache.contentPath(e.content.hex(), recordName)
 	if err != nil {
-		return Record{}, false
+		return Record{}, err
 	}
 	r, err := readRecordLimit(recordPath, recordLimit(e.content))
+	if errors.Is(err, fs.ErrNotExist) {
+		return Record{}, errors.New("no record of a verified copy")
+	}
 	if err != nil {
-		return Record{}, false
+		return Record{}, err
 	}
 	id, err := statFile(e.path)
-	if err != nil || !r.matches(e.content, id) {
-		return Record{}, false
+	if err != nil {
+		return Record{}, err
+	}
+	if !r.matches(e.content, id) {
+		return Record{}, errChanged
 	}
 	if e.content.isDir() {
 		ids, err := scanTree(e.path, e.content.Files)
-		if err != nil || !r.matchesFiles(e.content, ids) {
-			return Record{}, false
+		if err != nil {
+			return Record{}, err
+		}
+		if rel := r.changedFile(e.content, ids); rel != "" {
+			return Record{}, fmt.Errorf("%s: %w", rel, errChanged)
 		}
 	}
-	return r, true
+	return r, nil
 }
 
 // clearStale removes the record that no longer matches (the copy is verified again before a

@@ -161,17 +161,17 @@ func (r Record) matches(c Content, id fileID) bool {
 		id.mtimeNano == r.MtimeUnixNano && id.ctimeNano == r.CtimeUnixNano
 }
 
-// matchesFiles reports whether a directory's record r lists c's files, each as ids (by file,
-// from scanTree) shows it now.
-func (r Record) matchesFiles(c Content, ids []fileID) bool {
+// changedFile returns the path of the first of c's files that a directory's record r does not
+// list as ids (by file, from scanTree) shows it now, or "" when every one matches.
+func (r Record) changedFile(c Content, ids []fileID) string {
 	for i, f := range c.Files {
 		rf, id := r.Files[i], ids[i]
 		if rf.Path != f.Path || rf.Size != f.Length || !id.regular || id.size != rf.Size ||
 			id.inode != rf.Inode || id.mtimeNano != rf.MtimeUnixNano || id.ctimeNano != rf.CtimeUnixNano {
-			return false
+			return f.Path
 		}
 	}
-	return true
+	return ""
 }
 
 // newRecord is the record of content c whose verified file (or directory) is id, with files

@@ -152,6 +152,12 @@ func TestDirectoryChangesAreMisses(t *testing.T) {
 			if e.Hit() {
 				t.Fatal("the changed directory is a hit")
 			}
+			reason := e.MissReason()
+			if reason == "" || (strings.HasPrefix(what, "symlink added") || strings.HasPrefix(what, "FIFO")) &&
+				!strings.Contains(reason, "the torrent does not hold") {
+				t.Errorf("miss reason %q", reason)
+			}
+			t.Logf("miss reason: %s", reason)
 			_ = e.Close()
 			assertOnlyTorrentEntries(t, dir, content)
 			assertOutsideUntouched(t, outside)
