@@ -1,9 +1,9 @@
 package tracker
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -44,13 +44,15 @@ func (s *Server) handleTorrentPut(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxTorrentBytes))
-	if err != nil {
-		status := http.StatusBadRequest
-		if _, tooLarge := errors.AsType[*http.MaxBytesError](err); tooLarge {
-			status = http.StatusRequestEntityTooLarge
-		}
-		writeJSONError(w, status, fmt.Sprintf("reading the torrent: %v", err))
+	data, ok := s.readTorrentBody(w, r)
+	if !ok {
+		return
+	}
+	// A seeder republishes its torrent every heartbeat: the same bytes under the same name are
+	// answered without parsing them again (tens of MB for a payload of hundreds of GiB).
+	if old := s.reg.storedTorrent(name); old != nil && bytes.Equal(old.data, data) {
+		summary, _ := s.reg.swarmByKey(name, s.cfg.Now(), false)
+		writeJSON(w, http.StatusOK, summary.SwarmSummary)
 		return
 	}
 	m, err := metainfo.Parse(data)

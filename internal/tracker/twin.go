@@ -5,7 +5,6 @@ import (
 	"crypto/sha1"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 
 	"github.com/minibit-io/minibit/internal/metainfo"
@@ -95,12 +94,17 @@ func (s *Server) handleTwinGet(w http.ResponseWriter, r *http.Request) {
 	s.handleTorrentGet(w, r)
 }
 
-// readTorrentBody reads a .torrent upload of at most MaxTorrentBytes; on failure it answers
-// (413 when too large, 400 otherwise) and returns false.
+// readTorrentBody reads a .torrent upload of at most MaxTorrentBytes, into one buffer of the
+// announced Content-Length when it is within the bound (no doubling growth); on failure it
+// answers (413 when too large, 400 otherwise) and returns false.
 func (s *Server) readTorrentBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxTorrentBytes))
+	var buf bytes.Buffer
+	if n := r.ContentLength; n > 0 && n <= s.cfg.MaxTorrentBytes {
+		buf.Grow(int(n) + bytes.MinRead)
+	}
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, s.cfg.MaxTorrentBytes))
 	if err == nil {
-		return data, true
+		return buf.Bytes(), true
 	}
 	status := http.StatusBadRequest
 	if _, tooLarge := errors.AsType[*http.MaxBytesError](err); tooLarge {
