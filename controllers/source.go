@@ -3,6 +3,7 @@ package controllers
 import (
 	"fmt"
 	"net/url"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -120,7 +121,8 @@ func seederSource(s *minibitv1alpha1.Swarm, st settings) (string, []string) {
 	case src.S3 != nil:
 		args = s3Args(src.S3, st)
 	case src.PersistentVolumeClaim != nil:
-		file = sourceDir + "/" + strings.TrimPrefix(src.PersistentVolumeClaim.Path, "./")
+		// path.Clean: "." (the whole claim) or "models/" name the directory itself.
+		file = path.Clean(sourceDir + "/" + src.PersistentVolumeClaim.Path)
 	}
 	for _, g := range src.Include {
 		args = append(args, "--include="+g)

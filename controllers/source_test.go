@@ -50,6 +50,14 @@ func TestSeederArgsOfEachSource(t *testing.T) {
 		swarm: swarmtest.MakeSwarm("demo", "ns").PVC("data", "models/llama").IncludeExclude(nil, []string{"*.tmp"}).PieceSize("Auto").V1Twin(),
 		want:  []string{"--file=/source/models/llama", "--exclude=*.tmp", "--piece-size=auto", "--v1-twin"},
 		never: []string{"--url", "--max-bytes", "--include"},
+	}, {
+		name:  "the whole claim (path .)",
+		swarm: swarmtest.MakeSwarm("demo", "ns").PVC("data", "."),
+		want:  []string{"--file=/source"},
+	}, {
+		name:  "a claim's directory written with a slash",
+		swarm: swarmtest.MakeSwarm("demo", "ns").PVC("data", "./models/"),
+		want:  []string{"--file=/source/models"},
 	}}
 	for _, role := range []Role{RolePeer, RoleSeeder} {
 		args := buildPod(swarmtest.MakeSwarm("demo", "ns").V1Twin().Obj(), PodDefaults{}, role, 0, 0).Spec.Containers[0].Args

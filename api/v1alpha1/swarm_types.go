@@ -755,7 +755,9 @@ type NodesStatus struct {
 	// +optional
 	Label string `json:"label,omitempty"`
 	// Path is the stable path of the copy's directory on every ready node:
-	// <node-cache-root>/by-name/<namespace>/<swarm>; the file is inside it.
+	// <node-cache-root>/by-name/<namespace>/<swarm>; the file, or the payload's directory, is
+	// inside it, named as the torrent (the Swarm's name for oci, s3 and http.urls; the path's
+	// last element for a claim).
 	// +optional
 	Path string `json:"path,omitempty"`
 	// Records are the nodes that ran a peer of the swarm: failures, verified copies.
