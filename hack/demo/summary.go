@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"text/tabwriter"
 	"time"
-
 )
 
 // summary is the demo's result, also written as JSON with --json.
