@@ -98,7 +98,9 @@ func (s *swarm) run(ctx context.Context) (*summary, error) {
 		return nil, err
 	}
 	// The clock starts once the seeder has hashed the file and published its .torrent.
-	if err := waitHTTP(ctx, s.tracker+api.TorrentPathPrefix+swarmName, 5*time.Minute); err != nil {
+	// Hashing takes a while for a large payload (100 GiB: about 5 minutes here): wait as long as
+	// the whole run may take, the seeder logging its progress meanwhile.
+	if err := waitHTTP(ctx, s.tracker+api.TorrentPathPrefix+swarmName, s.cfg.timeout); err != nil {
 		return nil, fmt.Errorf("the seeder did not publish the torrent: %w (log: %s/seeder.log)", err, s.work)
 	}
 	leechers, start := s.startLeechers(ctx)
