@@ -42,8 +42,11 @@ var _ = Describe("PerNode placement", func() {
 		Expect(st.Ready).To(BeEquivalentTo(len(nodes)))
 		Expect(st.Label).To(Equal("ready.minibit.io/" + ns + ".weights"))
 		Expect(st.Path).To(Equal(nodeCacheRoot + "/by-name/" + ns + "/weights"))
+		// The operator labels a node once the status that counts it is written: in the same
+		// pass or the next, a moment after the phase.
 		for _, n := range nodes {
-			Expect(nodeLabel(ctx, n, st.Label)).To(Equal("true"), "node %s", n)
+			Eventually(func() string { return nodeLabel(ctx, n, st.Label) }).WithContext(ctx).
+				WithTimeout(scaled(30*time.Second)).WithPolling(time.Second).Should(Equal("true"), "node %s", n)
 		}
 
 		By("a consumer Deployment on the marked nodes reads the file under the stable path")
