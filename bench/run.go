@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/minibit-io/minibit/internal/generate"
 	"github.com/minibit-io/minibit/internal/peer"
 )
 
@@ -196,7 +197,7 @@ func (sw *swarm) verify(rec *runRecord) bool {
 			all = false
 			continue
 		}
-		sum, err := payloadDigest(sw.peers[i].path)
+		sum, err := generate.PayloadDigest(sw.peers[i].path)
 		pr.Verified = err == nil && sum == sw.src.sha256
 		all = all && pr.Verified
 	}

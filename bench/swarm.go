@@ -49,24 +49,11 @@ func makeSource(dir string, size, pieceSize int64, seed uint64, files int) (*sou
 	if err != nil {
 		return nil, err
 	}
-	sum, err := payloadDigest(path)
+	sum, err := generate.PayloadDigest(path)
 	if err != nil {
 		return nil, err
 	}
 	return &source{path: path, meta: meta, sha256: sum}, nil
-}
-
-// payloadDigest is the digest every copy is checked against, independently of the peers' own
-// verification: the file's SHA-256, or generate.TreeSHA256 of a directory.
-func payloadDigest(path string) (string, error) {
-	info, err := os.Stat(path)
-	if err != nil {
-		return "", err
-	}
-	if info.IsDir() {
-		return generate.TreeSHA256(path)
-	}
-	return metainfo.FileSHA256(path)
 }
 
 // labTracker is an in-process tracker on a loopback port.

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"text/tabwriter"
 	"time"
+
+	"github.com/minibit-io/minibit/internal/generate"
 )
 
 // summary is the demo's result, also written as JSON with --json.
@@ -50,7 +52,7 @@ func (s *swarm) summarize(source, want string, leechers []*leecher, total time.D
 			r.Seconds = ended.Sub(l.started).Seconds()
 		}
 		if err == nil {
-			r.SHA256, err = payloadDigest(filepath.Join(l.dir, s.cfg.payloadName()))
+			r.SHA256, err = generate.PayloadDigest(filepath.Join(l.dir, s.cfg.payloadName()))
 		}
 		r.Verified = err == nil && r.SHA256 == want
 		if err != nil {

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/minibit-io/minibit/internal/generate"
-	"github.com/minibit-io/minibit/internal/metainfo"
 	"github.com/minibit-io/minibit/internal/tracker/api"
 )
 
@@ -89,7 +88,7 @@ func (s *swarm) run(ctx context.Context) (*summary, error) {
 		return nil, err
 	}
 	start := time.Now()
-	want, err := payloadDigest(source)
+	want, err := generate.PayloadDigest(source)
 	if err != nil {
 		return nil, err
 	}
@@ -265,19 +264,6 @@ func (s *swarm) await(ctx context.Context, l *leecher) {
 			}
 		}
 	}
-}
-
-// payloadDigest is the digest the demo checks every copy against, independently of the
-// peers' own verification: the file's SHA-256, or generate.TreeSHA256 of a directory.
-func payloadDigest(path string) (string, error) {
-	info, err := os.Stat(path)
-	if err != nil {
-		return "", err
-	}
-	if info.IsDir() {
-		return generate.TreeSHA256(path)
-	}
-	return metainfo.FileSHA256(path)
 }
 
 func exists(path string) bool {

@@ -119,6 +119,20 @@ func TreeSHA256(dir string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
+// PayloadDigest is the digest a copy of a payload is checked against, independently of any
+// torrent: a file's SHA-256, or TreeSHA256 of a directory (both in hex).
+func PayloadDigest(path string) (string, error) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return "", err
+	}
+	if info.IsDir() {
+		return TreeSHA256(path)
+	}
+	sum, _, err := fileDigest(path)
+	return sum, err
+}
+
 // fileDigest is the SHA-256 (hex) and size of the file at path.
 func fileDigest(path string) (string, int64, error) {
 	f, err := os.Open(path)

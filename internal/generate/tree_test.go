@@ -1,6 +1,9 @@
 package generate
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -83,5 +86,24 @@ func TestWriteTreeSparseTakesNoBlocks(t *testing.T) {
 	}
 	if blocks*512 > 1<<20 {
 		t.Fatalf("a sparse 1 GiB tree takes %d bytes of disk", blocks*512)
+	}
+}
+
+func TestPayloadDigestOfAFileIsItsSHA256(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "f.bin")
+	if err := WriteFile(path, 3, 100000); err != nil {
+		t.Fatal(err)
+	}
+	h := sha256.New()
+	if _, err := io.Copy(h, NewReader(3, 100000)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := PayloadDigest(path)
+	if err != nil || got != hex.EncodeToString(h.Sum(nil)) {
+		t.Fatalf("PayloadDigest of a file = %s (%v), want its SHA-256", got, err)
+	}
+	tree, _ := TreeSHA256(filepath.Dir(path))
+	if dir, _ := PayloadDigest(filepath.Dir(path)); dir != tree || dir == got {
+		t.Fatalf("PayloadDigest of a directory = %s, want TreeSHA256 %s", dir, tree)
 	}
 }
