@@ -212,6 +212,7 @@ func retryResuming(ctx context.Context, log *slog.Logger, policy backoff.Policy,
 			case err == nil:
 				return nil
 			case errors.As(err, &fatal):
+				log.Warn("Download failed", "url", redact(d.url), "attempt", tries, "offset", d.n, "err", err, "retry", false)
 				return backoff.Permanent(err)
 			case d.n > before && ctx.Err() == nil:
 				return backoff.Permanent(&progressError{err: err})
