@@ -448,3 +448,19 @@ func TestFetchRefusesAnExistingDestAndBadSpecs(t *testing.T) {
 		t.Error("two sources were accepted")
 	}
 }
+
+// Every failed attempt is logged, the last too when no retry can fix it (a 404 here): an
+// operator reading the seeder's log sees what the origin answered.
+func TestHTTPLogsAFailureThatIsNotRetried(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	t.Cleanup(srv.Close)
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	_, err := Fetch(context.Background(), log, testSpec(srv.URL+"/missing.bin"), filepath.Join(t.TempDir(), "f"))
+	if err == nil {
+		t.Fatal("a 404 fetched")
+	}
+	if n := strings.Count(logs.String(), `msg="Download failed"`); n != 1 || !strings.Contains(logs.String(), "404") {
+		t.Fatalf("%d failure lines, want 1 naming the 404:\n%s", n, logs.String())
+	}
+}
