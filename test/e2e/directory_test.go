@@ -16,6 +16,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -87,6 +88,48 @@ var _ = Describe("Directory payloads", func() {
 		for ip := range callers {
 			Expect(seeders).To(HaveKey(ip), "the origin served %s, which is no seeder", ip)
 		}
+	}, SpecTimeout(specTimeout))
+
+	It("puts a model directory from the OCI origin on every node (PerNode), verified, labelled and readable at the stable path", func(ctx SpecContext) {
+		ns := newNamespace(ctx, "dir-node")
+		startOrigin(ctx, ns)
+		layout := generate.TreeLayout(originSize, originFiles)
+		tree, _ := writeOriginTrees(layout)
+		sw := makeSwarm("model", ns).Obj()
+		sw.Spec.Source = minibitv1alpha1.Source{OCI: &minibitv1alpha1.OCISource{
+			Ref: "origin." + ns + ".svc.cluster.local:5000/payload:latest", PlainHTTP: true}}
+		sw.Spec.Placement = &minibitv1alpha1.Placement{Mode: minibitv1alpha1.PlacementPerNode}
+		sw.Spec.Peers = 0
+		want := expectedContentID(tree, sw.Name)
+		Expect(k8s.Create(ctx, sw)).To(Succeed())
+		done := waitForPhase(ctx, sw, minibitv1alpha1.PhaseCompleted, completeTimeout)
+
+		By("every Ready node's peer holds the origin's tree, and the node carries the label")
+		nodes := readyNodes(ctx)
+		st := done.Status.Nodes
+		Expect(st).NotTo(BeNil())
+		Expect(st.Ready).To(BeEquivalentTo(len(nodes)))
+		Expect(done.Status.Payload).NotTo(BeNil())
+		Expect(done.Status.Payload.ContentID).To(Equal(want))
+		for _, pod := range nodePods(ctx, done) {
+			Expect(peerVerifiedContent(ctx, ns, pod.Name)).To(Equal(want), "pod %s", pod.Name)
+		}
+		for _, n := range nodes {
+			Eventually(func() string { return nodeLabel(ctx, n, st.Label) }).WithContext(ctx).
+				WithTimeout(scaled(30*time.Second)).WithPolling(time.Second).Should(Equal("true"), "node %s", n)
+		}
+
+		By("a workload reads the tree's files under the stable path")
+		rel := "by-name/" + ns + "/" + sw.Name + "/" + sw.Name + "/"
+		for _, f := range []string{"config.json", "tokenizer/vocab.txt", layout[len(layout)-1].Path} {
+			Expect(cacheHasFile(ctx, ns, rel+f)).To(BeTrue(), "the node cache's %s%s", rel, f)
+		}
+
+		By("deleting the Swarm releases the node's copy (before the namespace goes)")
+		Expect(k8s.Delete(ctx, done)).To(Succeed())
+		Eventually(func() bool {
+			return apierrors.IsNotFound(k8s.Get(ctx, client.ObjectKeyFromObject(done), &minibitv1alpha1.Swarm{}))
+		}).WithContext(ctx).WithTimeout(goneTimeout).WithPolling(time.Second).Should(BeTrue())
 	}, SpecTimeout(specTimeout))
 })
 
