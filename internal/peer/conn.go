@@ -58,6 +58,7 @@ type conn struct {
 	// Owner: qmu guards the outgoing control queue, read by the writer goroutine.
 	qmu      sync.Mutex
 	ctrl     []wire.Message // control messages (have, choke, request, ...) in order
+	granted  []core.Block   // blocks the upload scheduler paid for, to send next (scheduler.go)
 	maxCtrl  int
 	wake     chan struct{} // capacity 1: tells the writer there is work
 	closed   chan struct{}
@@ -158,10 +159,6 @@ func (c *conn) signal() {
 	}
 }
 
-// maxUploadBatch is how many requested blocks the writer serves with one write (128 KiB of
-// payload): on a fast link one syscall per block costs more than the copy it carries.
-const maxUploadBatch = 8
-
 // takeControl moves the queued control messages into ctrl.
 func (c *conn) takeControl(ctrl []wire.Message) []wire.Message {
 	c.qmu.Lock()
@@ -172,6 +169,34 @@ func (c *conn) takeControl(ctrl []wire.Message) []wire.Message {
 		c.ctrl = c.ctrl[:0]
 	}
 	return ctrl
+}
+
+// grant queues blocks the upload scheduler paid for and wakes the writer.
+func (c *conn) grant(blocks []core.Block) {
+	c.qmu.Lock()
+	c.granted = append(c.granted, blocks...)
+	c.qmu.Unlock()
+	c.signal()
+}
+
+// takeGranted moves the granted blocks into dst and tells the scheduler this writer is free.
+func (c *conn) takeGranted(dst []core.Block) []core.Block {
+	c.qmu.Lock()
+	n := len(c.granted)
+	dst = append(dst, c.granted...)
+	c.granted = c.granted[:0]
+	c.qmu.Unlock()
+	if n > 0 {
+		c.s.upSched.signal()
+	}
+	return dst
+}
+
+// grantTaken reports whether the writer took every granted block.
+func (c *conn) grantTaken() bool {
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	return len(c.granted) == 0
 }
 
 // close closes the connection once, recording why; both goroutines then return.
@@ -216,14 +241,13 @@ func (c *conn) writeLoop() {
 	}
 }
 
-// flushWork writes everything queued: control messages first, then up to maxUploadBatch
-// served blocks per write, until both queues are empty. buf, ctrl and reqs are the writer's
-// reused buffers.
+// flushWork writes everything queued, control messages first, then the blocks to serve (the
+// scheduler's grant, or up to maxUploadBatch requests uncapped), with one write per batch, until
+// both queues are empty. buf, ctrl and reqs are the writer's reused buffers.
 func (c *conn) flushWork(buf *[]byte, ctrl *[]wire.Message, reqs *[]core.Block) error {
-	batch := c.s.uploadBatch()
 	for {
 		*ctrl = c.takeControl((*ctrl)[:0])
-		*reqs = c.s.nextUploads(c, (*reqs)[:0], batch)
+		*reqs = c.s.takeUploads(c, (*reqs)[:0])
 		if len(*ctrl) == 0 && len(*reqs) == 0 {
 			return nil
 		}
@@ -232,7 +256,7 @@ func (c *conn) flushWork(buf *[]byte, ctrl *[]wire.Message, reqs *[]core.Block) 
 			b = wire.AppendMessage(b, m)
 		}
 		clear(*ctrl)
-		b, payload, err := c.s.appendBlocks(c, b, *reqs)
+		b, payload, err := c.s.appendBlocks(b, *reqs)
 		*buf = b
 		if err != nil {
 			return err

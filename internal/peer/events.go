@@ -55,7 +55,9 @@ func (s *Session) applyLocked() {
 			}
 			clear(s.batch)
 		case core.ServeReady:
-			if c != nil {
+			if s.upSched != nil {
+				s.upSched.signal()
+			} else if c != nil {
 				c.signal()
 			}
 		case core.Disconnect:

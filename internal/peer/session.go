@@ -171,8 +171,8 @@ type Session struct {
 	meta            *metainfo.MetaInfo
 	log             *slog.Logger
 	store           *storage
-	bans            *core.BanList // the core's; it locks itself (accept and dial check it too)
-	upLimit         *rateLimiter
+	bans            *core.BanList    // the core's; it locks itself (accept and dial check it too)
+	upSched         *uploadScheduler // nil without an upload cap
 	downLimit       *rateLimiter
 	infoHashV1      [20]byte
 	infoHashV2Short [20]byte  // the v2 info-hash truncated to 20 bytes (BEP 52 handshakes)
@@ -265,7 +265,6 @@ func newSession(cfg Config, store *storage, ln net.Listener, have []bool) (*Sess
 		log:        cfg.Logger.With("torrent", meta.Info.Name),
 		store:      store,
 		bans:       bans,
-		upLimit:    newRateLimiter(cfg.UploadRate),
 		downLimit:  newRateLimiter(cfg.DownloadRate),
 		infoHashV1: meta.InfoHashV1(),
 		ln:         ln,
@@ -278,6 +277,7 @@ func newSession(cfg Config, store *storage, ln net.Listener, have []bool) (*Sess
 	copy(s.infoHashV2Short[:], v2[:20])
 	s.ctx, s.cancel = context.WithCancelCause(context.Background())
 	s.dialer = newDialer(s)
+	s.upSched = newUploadScheduler(s, newRateLimiter(cfg.UploadRate))
 	if s.twin, err = newTwin(cfg); err != nil {
 		return nil, err
 	}
@@ -310,6 +310,9 @@ func (s *Session) Run(ctx context.Context) error {
 	}
 	s.goRun(s.acceptLoop)
 	s.goRun(s.tickLoop)
+	if s.upSched != nil {
+		s.goRun(s.upSched.run)
+	}
 	for range verifyWorkers() {
 		s.goRun(s.verifyLoop)
 	}

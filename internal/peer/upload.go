@@ -12,51 +12,46 @@ import (
 // index and begin.
 const pieceMessageOverhead = 4 + 1 + 8
 
-// nextUploads takes up to maxBlocks of the requests c's peer queued at us (none while we choke
-// it).
-func (s *Session) nextUploads(c *conn, dst []core.Block, maxBlocks int) []core.Block {
+// blockLength is the size of one request (16 KiB).
+const blockLength = wire.BlockSize
+
+// maxUploadBatch is how many requested blocks the writer serves with one write (128 KiB of
+// payload): on a fast link one syscall per block costs more than the copy it carries.
+const maxUploadBatch = 8
+
+// takeUploads appends to dst the blocks c's writer is to send now. With an upload cap they are
+// the ones the session's scheduler granted (paid for at the limiter already); without one, up to
+// maxUploadBatch of the peer's queued requests (none while we choke it).
+func (s *Session) takeUploads(c *conn, dst []core.Block) []core.Block {
+	if s.upSched != nil {
+		return c.takeGranted(dst)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	dst = s.core.NextUploads(c.key, dst, maxBlocks)
+	dst = s.core.NextUploads(c.key, dst, maxUploadBatch)
 	s.applyLocked()
 	return dst
 }
 
-// appendBlocks serves the requests reqs of c: it waits for the upload limiter and reads each
-// block from disk (pread) straight into buf, the writer's reused buffer, after its Piece
-// message header. It returns buf and the payload bytes appended.
-func (s *Session) appendBlocks(c *conn, buf []byte, reqs []core.Block) ([]byte, int, error) {
-	if len(reqs) == 0 {
-		return buf, 0, nil
-	}
+// appendBlocks reads each block of reqs from disk (pread) straight into buf, the writer's
+// reused buffer, after its Piece message header. It returns buf and the payload bytes appended.
+func (s *Session) appendBlocks(buf []byte, reqs []core.Block) ([]byte, int, error) {
 	total := 0
 	for _, b := range reqs {
 		total += b.Length
-	}
-	if err := s.upLimit.WaitN(c.ctx, total); err != nil {
-		return buf, 0, err
 	}
 	buf = slices.Grow(buf, total+len(reqs)*pieceMessageOverhead)
 	for _, b := range reqs {
 		start := len(buf)
 		buf = wire.AppendPieceHeader(buf, uint32(b.Piece), uint32(b.Begin), b.Length)
 		headerEnd := len(buf)
-		buf = slices.Grow(buf, b.Length)[:headerEnd+b.Length]
+		buf = buf[:headerEnd+b.Length]
 		if err := s.store.ReadAt(buf[headerEnd:], s.meta.PieceOffset(b.Piece)+int64(b.Begin)); err != nil {
 			s.fail(err)
 			return buf[:start], 0, err
 		}
 	}
 	return buf, total, nil
-}
-
-// uploadBatch is how many blocks the writer serves per write: maxUploadBatch, or fewer when
-// the upload cap's bucket is small, so that a capped link sends smoothly.
-func (s *Session) uploadBatch() int {
-	if s.upLimit == nil {
-		return maxUploadBatch
-	}
-	return min(max(s.upLimit.lim.Burst()/blockLength, 1), maxUploadBatch)
 }
 
 // uploaded counts n payload bytes sent to c.
@@ -66,6 +61,3 @@ func (s *Session) uploaded(c *conn, n int) {
 	s.core.Uploaded(time.Now(), c.key, n)
 	s.applyLocked()
 }
-
-// blockLength is the size of one request (16 KiB).
-const blockLength = wire.BlockSize

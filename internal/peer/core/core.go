@@ -73,6 +73,7 @@ type Core struct {
 
 	out, spent []Effect
 	scratch    []Block
+	servedSeq  uint64        // counts the upload scheduler's picks (schedule.go)
 	mask       wire.Bitfield // scratch for Pick when peers are on parole
 }
 

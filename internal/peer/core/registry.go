@@ -48,7 +48,8 @@ type peerConn struct {
 	contributed    bool  // it sent us a block we had asked for (the seeding choker remembers it)
 	offered        []int // super-seeding: pieces offered to it and not yet announced by it
 	uploads        []Block
-	hashServing    int // its hash requests being answered
+	serving        servingState // the upload scheduler's memory of it (schedule.go)
+	hashServing    int          // its hash requests being answered
 	ext            extState
 	down, up       *rateMeter
 }

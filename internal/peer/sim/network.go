@@ -143,10 +143,20 @@ func uploadBatch(rate int64) int {
 	return min(max(burst/maxBlock, 1), maxUploadBatch)
 }
 
-// pump starts n's next batch of blocks if its uplink is idle: the next connection after the
-// last one served, in dialling order, that has requests queued and is unchoked.
+// pump starts n's next batch of blocks if its uplink is idle. A capped uplink sends what the
+// core's upload scheduler picks (core.PickUpload), as the session's scheduler does; an uncapped
+// one serves its connections in turn, the next after the last one served in dialling order,
+// as the session's writers share an uncapped link.
 func (s *Sim) pump(n *node) {
 	if n.up.busy || len(n.links) == 0 {
+		return
+	}
+	if n.up.rate > 0 {
+		key, blocks := n.core.PickUpload(func(core.ConnKey) bool { return true }, n.up.batch, n.up.blocks[:0])
+		n.up.blocks = blocks
+		if l := n.linkByKey(key); l != nil && len(blocks) > 0 {
+			s.sendBlocks(n, l, blocks)
+		}
 		return
 	}
 	start := 0
