@@ -194,13 +194,19 @@ kind-down: ## Delete the kind cluster.
 ##@ Benchmarks
 
 # The swarm lab (bench/): `make bench` runs every scenario, `make bench SCENARIO=reference` one;
-# BENCH_REPS overrides the repetitions. Results: bench/results/ (JSON, markdown, SVG plots).
+# BENCH_REPS overrides the repetitions. Results: bench/results/ (JSON, markdown, SVG plots), and
+# issue 15's goals, each met or not with its figure, in bench/results/README.md and on stdout.
+# BENCH_PROFILE=dir profiles the whole lab into dir/cpu.pprof and dir/mem.pprof
+# (`go tool pprof -top dir/cpu.pprof`).
 SCENARIO ?=
 BENCH_REPS ?=
+BENCH_PROFILE ?=
 
 .PHONY: bench
 bench: ## Run the swarm lab (real engine, loopback, capped links); SCENARIO=name runs one scenario.
-	go run ./bench $(if $(SCENARIO),-scenario $(SCENARIO)) $(if $(BENCH_REPS),-reps $(BENCH_REPS)) -out bench/results
+	$(if $(BENCH_PROFILE),mkdir -p $(BENCH_PROFILE))
+	go run ./bench $(if $(SCENARIO),-scenario $(SCENARIO)) $(if $(BENCH_REPS),-reps $(BENCH_REPS)) \
+		$(if $(BENCH_PROFILE),-cpuprofile $(BENCH_PROFILE)/cpu.pprof -memprofile $(BENCH_PROFILE)/mem.pprof) -out bench/results
 
 .PHONY: bench-peer
 bench-peer: ## Measure the peer's raw speed: 1 seeder and 8 leechers of 256 MiB, uncapped, in one process.

@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -55,6 +56,8 @@ func TestComputeFigures(t *testing.T) {
 		},
 		SeederUpAtAllExist: 105,
 		AllVerified:        true,
+		CPUSelf:            420 * time.Nanosecond,
+		Memory:             memoryUse{BaselineBytes: 100, PeakBytes: 400},
 	}
 	fg := computeFigures(spec, 2, rec)
 	check := func(name string, got, want float64) {
@@ -71,6 +74,8 @@ func TestComputeFigures(t *testing.T) {
 	check("dup", fg.EndgameDupRatio, 10.0/200)
 	check("goodput", fg.GoodputBps, 200.0/20)
 	check("verified goodput", fg.VerifiedGoodputBps, 200.0/16)
+	check("CPU per delivered byte", fg.CPUNsPerByte, 420.0/200)
+	check("memory per peer", fg.MemPerPeerBytes, 300.0/3)
 	if !fg.AllVerified || fg.Completed != 2 {
 		t.Errorf("verified %v, completed %d", fg.AllVerified, fg.Completed)
 	}
@@ -98,7 +103,7 @@ func TestFreeRiderProgressAtCompliantMedian(t *testing.T) {
 func TestMedianFigures(t *testing.T) {
 	runs := []figures{{MakespanS: 3, AllVerified: true}, {MakespanS: 1, AllVerified: true, CPUBound: true}, {MakespanS: 2, AllVerified: false}}
 	// The median of each number; verified only if every run was, CPU-bound if any run was.
-	if diff := cmp.Diff(figures{MakespanS: 2, AllVerified: false, CPUBound: true}, medianFigures(runs)); diff != "" {
+	if diff := cmp.Diff(figures{MakespanS: 2, AllVerified: false, CPUBound: true}, medianFigures(runs), cmp.AllowUnexported(figures{})); diff != "" {
 		t.Errorf("median figures mismatch (-want +got):\n%s", diff)
 	}
 	if s := spread(runs); s != [2]float64{1, 3} {
@@ -157,7 +162,7 @@ func TestSmallScenarioEndToEnd(t *testing.T) {
 		len(series.Peers[1].Samples) == 0 {
 		t.Errorf("series: %v, %d peers, %d swarm samples: want 4 peers with samples", err, len(series.Peers), len(series.Swarm))
 	}
-	if err := writeTable(out); err != nil {
+	if err := writeReport(out, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -173,5 +178,45 @@ func TestWarmPageCache(t *testing.T) {
 	}
 	if err := warmPageCache(filepath.Join(dir, "missing"), 1); err == nil {
 		t.Error("no error for a directory that does not exist")
+	}
+}
+
+// A scale-shaped scenario runs end to end: each session on its own loopback address, the
+// tracker in a child process; its memory and CPU per byte are measured, the log N figure drawn
+// and the goals read from its results.
+func TestScaleShapedScenarioEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs swarms")
+	}
+	spec := func(n int) swarmSpec {
+		return swarmSpec{Leechers: n, Size: 256 << 10, PieceSize: 16 << 10, UploadCap: 4 << 20, SuperSeed: true,
+			MaxPeers: 3, OwnAddresses: true, TrackerProcess: true, Timeout: time.Minute}
+	}
+	sc := scenario{Name: scaleScenario, Reps: 1, Primary: "n4", Variants: []variant{{"n2", spec(2)}, {"n4", spec(4)}}}
+	out := t.TempDir()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	res, err := runScenario(context.Background(), sc, t.TempDir(), out, false, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := writeResult(out, res); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range res.Variants {
+		if !v.AllVerified || v.CPUNsPerByte <= 0 || v.MemPerPeerBytes <= 0 || v.TrackerRSSPeakBytes <= 0 {
+			t.Errorf("%s: verified %v, %.1f ns/B, %.0f B per peer, tracker %.0f B: want verified copies and every figure",
+				v.Name, v.AllVerified, v.CPUNsPerByte, v.MemPerPeerBytes, v.TrackerRSSPeakBytes)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(out, "scale-log-n.svg")); err != nil {
+		t.Error(err)
+	}
+	var stdout strings.Builder
+	if err := writeReport(out, &stdout); err != nil {
+		t.Fatal(err)
+	}
+	// No variant has N = 1000: the scale goals are not measured, but the growth is.
+	if !strings.Contains(stdout.String(), "from N = 2 to 4") {
+		t.Errorf("goals without the growth from N = 2 to 4:\n%s", stdout.String())
 	}
 }

@@ -6,6 +6,10 @@
 //
 //	go run ./bench                       # every scenario (make bench)
 //	go run ./bench -scenario reference   # one (make bench SCENARIO=reference)
+//	go run ./bench -scenario scale -variant n1000 -cpuprofile cpu.pprof -memprofile mem.pprof
+//
+// After the scenarios it writes the goals, each with its measured figure, to
+// <out>/README.md and stdout (goals.go).
 package main
 
 import (
@@ -15,7 +19,9 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strings"
 	"time"
 )
@@ -29,13 +35,16 @@ func main() {
 
 // options are the command's flags.
 type options struct {
-	scenario string
-	out      string
-	work     string
-	reps     int
-	cpuProf  string
-	series   bool
-	timeout  time.Duration
+	scenario     string
+	variant      string
+	out          string
+	work         string
+	reps         int
+	cpuProf      string
+	memProf      string
+	series       bool
+	timeout      time.Duration
+	serveTracker bool
 }
 
 func parseFlags() options {
@@ -49,7 +58,10 @@ func parseFlags() options {
 	flag.StringVar(&o.work, "work", "", "directory of the swarms' files (empty: a temporary directory)")
 	flag.IntVar(&o.reps, "reps", 0, "repetitions of each variant (0: the scenario's own)")
 	flag.DurationVar(&o.timeout, "timeout", 0, "end each run after this long (0: the scenario's own)")
+	flag.StringVar(&o.variant, "variant", "", "run only this variant of the scenario (empty: all)")
 	flag.StringVar(&o.cpuProf, "cpuprofile", "", "write a CPU profile of the whole lab to this file")
+	flag.StringVar(&o.memProf, "memprofile", "", "write a heap profile (allocations of the whole lab, in use at its end) to this file")
+	flag.BoolVar(&o.serveTracker, "serve-tracker", false, "internal: serve the lab's tracker, print its URL, stop when stdin closes (trackerproc.go)")
 	flag.BoolVar(&o.series, "series", false, "also write each variant's 100 ms samples (median repetition) to <scenario>-<variant>-series.json")
 	flag.Parse()
 	return o
@@ -57,16 +69,19 @@ func parseFlags() options {
 
 func run() error {
 	o := parseFlags()
-	list := scenarios()
-	if o.scenario != "" {
-		sc, ok := findScenario(o.scenario)
-		if !ok {
-			return fmt.Errorf("unknown scenario %q", o.scenario)
-		}
-		list = []scenario{sc}
+	if o.serveTracker {
+		return serveTracker()
+	}
+	list, err := selectScenarios(o)
+	if err != nil {
+		return err
 	}
 	if err := os.MkdirAll(o.out, 0o755); err != nil {
 		return err
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if err := raiseFileLimit(); err != nil {
+		log.Warn("Open files limit not raised: the largest swarms may fail", "err", err)
 	}
 	if o.cpuProf != "" {
 		stopProfile, err := startCPUProfile(o.cpuProf)
@@ -75,6 +90,45 @@ func run() error {
 		}
 		defer stopProfile()
 	}
+	if err := runScenarios(o, list, log); err != nil {
+		return err
+	}
+	if o.memProf != "" {
+		if err := writeHeapProfile(o.memProf); err != nil {
+			return err
+		}
+	}
+	return writeReport(o.out, os.Stdout)
+}
+
+// selectScenarios is the scenarios (and variants) the flags name.
+func selectScenarios(o options) ([]scenario, error) {
+	list := scenarios()
+	if o.scenario != "" {
+		sc, ok := findScenario(o.scenario)
+		if !ok {
+			return nil, fmt.Errorf("unknown scenario %q", o.scenario)
+		}
+		list = []scenario{sc}
+	}
+	if o.variant == "" {
+		return list, nil
+	}
+	for i := range list {
+		list[i].Variants = slices.DeleteFunc(list[i].Variants, func(v variant) bool { return v.Name != o.variant })
+		if len(list[i].Variants) > 0 {
+			list[i].Primary = o.variant
+		}
+	}
+	list = slices.DeleteFunc(list, func(sc scenario) bool { return len(sc.Variants) == 0 })
+	if len(list) == 0 {
+		return nil, fmt.Errorf("no variant %q", o.variant)
+	}
+	return list, nil
+}
+
+// runScenarios runs each scenario and writes its results.
+func runScenarios(o options, list []scenario, log *slog.Logger) error {
 	work, err := os.MkdirTemp(o.work, "minibit-bench-")
 	if err != nil {
 		return err
@@ -82,7 +136,6 @@ func run() error {
 	defer os.RemoveAll(work)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	for _, sc := range list {
 		if o.reps > 0 {
 			sc.Reps = o.reps
@@ -102,7 +155,7 @@ func run() error {
 		}
 		log.Info("Scenario done", "scenario", sc.Name, "seconds", time.Since(started).Seconds())
 	}
-	return writeTable(o.out)
+	return nil
 }
 
 // startCPUProfile profiles the process into path until the returned function is called.
@@ -119,4 +172,19 @@ func startCPUProfile(path string) (func(), error) {
 		pprof.StopCPUProfile()
 		_ = f.Close()
 	}, nil
+}
+
+// writeHeapProfile writes the heap profile (what was allocated over the whole run, and what is
+// still in use) to path.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	runtime.GC() // the in-use figures as of now, not as of the last collection
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		_ = f.Close()
+		return err
+	}
+	return f.Close()
 }

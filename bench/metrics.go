@@ -3,6 +3,7 @@ package main
 import (
 	"math"
 	"slices"
+	"time"
 )
 
 // figures are the issue's numbers for one run (or, in a summary, their medians).
@@ -31,9 +32,43 @@ type figures struct {
 	Completed                          int     `json:"completed"`
 	SelfCores                          float64 `json:"cpu_self_cores"`
 	MachineBusy                        float64 `json:"cpu_machine_busy"`
-	AllVerified                        bool    `json:"all_verified"`
-	CPUBound                           bool    `json:"cpu_bound"`
-	TimedOut                           bool    `json:"timed_out,omitempty"`
+	// CPUNsPerByte is the peers' CPU time over the run (runRecord.CPUSelf: user + system) per
+	// byte delivered (completed leechers x F).
+	CPUNsPerByte float64 `json:"cpu_ns_per_byte"`
+	memoryFigures
+	AllVerified bool `json:"all_verified"`
+	CPUBound    bool `json:"cpu_bound"`
+	TimedOut    bool `json:"timed_out,omitempty"`
+}
+
+// memoryFigures are a run's memory (memoryUse) in bytes; 0 where not measured.
+type memoryFigures struct {
+	// MemPeakBytes is the lab process's peak live Go heap plus goroutine stacks (100 ms samples);
+	// MemPerPeerBytes what each session (the seeder and every leecher) added to it: (peak -
+	// baseline before the peers) / (N + 1).
+	MemPeakBytes    float64 `json:"mem_peak_bytes,omitempty"`
+	MemPerPeerBytes float64 `json:"mem_per_peer_bytes,omitempty"`
+	// RSSPeakBytes is the lab process's peak resident set (100 ms samples).
+	RSSPeakBytes float64 `json:"rss_peak_bytes,omitempty"`
+	// The tracker's resident set when it ran as a child process: once listening, and its
+	// high-water mark.
+	TrackerRSSIdleBytes float64 `json:"tracker_rss_idle_bytes,omitempty"`
+	TrackerRSSPeakBytes float64 `json:"tracker_rss_peak_bytes,omitempty"`
+}
+
+// memoryOf turns a run's memoryUse into figures, for sessions peers.
+func memoryOf(m memoryUse, sessions int) memoryFigures {
+	return memoryFigures{MemPeakBytes: float64(m.PeakBytes), MemPerPeerBytes: m.perPeer(sessions),
+		RSSPeakBytes: float64(m.PeakRSSBytes), TrackerRSSIdleBytes: float64(m.TrackerIdleRSSBytes),
+		TrackerRSSPeakBytes: float64(m.TrackerPeakRSSBytes)}
+}
+
+// cpuNsPerByte is cpu over the bytes delivered (0 when none were).
+func cpuNsPerByte(cpu time.Duration, delivered float64) float64 {
+	if delivered <= 0 {
+		return 0
+	}
+	return float64(cpu.Nanoseconds()) / delivered
 }
 
 // cpuBoundBusy: a run during which the machine's cores were busier than this (by the lab or
@@ -80,7 +115,8 @@ func fluidBound(spec swarmSpec) float64 {
 // computeFigures turns one run's record into its figures.
 func computeFigures(spec swarmSpec, numPieces int, rec *runRecord) figures {
 	fg := figures{TStarS: tStar(spec, numPieces), FluidBoundS: fluidBound(spec), AllVerified: rec.AllVerified,
-		TimedOut: rec.TimedOut, SelfCores: rec.CPU.SelfCores, MachineBusy: rec.CPU.MachineBusy}
+		TimedOut: rec.TimedOut, SelfCores: rec.CPU.SelfCores, MachineBusy: rec.CPU.MachineBusy,
+		memoryFigures: memoryOf(rec.Memory, len(rec.Peers))}
 	var all, compliant, fast, riders []float64
 	var down, up, capSum, lastVerified float64
 	for _, p := range rec.Peers {
@@ -129,6 +165,7 @@ func computeFigures(spec swarmSpec, numPieces int, rec *runRecord) figures {
 	}
 	fg.EndgameDupRatio = max(down-float64(len(all))*size, 0) / (float64(len(all)) * size)
 	fg.GoodputBps = float64(len(all)) * size / fg.MakespanS
+	fg.CPUNsPerByte = cpuNsPerByte(rec.CPUSelf, float64(len(all))*size)
 	if lastVerified > 0 {
 		fg.VerifiedGoodputBps = float64(len(all)) * size / lastVerified
 	}
@@ -202,9 +239,17 @@ func medianFigures(runs []figures) figures {
 		FreeRiderProgressAtCompliantMedian: pick(func(f figures) float64 {
 			return f.FreeRiderProgressAtCompliantMedian
 		}),
-		Completed:   int(pick(func(f figures) float64 { return float64(f.Completed) })),
-		SelfCores:   pick(func(f figures) float64 { return f.SelfCores }),
-		MachineBusy: pick(func(f figures) float64 { return f.MachineBusy }),
+		Completed:    int(pick(func(f figures) float64 { return float64(f.Completed) })),
+		SelfCores:    pick(func(f figures) float64 { return f.SelfCores }),
+		MachineBusy:  pick(func(f figures) float64 { return f.MachineBusy }),
+		CPUNsPerByte: pick(func(f figures) float64 { return f.CPUNsPerByte }),
+		memoryFigures: memoryFigures{
+			MemPeakBytes:        pick(func(f figures) float64 { return f.MemPeakBytes }),
+			MemPerPeerBytes:     pick(func(f figures) float64 { return f.MemPerPeerBytes }),
+			RSSPeakBytes:        pick(func(f figures) float64 { return f.RSSPeakBytes }),
+			TrackerRSSIdleBytes: pick(func(f figures) float64 { return f.TrackerRSSIdleBytes }),
+			TrackerRSSPeakBytes: pick(func(f figures) float64 { return f.TrackerRSSPeakBytes }),
+		},
 		AllVerified: true,
 	}
 	for _, r := range runs {

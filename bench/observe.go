@@ -44,9 +44,15 @@ type peerRecord struct {
 
 // runRecord is everything one run measured.
 type runRecord struct {
-	Peers  []peerRecord
-	Swarm  []swarmSample
-	CPU    cpuUse
+	Peers []peerRecord
+	Swarm []swarmSample
+	CPU   cpuUse
+	// CPUSelf is the CPU time (user + system) the swarm's peers used during the run: the lab
+	// process's for MiniBit (its tracker's too, when it runs as a child), the client process's
+	// for another client. cpu_ns_per_byte divides it by the bytes delivered.
+	CPUSelf time.Duration
+	// Memory is the lab's memory during the run (sampled with the swarm).
+	Memory memoryUse
 	Events []string
 	// SeederUpAtAllExist is what the seeder had uploaded when every piece first existed at some
 	// leecher (-1: never).
@@ -83,6 +89,7 @@ func (sw *swarm) observe(ctx context.Context, expected time.Duration) *runRecord
 		now := time.Since(sw.start)
 		faults = sw.fire(faults, now, rec)
 		lastUp = sw.sampleAll(rec, now, lastUp)
+		rec.Memory.sample()
 		if sw.allDone() {
 			sw.finish(rec)
 			return rec
@@ -118,8 +125,21 @@ func (sw *swarm) sampleAll(rec *runRecord, now time.Duration, lastUp int64) int6
 	sw.noteAllExist(rec, atLeechers)
 	min, mean := minMean(avail)
 	rec.Swarm = append(rec.Swarm, swarmSample{T: t, MinAvailability: min, MeanAvailability: mean,
-		UploadBps: float64(totalUp-lastUp) / sampleInterval.Seconds(), CapBps: capSum})
+		UploadBps: float64(totalUp-lastUp) / sinceLastSample(rec.Swarm, t), CapBps: capSum})
 	return totalUp
+}
+
+// sinceLastSample is the time in seconds from the last swarm sample (or the start) to t: a
+// sample is due every 100 ms, but on a busy machine with 1000 peers to read it may come later.
+func sinceLastSample(samples []swarmSample, t float64) float64 {
+	last := 0.0
+	if n := len(samples); n > 0 {
+		last = samples[n-1].T
+	}
+	if t <= last {
+		return sampleInterval.Seconds()
+	}
+	return t - last
 }
 
 // countPieces adds bf to the availability and, for a leecher, to the pieces held by leechers.

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"image/color"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -186,6 +187,29 @@ func scalingPlot(out string, vs []variantResult) error {
 		}
 	}
 	return savePanels(filepath.Join(out, "client-server-scaling.svg"), [][]*plot.Plot{{p}}, 1)
+}
+
+// scalePlot is the scale scenario's figure: makespan and T* against log2 N, with the
+// least-squares line a + b log2 N through the makespans.
+func scalePlot(out string, vs []variantResult) error {
+	p := newPlot("Makespan against log2 N", "log2 N (leechers)", "makespan (s)")
+	var measured, bound, fit plotter.XYs
+	a, b := fitLog2(vs)
+	for _, v := range vs {
+		x := math.Log2(float64(v.Peers))
+		measured = append(measured, plotter.XY{X: x, Y: v.MakespanS})
+		bound = append(bound, plotter.XY{X: x, Y: v.TStarS})
+		fit = append(fit, plotter.XY{X: x, Y: a + b*x})
+	}
+	addLine(p, measured, "measured", 0)
+	if l := addLine(p, bound, "T*", 1); l != nil {
+		l.Dashes = []vg.Length{vg.Points(3), vg.Points(2)}
+	}
+	if l := addLine(p, fit, fmt.Sprintf("fit %.1f %+.2f log2 N", a, b), 2); l != nil {
+		l.Dashes = []vg.Length{vg.Points(1), vg.Points(2)}
+	}
+	p.Y.Min = 0
+	return savePanels(filepath.Join(out, scaleScenario+"-log-n.svg"), [][]*plot.Plot{{p}}, 1)
 }
 
 func newPlot(title, x, y string) *plot.Plot {

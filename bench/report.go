@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -51,42 +52,77 @@ func writeResult(out string, res *scenarioResult) error {
 }
 
 // tableHeader is the markdown table of variants: medians over the repetitions.
-const tableHeader = "| variant | N | reps | makespan s (min-max) | T* s | makespan/T* | median s | tail | upload util. | seeder up/F | dup | goodput MB/s | verified | CPU-bound (busy) |\n" +
-	"|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+const tableHeader = "| variant | N | reps | makespan s (min-max) | T* s | makespan/T* | median s | tail | upload util. | seeder up/F | dup | goodput MB/s | CPU ns/B | verified | CPU-bound (busy) |\n" +
+	"|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
 
 func writeVariantTable(b *strings.Builder, vs []variantResult) {
 	b.WriteString(tableHeader)
 	for _, v := range vs {
-		fmt.Fprintf(b, "| %s | %d | %d | %.2f (%.2f-%.2f) | %.2f | %.3f | %.2f | %.3f | %.3f | %.3f | %.4f | %.0f | %v | %v (%.2f) |\n",
+		fmt.Fprintf(b, "| %s | %d | %d | %.2f (%.2f-%.2f) | %.2f | %.3f | %.2f | %.3f | %.3f | %.3f | %.4f | %.0f | %.2f | %v | %v (%.2f) |\n",
 			v.Name, v.Peers, len(v.Repetitions), v.MakespanS, v.MakespanSpreadS[0], v.MakespanSpreadS[1], v.TStarS,
 			v.MakespanOverTStar, v.MedianS, v.TailRatio, v.UploadUtilization, v.SeederUploadOverF, v.EndgameDupRatio,
-			v.GoodputBps/1e6, v.AllVerified, v.CPUBound, v.MachineBusy)
+			v.GoodputBps/1e6, v.CPUNsPerByte, v.AllVerified, v.CPUBound, v.MachineBusy)
+	}
+	b.WriteString("\n")
+	writeMemoryTable(b, vs)
+}
+
+// writeMemoryTable adds, for the variants whose tracker ran as a child process (the scale
+// scenario), the memory each part held.
+func writeMemoryTable(b *strings.Builder, vs []variantResult) {
+	if !slices.ContainsFunc(vs, func(v variantResult) bool { return v.TrackerRSSPeakBytes > 0 }) {
+		return
+	}
+	b.WriteString("| variant | N | lab live heap + stacks, peak MiB | per peer KiB | lab RSS peak MiB | tracker RSS idle MiB | tracker RSS peak MiB |\n" +
+		"|---|---|---|---|---|---|---|\n")
+	for _, v := range vs {
+		fmt.Fprintf(b, "| %s | %d | %.1f | %.0f | %.1f | %.1f | %.1f |\n", v.Name, v.Peers, v.MemPeakBytes/mib,
+			v.MemPerPeerBytes/kib, v.RSSPeakBytes/mib, v.TrackerRSSIdleBytes/mib, v.TrackerRSSPeakBytes/mib)
 	}
 	b.WriteString("\n")
 }
 
-// writeTable gathers every <scenario>.json of out (not the -series.json files) into
-// out/README.md: one table of all variants.
-func writeTable(out string) error {
+// loadResults reads every <scenario>.json of out (not the -series.json files), by scenario.
+func loadResults(out string) (map[string]*scenarioResult, error) {
 	files, err := filepath.Glob(filepath.Join(out, "*.json"))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	files = slices.DeleteFunc(files, func(f string) bool { return strings.HasSuffix(f, seriesSuffix) })
-	slices.Sort(files)
-	var b strings.Builder
-	b.WriteString("# Swarm lab results\n\nWritten by `make bench` (bench/); medians over the repetitions. See docs/benchmarks.md.\n\n")
+	results := make(map[string]*scenarioResult, len(files))
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		var res scenarioResult
 		if err := json.Unmarshal(data, &res); err != nil {
-			return fmt.Errorf("%s: %w", f, err)
+			return nil, fmt.Errorf("%s: %w", f, err)
 		}
+		results[res.Scenario] = &res
+	}
+	return results, nil
+}
+
+// writeReport writes out/README.md (issue 15's goals, then one table per scenario of out) and
+// the goals to stdout.
+func writeReport(out string, stdout io.Writer) error {
+	results, err := loadResults(out)
+	if err != nil {
+		return err
+	}
+	var b strings.Builder
+	b.WriteString("# Swarm lab results\n\nWritten by `make bench` (bench/); medians over the repetitions. See docs/benchmarks.md.\n\n")
+	if err := writeGoals(&b, results); err != nil {
+		return err
+	}
+	for _, name := range sortedKeys(results) {
+		res := results[name]
 		fmt.Fprintf(&b, "## %s\n\n%s (%s)\n\n", res.Scenario, res.Description, res.Date)
 		writeVariantTable(&b, res.Variants)
 	}
-	return os.WriteFile(filepath.Join(out, "README.md"), []byte(b.String()), 0o644)
+	if err := os.WriteFile(filepath.Join(out, "README.md"), []byte(b.String()), 0o644); err != nil {
+		return err
+	}
+	return writeGoals(stdout, results)
 }

@@ -45,6 +45,15 @@ type swarmSpec struct {
 	KillTrackerAt float64
 	// Timeout ends a run that does not finish.
 	Timeout time.Duration
+	// MaxPeers bounds each leecher's connections (0: the engine's default, 50).
+	MaxPeers int
+	// OwnAddresses gives every session its own loopback address (127.0.x.y), as pods on a
+	// cluster have: on one address, the kernel's search for a free port at each dial's bind
+	// grows with the connections already bound (limits.go).
+	OwnAddresses bool
+	// TrackerProcess runs the tracker as a child process, so that its memory is measured apart
+	// from the peers' (the scale scenario).
+	TrackerProcess bool
 }
 
 // seederCap is the seeder's upload cap.
@@ -93,10 +102,11 @@ func runSwarm(ctx context.Context, spec swarmSpec, src *source, workDir string, 
 	}
 	defer os.RemoveAll(dir)
 	sw := &swarm{spec: spec, src: src, dir: dir}
-	if sw.tracker, err = startTracker(); err != nil {
+	if sw.tracker, err = startTracker(spec.TrackerProcess); err != nil {
 		return nil, err
 	}
 	defer sw.tracker.kill()
+	baseline := baselineMemory()
 	cpu0 := readCPU()
 	sw.start = time.Now()
 	defer sw.stopAll()
@@ -104,7 +114,10 @@ func runSwarm(ctx context.Context, spec swarmSpec, src *source, workDir string, 
 		return nil, err
 	}
 	rec := sw.observe(ctx, expected)
-	rec.CPU = readCPU().since(cpu0)
+	cpu1 := readCPU()
+	rec.CPU = cpu1.since(cpu0)
+	rec.CPUSelf = cpu1.self - cpu0.self + sw.tracker.usage(&rec.Memory)
+	rec.Memory.BaselineBytes = baseline
 	sw.stopAll()
 	rec.AllVerified = sw.verify(rec)
 	return rec, nil
@@ -153,6 +166,9 @@ func (sw *swarm) baseConfig() peer.Config {
 
 func (sw *swarm) seederConfig() peer.Config {
 	cfg := sw.baseConfig()
+	if sw.spec.OwnAddresses {
+		cfg.ListenAddr = ownLoopbackAddr(0)
+	}
 	cfg.Path = sw.src.path
 	cfg.Seed, cfg.Trusted = true, true
 	cfg.SuperSeed = sw.spec.SuperSeed
@@ -166,10 +182,16 @@ func (sw *swarm) seederConfig() peer.Config {
 
 func (sw *swarm) leecherConfig(i int, seeder netip.AddrPort) peer.Config {
 	cfg := sw.baseConfig()
+	if sw.spec.OwnAddresses {
+		cfg.ListenAddr = ownLoopbackAddr(i + 1)
+	}
 	cfg.Path = filepath.Join(sw.dir, fmt.Sprintf("leecher-%03d", i), sw.src.meta.Info.Name)
 	cfg.Peers = []netip.AddrPort{seeder}
 	cfg.UploadRate = sw.spec.leecherCap(i)
 	cfg.MaxBufferedBytes = leecherBufferBytes
+	if sw.spec.MaxPeers > 0 {
+		cfg.MaxPeers = sw.spec.MaxPeers
+	}
 	cfg.NoUpload = sw.spec.ClientServer || sw.spec.leecherRole(i) == "free-rider"
 	cfg.SeedsOnly = sw.spec.ClientServer
 	return cfg

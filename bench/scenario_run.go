@@ -96,6 +96,11 @@ func plotScenario(out, name string, vs []variantResult) error {
 			return err
 		}
 	}
+	if name == scaleScenario {
+		if err := scalePlot(out, vs); err != nil {
+			return err
+		}
+	}
 	return compareVariants(out, name, vs)
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/minibit-io/minibit/internal/peer"
@@ -43,7 +44,7 @@ func experimentSpec() swarmSpec {
 
 // scenarios lists every scenario in the order `make bench` runs them.
 func scenarios() []scenario {
-	return []scenario{reference(), uncapped(), clientServer(), rarestFirst(), titForTat(), faultTolerance()}
+	return []scenario{reference(), uncapped(), clientServer(), rarestFirst(), titForTat(), faultTolerance(), scale()}
 }
 
 func reference() scenario {
@@ -148,6 +149,44 @@ func faultTolerance() scenario {
 	return scenario{Name: "fault-tolerance", Reps: 2, Primary: "kill-third-30",
 		Description: "Experiment 4: a third of the downloading leechers killed at 30 % or 60 % of the no-fault run's makespan, or the tracker killed at 30 %. 25 leechers, 16 MiB, 4 MiB/s.",
 		Variants:    []variant{{"no-fault", base}, {"kill-third-30", at30}, {"kill-third-60", at60}, {"kill-tracker-30", tracker}}}
+}
+
+// Scale scenario: the sizes of N, and the file and links sized so that the machine is not the
+// limit at N = 1000 (docs/benchmarks.md, "Scale").
+var scaleLeechers = []int{125, 250, 500, 1000}
+
+const (
+	scaleSize      = 1 * mib
+	scalePieceSize = 16 * kib
+	scaleUploadCap = 24 * kib
+	// scaleMaxPeers bounds a leecher's connections: this machine's hard limit of 20,000 open
+	// files (raiseFileLimit cannot go past it without CAP_SYS_RESOURCE) holds both ends of every
+	// loopback connection of 1001 sessions plus their listeners, tracker connections and files:
+	// (1000 x 12 + 1000 at the seeder) / 2 connections, 13,000 descriptors, where the default 50
+	// would need 50,000.
+	scaleMaxPeers = 12
+)
+
+// scaleSpec is the scale scenario's swarm of n leechers: 1 MiB in 16 KiB pieces (M = 64), every
+// upload capped at 24 KiB/s (F/u = 42.7 s), the seeder super-seeding as in the reference. At
+// N = 1000 the caps add up to 24 MiB/s, an eighth of the reference's 200 MiB/s: at 48 KiB/s
+// (2 MiB, M = 128) the machine was 93 % busy, most of it writing HAVE messages, one per piece
+// and connection (docs/benchmarks.md, "Scale"). The tracker runs as a child process, so that
+// its memory and the peers' are measured apart.
+func scaleSpec(n int) swarmSpec {
+	return swarmSpec{Leechers: n, Size: scaleSize, PieceSize: scalePieceSize, UploadCap: scaleUploadCap,
+		SuperSeed: true, MaxPeers: scaleMaxPeers, OwnAddresses: true, TrackerProcess: true, Timeout: 5 * time.Minute}
+}
+
+// scale is the issue's 1000 peers: N = 125 to 1000 leechers in this one process, to show that
+// the makespan grows with log N, not with N, and what the tracker and a peer hold in memory.
+func scale() scenario {
+	sc := scenario{Name: "scale", Reps: 1, Primary: fmt.Sprintf("n%d", slices.Max(scaleLeechers)),
+		Description: "N = 125 to 1000 leechers and 1 seeder in one process, 1 MiB in 16 KiB pieces (M = 64), every upload capped at 24 KiB/s (24 MiB/s in all at N = 1000), the seeder super-seeding, 12 connections per leecher (the machine's open-files limit), each session on its own loopback address, the tracker in a child process; T* = 42.7 s x (1 + floor(log2 N)/64)."}
+	for _, n := range scaleLeechers {
+		sc.Variants = append(sc.Variants, variant{Name: fmt.Sprintf("n%d", n), Spec: scaleSpec(n)})
+	}
+	return sc
 }
 
 // findScenario returns the scenario named name.

@@ -56,34 +56,38 @@ func makeSource(dir string, size, pieceSize int64, seed uint64, files int) (*sou
 	return &source{path: path, meta: meta, sha256: sum}, nil
 }
 
-// labTracker is an in-process tracker on a loopback port.
+// labTracker is the swarm's tracker on a loopback port: in this process, or a child process
+// (trackerproc.go).
 type labTracker struct {
 	url  string
-	srv  *http.Server
-	stop context.CancelFunc
+	stop func()
 	once sync.Once
+	proc *trackerProcess // nil in-process
 }
 
-func startTracker() (*labTracker, error) {
+// startTracker starts the lab's tracker, in a child process when child is set.
+func startTracker(child bool) (*labTracker, error) {
+	if child {
+		return startTrackerProcess()
+	}
 	ln, err := new(net.ListenConfig).Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	tr := tracker.NewServer(tracker.Config{Interval: time.Second, MinInterval: time.Second})
+	tr := tracker.NewServer(labTrackerConfig())
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { _ = tr.Run(ctx) }()
 	srv := &http.Server{Handler: tr, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
-	return &labTracker{url: "http://" + ln.Addr().String(), srv: srv, stop: cancel}, nil
+	stop := func() {
+		cancel()
+		_ = srv.Close()
+	}
+	return &labTracker{url: "http://" + ln.Addr().String(), stop: stop}, nil
 }
 
 // kill stops the tracker (experiment 4); the peers keep trading with whom they know.
-func (t *labTracker) kill() {
-	t.once.Do(func() {
-		t.stop()
-		_ = t.srv.Close()
-	})
-}
+func (t *labTracker) kill() { t.once.Do(t.stop) }
 
 // labPeer is one running session of a swarm.
 type labPeer struct {
