@@ -203,9 +203,10 @@ func TestScaleShapedScenarioEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, v := range res.Variants {
-		if !v.AllVerified || v.CPUNsPerByte <= 0 || v.MemPerPeerBytes <= 0 || v.TrackerRSSPeakBytes <= 0 {
-			t.Errorf("%s: verified %v, %.1f ns/B, %.0f B per peer, tracker %.0f B: want verified copies and every figure",
-				v.Name, v.AllVerified, v.CPUNsPerByte, v.MemPerPeerBytes, v.TrackerRSSPeakBytes)
+		if !v.AllVerified || v.CPUNsPerByte <= 0 || v.MemPerPeerBytes <= 0 || v.TrackerRSSPeakBytes <= 0 ||
+			v.StacksPeakBytes <= 0 || v.GoroutinesPeak <= 0 {
+			t.Errorf("%s: verified %v, %.1f ns/B, %.0f B per peer, tracker %.0f B, stacks %.0f B of %.0f goroutines: want verified copies and every figure",
+				v.Name, v.AllVerified, v.CPUNsPerByte, v.MemPerPeerBytes, v.TrackerRSSPeakBytes, v.StacksPeakBytes, v.GoroutinesPeak)
 		}
 	}
 	if _, err := os.Stat(filepath.Join(out, "scale-log-n.svg")); err != nil {

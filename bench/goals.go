@@ -196,8 +196,9 @@ func scaleGoals(res *scenarioResult) []goal {
 		Status: judge(top, atMost(top.MakespanOverTStar, goalScaleOverTStar))},
 		growthGoal(growth, vs),
 		{What: memory, Target: "reported", Status: statusReported,
-			Measured: fmt.Sprintf("tracker %.1f MiB peak RSS (%.1f MiB idle); a peer %.0f KiB (the lab's live heap and stacks, %.0f MiB at the peak, over N + 1 sessions)",
-				top.TrackerRSSPeakBytes/mib, top.TrackerRSSIdleBytes/mib, top.MemPerPeerBytes/kib, top.MemPeakBytes/mib)}}
+			Measured: fmt.Sprintf("tracker %.1f MiB peak RSS (%.1f MiB idle); a peer %.0f KiB (the lab's live heap and stacks, %.0f MiB at the peak, %.0f MiB of them the stacks of %.0f goroutines, over N + 1 sessions)",
+				top.TrackerRSSPeakBytes/mib, top.TrackerRSSIdleBytes/mib, top.MemPerPeerBytes/kib, top.MemPeakBytes/mib,
+				top.StacksPeakBytes/mib, top.GoroutinesPeak)}}
 }
 
 // growthGoal judges how the makespan grows from the smallest N to the largest measured: no faster than

@@ -20,6 +20,9 @@ type memoryUse struct {
 	// PeakBytes is the largest live heap (as the last collection marked it) plus goroutine stacks
 	// of the samples.
 	PeakBytes uint64
+	// PeakStacksBytes and PeakGoroutines are the largest goroutine stacks and goroutine count of
+	// the samples (the stacks are part of PeakBytes).
+	PeakStacksBytes, PeakGoroutines uint64
 	// PeakRSSBytes is the lab process's largest resident set of the samples.
 	PeakRSSBytes uint64
 	// TrackerIdleRSSBytes is the tracker's resident set once it listened, before any announce;
@@ -27,34 +30,41 @@ type memoryUse struct {
 	TrackerIdleRSSBytes, TrackerPeakRSSBytes uint64
 }
 
-// Runtime metrics of goMemory.
-const (
-	liveHeapMetric = "/gc/heap/live:bytes"
-	stacksMetric   = "/memory/classes/heap/stacks:bytes"
-)
+// goMemory is a reading of the runtime's memory metrics.
+type goMemory struct {
+	liveHeap, stacks, goroutines uint64
+}
 
-// goMemory is the live heap (as of the last garbage collection) plus the goroutine stacks.
-func goMemory() uint64 {
-	s := []metrics.Sample{{Name: liveHeapMetric}, {Name: stacksMetric}}
+// readGoMemory reads the live heap (as of the last garbage collection), the goroutine stacks
+// and the number of goroutines.
+func readGoMemory() goMemory {
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/memory/classes/heap/stacks:bytes"},
+		{Name: "/sched/goroutines:goroutines"}}
 	metrics.Read(s)
-	var total uint64
-	for _, m := range s {
+	v := make([]uint64, len(s))
+	for i, m := range s {
 		if m.Value.Kind() == metrics.KindUint64 {
-			total += m.Value.Uint64()
+			v[i] = m.Value.Uint64()
 		}
 	}
-	return total
+	return goMemory{liveHeap: v[0], stacks: v[1], goroutines: v[2]}
 }
+
+// held is the live heap plus the stacks.
+func (g goMemory) held() uint64 { return g.liveHeap + g.stacks }
 
 // baselineMemory collects garbage and returns what the process holds live.
 func baselineMemory() uint64 {
 	runtime.GC()
-	return goMemory()
+	return readGoMemory().held()
 }
 
 // sample records the process's memory now if it is a peak.
 func (m *memoryUse) sample() {
-	m.PeakBytes = max(m.PeakBytes, goMemory())
+	g := readGoMemory()
+	m.PeakBytes = max(m.PeakBytes, g.held())
+	m.PeakStacksBytes = max(m.PeakStacksBytes, g.stacks)
+	m.PeakGoroutines = max(m.PeakGoroutines, g.goroutines)
 	if rss, ok := procStatusBytes("self", "VmRSS"); ok {
 		m.PeakRSSBytes = max(m.PeakRSSBytes, rss)
 	}

@@ -48,6 +48,10 @@ type memoryFigures struct {
 	// baseline before the peers) / (N + 1).
 	MemPeakBytes    float64 `json:"mem_peak_bytes,omitempty"`
 	MemPerPeerBytes float64 `json:"mem_per_peer_bytes,omitempty"`
+	// StacksPeakBytes and GoroutinesPeak: the goroutine stacks (part of MemPeakBytes) and the
+	// number of goroutines at their peaks.
+	StacksPeakBytes float64 `json:"mem_stacks_peak_bytes,omitempty"`
+	GoroutinesPeak  float64 `json:"goroutines_peak,omitempty"`
 	// RSSPeakBytes is the lab process's peak resident set (100 ms samples).
 	RSSPeakBytes float64 `json:"rss_peak_bytes,omitempty"`
 	// The tracker's resident set when it ran as a child process: once listening, and its
@@ -59,6 +63,7 @@ type memoryFigures struct {
 // memoryOf turns a run's memoryUse into figures, for sessions peers.
 func memoryOf(m memoryUse, sessions int) memoryFigures {
 	return memoryFigures{MemPeakBytes: float64(m.PeakBytes), MemPerPeerBytes: m.perPeer(sessions),
+		StacksPeakBytes: float64(m.PeakStacksBytes), GoroutinesPeak: float64(m.PeakGoroutines),
 		RSSPeakBytes: float64(m.PeakRSSBytes), TrackerRSSIdleBytes: float64(m.TrackerIdleRSSBytes),
 		TrackerRSSPeakBytes: float64(m.TrackerPeakRSSBytes)}
 }
@@ -246,6 +251,8 @@ func medianFigures(runs []figures) figures {
 		memoryFigures: memoryFigures{
 			MemPeakBytes:        pick(func(f figures) float64 { return f.MemPeakBytes }),
 			MemPerPeerBytes:     pick(func(f figures) float64 { return f.MemPerPeerBytes }),
+			StacksPeakBytes:     pick(func(f figures) float64 { return f.StacksPeakBytes }),
+			GoroutinesPeak:      pick(func(f figures) float64 { return f.GoroutinesPeak }),
 			RSSPeakBytes:        pick(func(f figures) float64 { return f.RSSPeakBytes }),
 			TrackerRSSIdleBytes: pick(func(f figures) float64 { return f.TrackerRSSIdleBytes }),
 			TrackerRSSPeakBytes: pick(func(f figures) float64 { return f.TrackerRSSPeakBytes }),

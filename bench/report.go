@@ -73,11 +73,12 @@ func writeMemoryTable(b *strings.Builder, vs []variantResult) {
 	if !slices.ContainsFunc(vs, func(v variantResult) bool { return v.TrackerRSSPeakBytes > 0 }) {
 		return
 	}
-	b.WriteString("| variant | N | lab live heap + stacks, peak MiB | per peer KiB | lab RSS peak MiB | tracker RSS idle MiB | tracker RSS peak MiB |\n" +
-		"|---|---|---|---|---|---|---|\n")
+	b.WriteString("| variant | N | lab live heap + stacks, peak MiB | of which stacks MiB | goroutines | per peer KiB | lab RSS peak MiB | tracker RSS idle MiB | tracker RSS peak MiB |\n" +
+		"|---|---|---|---|---|---|---|---|---|\n")
 	for _, v := range vs {
-		fmt.Fprintf(b, "| %s | %d | %.1f | %.0f | %.1f | %.1f | %.1f |\n", v.Name, v.Peers, v.MemPeakBytes/mib,
-			v.MemPerPeerBytes/kib, v.RSSPeakBytes/mib, v.TrackerRSSIdleBytes/mib, v.TrackerRSSPeakBytes/mib)
+		fmt.Fprintf(b, "| %s | %d | %.1f | %.1f | %.0f | %.0f | %.1f | %.1f | %.1f |\n", v.Name, v.Peers, v.MemPeakBytes/mib,
+			v.StacksPeakBytes/mib, v.GoroutinesPeak, v.MemPerPeerBytes/kib, v.RSSPeakBytes/mib, v.TrackerRSSIdleBytes/mib,
+			v.TrackerRSSPeakBytes/mib)
 	}
 	b.WriteString("\n")
 }
