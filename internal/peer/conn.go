@@ -288,8 +288,9 @@ func (c *conn) write(p []byte) error {
 // closed, went silent past the idle timeout, or broke the protocol.
 func (c *conn) readLoop() error {
 	r := wire.NewReader(c.nc, c.s.maxPayload())
+	var renewed time.Time
 	for {
-		if err := c.nc.SetReadDeadline(time.Now().Add(c.s.cfg.IdleTimeout)); err != nil {
+		if err := c.renewReadDeadline(&renewed); err != nil {
 			return err
 		}
 		m, err := r.Read()
@@ -308,6 +309,23 @@ func (c *conn) readLoop() error {
 			return err
 		}
 	}
+}
+
+// deadlineRenewal is how often the reader moves its idle deadline: once per second (a quarter
+// of the idle timeout if that is shorter) rather than per message, since a connection receiving
+// blocks reads hundreds a second. A silent peer is dropped at most that much before IdleTimeout
+// after its last message.
+const deadlineRenewal = time.Second
+
+// renewReadDeadline moves the read deadline to IdleTimeout from now if it was last moved long
+// enough ago (*renewed records when).
+func (c *conn) renewReadDeadline(renewed *time.Time) error {
+	now := time.Now()
+	if now.Sub(*renewed) < min(deadlineRenewal, c.s.cfg.IdleTimeout/4) {
+		return nil
+	}
+	*renewed = now
+	return c.nc.SetReadDeadline(now.Add(c.s.cfg.IdleTimeout))
 }
 
 // maxPayload is the largest message payload we accept: a block, or a bitfield of our torrent.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 )
 
 // AppendMessage appends m's encoding (length prefix, ID, fields, payload) to dst and returns
@@ -52,16 +53,29 @@ func appendHeader(dst []byte, id ID, payloadLen int) []byte {
 	return append(dst, byte(id))
 }
 
-// readBufferSize is the Reader's buffer: several 16 KiB blocks, so that a message up to this
-// size is decoded in place from the buffer (no second copy) and small ones need no system call.
-const readBufferSize = 64 << 10
+// readBufferSize is the Reader's buffer while blocks arrive: several 16 KiB blocks, so that a
+// message up to this size is decoded in place from the buffer (no second copy) and small ones
+// need no system call. Between blocks a connection reads through idleBufferSize instead, so that
+// the many connections that only exchange Have messages (most of a large swarm's) hold 4 KiB
+// each rather than 64 KiB.
+const (
+	readBufferSize = 64 << 10
+	idleBufferSize = 4 << 10
+)
+
+// blockBuffers recycles the large buffers of connections that stopped receiving blocks.
+var blockBuffers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, readBufferSize) }}
 
 // Reader decodes messages from a connection. It bounds what a peer can make it allocate, and
 // returns a Message whose Payload aliases its buffer until the next Read. A Reader is owned by
 // one goroutine (the connection's reader). It sets no deadlines: the caller sets them on the
 // connection.
 type Reader struct {
-	br         *bufio.Reader
+	src        io.Reader
+	br         *bufio.Reader // small or large, whichever is in use
+	small      *bufio.Reader
+	large      bool // br is a block buffer from blockBuffers
+	sincePiece int  // messages since the last Piece
 	maxPayload int
 	big        []byte // holds payloads larger than br's buffer; grows up to maxPayload
 	prefix     [4]byte
@@ -73,10 +87,38 @@ const maxPayloadLimit = 1 << 30
 // NewReader returns a Reader of r that refuses payloads (a bitfield, a block) longer than
 // maxPayload bytes with ErrTooLong; maxPayload is raised to BlockSize and capped at 1 GiB.
 func NewReader(r io.Reader, maxPayload int) *Reader {
+	small := bufio.NewReaderSize(r, idleBufferSize)
 	return &Reader{
-		br:         bufio.NewReaderSize(r, readBufferSize),
+		src: r, br: small, small: small, sincePiece: idleAfter,
 		maxPayload: min(max(maxPayload, BlockSize), maxPayloadLimit),
 	}
+}
+
+// idleAfter is how many messages without a block make a connection idle: Have messages
+// interleave with blocks on a busy connection, and should not make it switch buffers.
+const idleAfter = 16
+
+// chooseBuffer switches between the small and the large buffer when nothing is buffered: the
+// large one right after a Piece message, the small one (the large going back to the pool, with
+// any payload buffer) after idleAfter messages without one.
+func (r *Reader) chooseBuffer() {
+	if r.br.Buffered() > 0 {
+		return
+	}
+	busy := r.sincePiece == 0
+	if busy == r.large || (!busy && r.sincePiece < idleAfter) {
+		return
+	}
+	if busy {
+		r.br = blockBuffers.Get().(*bufio.Reader)
+		r.br.Reset(r.src)
+		r.large = true
+		return
+	}
+	r.br.Reset(nil)
+	blockBuffers.Put(r.br)
+	r.small.Reset(r.src)
+	r.br, r.large, r.big = r.small, false, nil
 }
 
 // Read returns the next message. It checks each message's length against its ID before reading
@@ -85,11 +127,13 @@ func NewReader(r io.Reader, maxPayload int) *Reader {
 // io.ErrUnexpectedEOF inside one). After an error the stream's position is lost: close the
 // connection.
 func (r *Reader) Read() (Message, error) {
+	r.chooseBuffer()
 	if _, err := io.ReadFull(r.br, r.prefix[:]); err != nil {
 		return Message{}, err
 	}
 	n := binary.BigEndian.Uint32(r.prefix[:])
 	if n == 0 {
+		r.sincePiece = idleAfter // a keep-alive: the connection was silent
 		return Message{KeepAlive: true}, nil
 	}
 	if bound := r.maxLength(); uint64(n) > uint64(bound) {
@@ -107,6 +151,10 @@ func (r *Reader) Read() (Message, error) {
 	payload, err := r.readPayload(payloadLen)
 	if err != nil {
 		return Message{}, err
+	}
+	r.sincePiece++
+	if id == Piece {
+		r.sincePiece = 0
 	}
 	return decode(id, payload), nil
 }
