@@ -45,6 +45,9 @@ type swarmSpec struct {
 	KillTrackerAt float64
 	// Timeout ends a run that does not finish.
 	Timeout time.Duration
+	// Client is who the peers are: "" MiniBit sessions, clientLibtorrent libtorrent 2.0's
+	// (libtorrent.go).
+	Client string
 	// MaxPeers bounds each leecher's connections (0: the engine's default, 50).
 	MaxPeers int
 	// OwnAddresses gives every session its own loopback address (127.0.x.y), as pods on a
@@ -106,6 +109,9 @@ func runSwarm(ctx context.Context, spec swarmSpec, src *source, workDir string, 
 		return nil, err
 	}
 	defer sw.tracker.kill()
+	if spec.Client == clientLibtorrent {
+		return sw.runLibtorrent(ctx)
+	}
 	baseline := baselineMemory()
 	cpu0 := readCPU()
 	sw.start = time.Now()
@@ -209,6 +215,12 @@ func (sw *swarm) stopAll() {
 
 // verify checks every completed leecher's file against the source's SHA-256 and records it.
 func (sw *swarm) verify(rec *runRecord) bool {
+	return verifyCopies(rec, sw.src.sha256, func(i int) string { return sw.peers[i].path })
+}
+
+// verifyCopies checks the copy at pathOf(i) of every completed leecher i of rec against the
+// payload's digest sum and records it.
+func verifyCopies(rec *runRecord, sum string, pathOf func(int) string) bool {
 	all := true
 	for i := range rec.Peers {
 		pr := &rec.Peers[i]
@@ -219,8 +231,8 @@ func (sw *swarm) verify(rec *runRecord) bool {
 			all = false
 			continue
 		}
-		sum, err := generate.PayloadDigest(sw.peers[i].path)
-		pr.Verified = err == nil && sum == sw.src.sha256
+		got, err := generate.PayloadDigest(pathOf(i))
+		pr.Verified = err == nil && got == sum
 		all = all && pr.Verified
 	}
 	return all

@@ -39,6 +39,9 @@ type scenarioResult struct {
 	Variants []variantResult `json:"variants"`
 	Machine  machine         `json:"machine"`
 	Date     string          `json:"date"`
+
+	// Skipped lists the variants this machine cannot run, each with why.
+	Skipped []string `json:"skipped,omitempty"`
 }
 
 // variantFields are the primary variant's figures, flattened into the scenario's JSON.
@@ -59,6 +62,11 @@ func runScenario(ctx context.Context, sc scenario, work, out string, series bool
 	res.Primary = sc.Primary
 	var baseline float64 // the first variant's median makespan: faults are timed against it
 	for _, v := range sc.Variants {
+		if why := v.Spec.unavailable(); why != "" {
+			log.Warn("Variant skipped", "variant", v.Name, "why", why)
+			res.Skipped = append(res.Skipped, v.Name+": "+why)
+			continue
+		}
 		vr, err := runVariant(ctx, v, sc.Reps, work, baseline, log.With("scenario", sc.Name, "variant", v.Name))
 		if err != nil {
 			return nil, err

@@ -49,9 +49,18 @@ func scenarios() []scenario {
 
 func reference() scenario {
 	return scenario{Name: "reference", Reps: 3, Primary: "reference",
-		Description: "N = 50 leechers and 1 seeder, 64 MiB in 256 KiB pieces (M = 256), every upload capped at 4 MiB/s, the seeder super-seeding (BEP 16); T* = 16.3 s. Also with a plain seeder, and scaled to 16 MiB in 64 KiB pieces at 1 MiB/s (same N, M and T*), and as a directory of 16 files (the pad files after each file add a few pieces).",
+		Description: "N = 50 leechers and 1 seeder, 64 MiB in 256 KiB pieces (M = 256), every upload capped at 4 MiB/s, the seeder super-seeding (BEP 16); T* = 16.3 s. Also with a plain seeder, and scaled to 16 MiB in 64 KiB pieces at 1 MiB/s (same N, M and T*), and as a directory of 16 files (the pad files after each file add a few pieces); and the same swarm of libtorrent 2.0 peers, with a super-seeder and a plain one (python3-libtorrent, rate limits applied on loopback).",
 		Variants: []variant{{Name: "reference", Spec: referenceSpec()}, {Name: "plain-seeder", Spec: plainSeeder(referenceSpec())},
-			{Name: "scaled-1mib", Spec: scaledReference()}, {Name: "directory", Spec: directoryReference()}}}
+			{Name: "scaled-1mib", Spec: scaledReference()}, {Name: "directory", Spec: directoryReference()},
+			{Name: "libtorrent", Spec: withLibtorrent(referenceSpec())},
+			{Name: "libtorrent-plain-seeder", Spec: withLibtorrent(plainSeeder(referenceSpec()))}}}
+}
+
+// withLibtorrent is spec run by libtorrent 2.0 peers instead of MiniBit's (libtorrent.go), for
+// the side-by-side table; the variant is skipped where python3-libtorrent is missing.
+func withLibtorrent(spec swarmSpec) swarmSpec {
+	spec.Client = clientLibtorrent
+	return spec
 }
 
 // scaledReference has the reference's N, M and T* with a quarter of the bytes: 16 MiB in
@@ -80,9 +89,13 @@ func plainSeeder(spec swarmSpec) swarmSpec {
 
 func uncapped() scenario {
 	return scenario{Name: "uncapped", Reps: 1, Primary: "uncapped",
-		Description: "1 seeder and 8 leechers of a 256 MiB file, no caps: the engine's raw speed (issue 2's goal: 0.7 GB/s aggregate).",
-		Variants: []variant{{Name: "uncapped", Spec: swarmSpec{Leechers: 8, Size: 256 * mib, PieceSize: 256 * kib,
-			Timeout: 3 * time.Minute}}}}
+		Description: "1 seeder and 8 leechers of a 256 MiB file, no caps: the engine's raw speed (issue 2's goal: 0.7 GB/s aggregate); and the same swarm of libtorrent 2.0 peers.",
+		Variants:    []variant{{Name: "uncapped", Spec: uncappedSpec()}, {Name: "libtorrent", Spec: withLibtorrent(uncappedSpec())}}}
+}
+
+// uncappedSpec is 1 seeder and 8 leechers of a 256 MiB file in 256 KiB pieces, no caps.
+func uncappedSpec() swarmSpec {
+	return swarmSpec{Leechers: 8, Size: 256 * mib, PieceSize: 256 * kib, Timeout: 3 * time.Minute}
 }
 
 // clientServer is experiment 1: peers that download only from the seeder against the swarm, as
