@@ -4,7 +4,10 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/minibit-io/minibit/internal/peer/core"
 )
@@ -71,7 +74,7 @@ func (d *dialer) dialDue(now time.Time) {
 // peer sees the address we announce) and runs the connection in the slot reserved for it, then
 // tells the core how it ended.
 func (d *dialer) dial(addr netip.AddrPort) {
-	nd := net.Dialer{Timeout: d.s.cfg.Timeout, LocalAddr: d.localAddr()}
+	nd := net.Dialer{Timeout: d.s.cfg.Timeout, LocalAddr: d.localAddr(), Control: bindAddressNoPort}
 	nc, err := nd.DialContext(d.s.ctx, "tcp", addr.String())
 	if err == nil {
 		err = d.s.runOutgoing(nc, addr)
@@ -110,4 +113,14 @@ func (d *dialer) localAddr() net.Addr {
 		return nil
 	}
 	return net.TCPAddrFromAddrPort(netip.AddrPortFrom(ip, 0))
+}
+
+// bindAddressNoPort lets the kernel choose a dial's source port at connect rather than at bind
+// (IP_BIND_ADDRESS_NO_PORT): binding to our listen IP otherwise searches for a free port at
+// every dial, which costs much when many peers share an address. Best effort: an error leaves
+// the socket as it was.
+func bindAddressNoPort(_, _ string, rc syscall.RawConn) error {
+	return rc.Control(func(fd uintptr) {
+		_ = unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_BIND_ADDRESS_NO_PORT, 1)
+	})
 }

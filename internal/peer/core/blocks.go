@@ -19,9 +19,6 @@ func (c *Core) onBlock(now time.Time, p *peerConn, b Block, payload []byte) erro
 	if !c.picker.Requested(p.key, b) {
 		return nil // late (released after a timeout or choke) or unasked: dropped
 	}
-	if at, ok := c.picker.requestedAt(p.key, b); ok && !now.Before(at) {
-		p.latency.add(now, now.Sub(at))
-	}
 	p.contributed = true
 	p.lastBlock, p.snubbed = now, false
 	sp := c.picker.started[b.Piece]

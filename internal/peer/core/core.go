@@ -108,7 +108,8 @@ func New(cfg Config, bans *BanList, now time.Time) (*Core, error) {
 		cfg:  cfg,
 		meta: meta,
 		pipeline: pipelineConfig{
-			QueueTime: cfg.RequestQueueTime, MinDepth: cfg.MinRequestDepth, MaxDepth: cfg.MaxRequestDepth,
+			QueueTime: cfg.RequestQueueTime, MaxDepth: cfg.MaxRequestDepth,
+			MinDepth: minDepthFor(cfg.MinRequestDepth, meta.Info.PieceLength),
 		},
 		picker:   NewPicker(meta.NumPieces(), meta.PieceLen, rng),
 		choker:   NewChoker(cfg.Choker, rng),

@@ -76,6 +76,9 @@ func (c *Core) AddPeers(addrs []netip.AddrPort) {
 // (within MaxPeers and the address's share); the shell reports each one's end with DialEnded.
 func (c *Core) DialDue(now time.Time, maxDials int) []netip.AddrPort {
 	var due []netip.AddrPort
+	if maxDials <= 0 || c.slots.free(c.limits) <= 0 {
+		return due // no slot: spare the shuffle of every known address (each second, at every peer)
+	}
 	for _, addr := range c.knownAddrs() {
 		if len(due) >= maxDials || c.slots.free(c.limits) <= 0 {
 			break

@@ -52,7 +52,6 @@ type peerConn struct {
 	hashServing    int          // its hash requests being answered
 	ext            extState
 	down, up       *rateMeter
-	latency        latencyMin // how long it takes to answer a request (latency.go)
 }
 
 // identity names p for the ban list.

@@ -2,7 +2,6 @@ package core
 
 import (
 	"log/slog"
-	"math"
 	"time"
 
 	"github.com/minibit-io/minibit/internal/wire"
@@ -29,17 +28,22 @@ type pipelineConfig struct {
 	MaxDepth  int
 }
 
+// minDepthFor is the pipeline's minimum: the configured one, but never more than one piece, so
+// that a connection whose rate is not known yet (or is tiny) holds at most one piece at one
+// uploader. With pieces of a block or two, four blocks at a slow uploader are several pieces
+// that nobody else may send meanwhile (the lab's scale scenario: 16 KiB pieces at 24 KiB/s).
+func minDepthFor(configured int, pieceLength int64) int {
+	perPiece := int((pieceLength + blockLength - 1) / blockLength)
+	return max(min(configured, perPiece), 1)
+}
+
 // requestDepth is how many requests a connection should have outstanding: its download rate
-// (bytes/s) times the queue time, plus latencyWeight times the part of its request latency
-// (latency.go) beyond the queue time, in blocks rounded up, between MinDepth and MaxDepth; 1
-// when snubbed. A latency shorter than the queue time (a block's own transfer at a capped
-// rate, a round trip in a cluster) changes nothing.
-func (pc pipelineConfig) requestDepth(rate float64, latency time.Duration, snubbed bool) int {
+// (bytes/s) times the queue time, in blocks, between MinDepth and MaxDepth; 1 when snubbed.
+func (pc pipelineConfig) requestDepth(rate float64, snubbed bool) int {
 	if snubbed {
 		return snubbedDepth
 	}
-	inFlight := pc.QueueTime + latencyWeight*max(latency-pc.QueueTime, 0)
-	depth := int(math.Ceil(rate * inFlight.Seconds() / blockLength))
+	depth := int(rate * pc.QueueTime.Seconds() / blockLength)
 	return min(max(depth, pc.MinDepth), pc.MaxDepth)
 }
 
@@ -63,7 +67,7 @@ func (c *Core) fill(p *peerConn, now time.Time) {
 		return
 	}
 	outstanding := c.picker.Outstanding(p.key)
-	depth := c.pipeline.requestDepth(p.down.Rate(now), p.latency.get(), p.snubbed)
+	depth := c.pipeline.requestDepth(p.down.Rate(now), p.snubbed)
 	want := depth - outstanding
 	if want <= 0 || (outstanding > 0 && want < depth/refillFraction) {
 		return // a deep pipeline is topped up in batches: one Pick per several blocks

@@ -9,37 +9,35 @@ func TestRequestDepthFollowsRate(t *testing.T) {
 	p := pipelineConfig{QueueTime: 3 * time.Second, MinDepth: 4, MaxDepth: 256}
 	for _, tc := range []struct {
 		rate    float64
-		latency time.Duration
 		snubbed bool
 		want    int
 	}{
 		{rate: 0, want: 4},           // new connection: the minimum
 		{rate: 16 << 10, want: 4},    // 3 blocks of rate: still the minimum
 		{rate: 1 << 20, want: 192},   // 1 MiB/s x 3 s / 16 KiB
-		{rate: 20 << 10, want: 4},    // 3.75 blocks, rounded up: the minimum
 		{rate: 100 << 20, want: 256}, // capped
 		{rate: 100 << 20, snubbed: true, want: 1},
 	} {
-		if got := p.requestDepth(tc.rate, tc.latency, tc.snubbed); got != tc.want {
-			t.Errorf("requestDepth(%v, %v, snubbed %v) = %d, want %d", tc.rate, tc.latency, tc.snubbed, got, tc.want)
+		if got := p.requestDepth(tc.rate, tc.snubbed); got != tc.want {
+			t.Errorf("requestDepth(%v, snubbed %v) = %d, want %d", tc.rate, tc.snubbed, got, tc.want)
 		}
 	}
 }
 
-func TestRequestDepthCoversALongLatency(t *testing.T) {
-	p := pipelineConfig{QueueTime: 100 * time.Millisecond, MinDepth: 4, MaxDepth: 256}
+func TestMinimumDepthIsAtMostOnePiece(t *testing.T) {
 	for _, tc := range []struct {
-		rate    float64
-		latency time.Duration
-		want    int
+		configured int
+		piece      int64
+		want       int
 	}{
-		{rate: 128 << 10, want: 4},                                   // 0.8 blocks: the minimum
-		{rate: 1 << 20, latency: 50 * time.Millisecond, want: 7},     // within the queue time: 6.4 blocks, rounded up
-		{rate: 128 << 10, latency: 450 * time.Millisecond, want: 12}, // Transmission's pace: (0.1 + 4 x 0.35) s x 128 KiB/s
-		{rate: 4 << 20, latency: 2 * time.Second, want: 256},         // capped
+		{configured: 4, piece: 256 << 10, want: 4},
+		{configured: 4, piece: 32 << 10, want: 2},
+		{configured: 4, piece: 16 << 10, want: 1},
+		{configured: 4, piece: 8 << 10, want: 1}, // a piece smaller than a block is one request
+		{configured: 0, piece: 256 << 10, want: 1},
 	} {
-		if got := p.requestDepth(tc.rate, tc.latency, false); got != tc.want {
-			t.Errorf("requestDepth(%v, %v) = %d, want %d", tc.rate, tc.latency, got, tc.want)
+		if got := minDepthFor(tc.configured, tc.piece); got != tc.want {
+			t.Errorf("minDepthFor(%d, %d) = %d, want %d", tc.configured, tc.piece, got, tc.want)
 		}
 	}
 }
