@@ -40,6 +40,9 @@ func (c *Core) checkRegistry() error {
 		if p.ext.served > c.metadataBudget() || p.ext.layersServed > layerBudget {
 			return fmt.Errorf("connection %d: %d metadata and %d piece layer bytes served, past the budgets", key, p.ext.served, p.ext.layersServed)
 		}
+		if p.hasCount != p.has.Count() {
+			return fmt.Errorf("connection %d: has %d pieces, counted %d", key, p.has.Count(), p.hasCount)
+		}
 		if (p.amChoking && len(p.uploads) > 0) || len(p.uploads) > c.cfg.MaxPeerRequests {
 			return fmt.Errorf("connection %d: %d queued requests while choking=%v", key, len(p.uploads), p.amChoking)
 		}

@@ -124,6 +124,7 @@ func (c *Core) onHave(now time.Time, p *peerConn, piece int) error {
 		return nil
 	}
 	p.has.Set(piece)
+	p.hasCount++
 	c.picker.PeerHas(piece)
 	if !c.picker.Have(piece) {
 		p.wanted++
@@ -158,7 +159,7 @@ func (c *Core) onBitfield(p *peerConn, m wire.Message, first bool) error {
 	case wire.HaveNone:
 		return nil
 	}
-	p.has = bf
+	p.has, p.hasCount = bf, bf.Count()
 	c.picker.PeerHasAll(bf)
 	p.wanted = 0
 	for i := range n {
@@ -173,7 +174,7 @@ func (c *Core) onBitfield(p *peerConn, m wire.Message, first bool) error {
 
 // closeIfBothSeeds drops a connection between two complete peers: neither needs the other.
 func (c *Core) closeIfBothSeeds(p *peerConn) error {
-	if c.complete && p.has.Count() == c.meta.NumPieces() {
+	if c.complete && p.isSeed(c.meta.NumPieces()) {
 		return ErrBothSeeds
 	}
 	return nil

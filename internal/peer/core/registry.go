@@ -36,6 +36,7 @@ type peerConn struct {
 	lastActive     time.Time // a block went either way (or the connection started): for eviction
 	lastBlock      time.Time // the last block it sent us: with the book's request times, its stall
 	has            wire.Bitfield
+	hasCount       int // pieces set in has
 	sawMessage     bool // a message came after the handshake (a bitfield may only come first)
 	wanted         int  // pieces it has that we miss: we are interested while > 0
 	amChoking      bool
@@ -53,6 +54,9 @@ type peerConn struct {
 	ext            extState
 	down, up       *rateMeter
 }
+
+// isSeed reports whether p has all of the torrent's n pieces.
+func (p *peerConn) isSeed(n int) bool { return p.hasCount == n }
 
 // identity names p for the ban list.
 func (p *peerConn) identity() Identity { return Identity{Addr: p.Addr, ID: p.ID} }
@@ -226,7 +230,7 @@ func (c *Core) FileComplete(now time.Time) {
 	c.complete = true
 	for _, p := range slices.Clone(c.order) { // drop removes from the order
 		c.updateInterest(p)
-		if p.has.Count() == c.meta.NumPieces() {
+		if p.isSeed(c.meta.NumPieces()) {
 			c.neverDial(p.Addr)
 			c.drop(now, p, ErrBothSeeds)
 		}

@@ -92,7 +92,7 @@ func (c *Core) fill(p *peerConn, now time.Time) {
 // mayDownloadFrom reports whether p may be asked for blocks: with SeedsOnly (a client-server
 // download) only complete peers are.
 func (c *Core) mayDownloadFrom(p *peerConn) bool {
-	return !c.cfg.SeedsOnly || p.has.Count() == c.meta.NumPieces()
+	return !c.cfg.SeedsOnly || p.isSeed(c.meta.NumPieces())
 }
 
 // Tick runs the once-a-second checks at now: requests of connections that delivered nothing
