@@ -36,7 +36,7 @@ type peerConn struct {
 	lastActive     time.Time // a block went either way (or the connection started): for eviction
 	lastBlock      time.Time // the last block it sent us: with the book's request times, its stall
 	has            wire.Bitfield
-	hasCount       int // pieces set in has
+	hasCount       int  // pieces set in has
 	sawMessage     bool // a message came after the handshake (a bitfield may only come first)
 	wanted         int  // pieces it has that we miss: we are interested while > 0
 	amChoking      bool
