@@ -237,6 +237,7 @@ func (c *conn) writeLoop() {
 			c.close(err)
 			return
 		}
+		buf = recycleWriteBuffer(buf)
 		lastWrite = time.Now()
 	}
 }
