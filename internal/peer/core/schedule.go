@@ -12,7 +12,7 @@ import "slices"
 // turns. It is work-conserving: a peer whose writer still holds blocks (the shell's ready says
 // no), or that asked for nothing, is passed over for the next in rank.
 //
-// Two more rules were tried in the simulator and the lab and left out (docs/benchmarks.md):
+// Two more rules were tried in the simulator and left out (docs/benchmarks.md):
 // the optimistic unchoke served only with what the regular slots leave, and a seed's first
 // copies before second copies. Both starve a peer while others keep their pipelines full.
 
