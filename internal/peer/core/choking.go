@@ -17,7 +17,7 @@ func (c *Core) ChokeRound(now time.Time) {
 	for _, p := range c.order {
 		cands = append(cands, Candidate{
 			Key:          p.key,
-			Interested:   p.peerInterested,
+			Interested:   c.wantsUpload(p),
 			DownloadRate: p.down.Rate(now),
 			UploadRate:   p.up.Rate(now),
 			Contributed:  p.contributed,
@@ -38,7 +38,7 @@ func (c *Core) ChokeRound(now time.Time) {
 	}
 }
 
-// unchokeIfSlotFree unchokes a newly interested peer at once when fewer peers than the
+// unchokeIfSlotFree unchokes a newly interested peer (or a super-seeder's new leecher) at once when fewer peers than the
 // choker's slots are unchoked, rather than have it wait for the next round.
 func (c *Core) unchokeIfSlotFree(p *peerConn) {
 	if !p.amChoking || c.cfg.NoUpload {
@@ -55,7 +55,7 @@ func (c *Core) unchokeIfSlotFree(p *peerConn) {
 	}
 }
 
-// freeSlot chokes p, which lost interest, and hands its upload slot to an interested peer now
+// freeSlot chokes p, which lost interest, and hands its upload slot to a peer that wants it now
 // rather than at the next round: a slot held by a peer that wants nothing more would otherwise
 // idle for up to a choke interval.
 func (c *Core) freeSlot(p *peerConn) {
@@ -64,7 +64,7 @@ func (c *Core) freeSlot(p *peerConn) {
 	}
 	c.choke(p)
 	for _, other := range c.order {
-		if other.peerInterested && other.amChoking {
+		if c.wantsUpload(other) && other.amChoking {
 			c.unchokeIfSlotFree(other)
 			return
 		}

@@ -111,7 +111,9 @@ func (c *Core) onState(now time.Time, p *peerConn, id wire.ID) {
 		c.unchokeIfSlotFree(p)
 	case wire.NotInterested:
 		p.peerInterested = false
-		c.freeSlot(p)
+		if !c.wantsUpload(p) {
+			c.freeSlot(p)
+		}
 	}
 }
 

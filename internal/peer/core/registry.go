@@ -99,6 +99,9 @@ func (c *Core) Connect(now time.Time, info PeerInfo) (ConnKey, error) {
 	c.send(p.key, c.bitfieldMessage(p.Fast))
 	c.sendExtHandshake(p)
 	c.superSeed(p)
+	if c.wantsUpload(p) {
+		c.unchokeIfSlotFree(p) // a super-seeder's leecher: its unchoke brings its offers
+	}
 	return p.key, nil
 }
 
