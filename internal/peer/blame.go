@@ -35,7 +35,7 @@ func (s *Session) leafHashesOf(r wire.HashRange) ([]byte, error) {
 		}
 		if p != cached {
 			data := make([]byte, s.meta.PieceLen(p))
-			if err := s.store.ReadAt(data, s.meta.PieceOffset(p)); err != nil {
+			if err := s.writes.readAt(data, s.meta.PieceOffset(p)); err != nil {
 				return nil, err
 			}
 			leaves, cached = s.meta.LeafHashes(p, data), p

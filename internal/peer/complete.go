@@ -15,6 +15,9 @@ import (
 // is false for a seeder that started complete.
 func (s *Session) onComplete(downloaded bool) {
 	s.completeOnce.Do(func() {
+		if err := s.writes.flush(); err != nil {
+			return // the write-behind stopped the session with its error
+		}
 		sum, err := s.checkSHA256()
 		if err != nil {
 			s.fail(err)

@@ -171,6 +171,7 @@ type Session struct {
 	meta            *metainfo.MetaInfo
 	log             *slog.Logger
 	store           *storage
+	writes          *writeBehind     // verified pieces on their way to store
 	bans            *core.BanList    // the core's; it locks itself (accept and dial check it too)
 	upSched         *uploadScheduler // nil without an upload cap
 	downLimit       *rateLimiter
@@ -275,6 +276,7 @@ func newSession(cfg Config, store *storage, ln net.Listener, have []bool) (*Sess
 		verify:     newVerifier(verifyQueue(cfg)),
 	}
 	copy(s.infoHashV2Short[:], v2[:20])
+	s.writes = newWriteBehind(store, writeBehindLimit(cfg), s.fail)
 	s.ctx, s.cancel = context.WithCancelCause(context.Background())
 	s.dialer = newDialer(s)
 	s.upSched = newUploadScheduler(s, newRateLimiter(cfg.UploadRate))
@@ -316,6 +318,7 @@ func (s *Session) Run(ctx context.Context) error {
 	for range verifyWorkers() {
 		s.goRun(s.verifyLoop)
 	}
+	s.goRun(s.writes.run)
 	s.goRun(s.dialer.run)
 	s.goRun(func() { s.announcer.run(s) })
 	if s.cfg.Progress != nil {
@@ -361,6 +364,7 @@ func (s *Session) shutdown() {
 		c.close(nil)
 	}
 	s.mu.Unlock()
+	s.writes.close() // the writer ends once what it holds is on disk
 	s.wg.Wait()
 }
 

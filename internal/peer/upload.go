@@ -47,7 +47,7 @@ func (s *Session) appendBlocks(buf []byte, reqs []core.Block) ([]byte, int, erro
 		buf = wire.AppendPieceHeader(buf, uint32(b.Piece), uint32(b.Begin), b.Length)
 		headerEnd := len(buf)
 		buf = buf[:headerEnd+b.Length]
-		if err := s.store.ReadAt(buf[headerEnd:], s.meta.PieceOffset(b.Piece)+int64(b.Begin)); err != nil {
+		if err := s.writes.readAt(buf[headerEnd:], s.meta.PieceOffset(b.Piece)+int64(b.Begin)); err != nil {
 			s.fail(err)
 			return buf[:start], 0, err
 		}

@@ -1,6 +1,7 @@
 package peer
 
 import (
+	"errors"
 	"runtime"
 	"time"
 
@@ -64,9 +65,10 @@ func (s *Session) verifyLoop() {
 	}
 }
 
-// verifyPiece checks a complete piece outside the session's lock and writes it if it passes,
-// then hands the outcome to the core. The leaf hashes are computed only for a piece that failed
-// or is suspect (the blame's evidence).
+// verifyPiece checks a complete piece outside the session's lock and hands it to the
+// write-behind if it passes, then hands the outcome to the core, which announces it at once:
+// the write-behind serves it from memory until it is on disk. The leaf hashes are computed only
+// for a piece that failed or is suspect (the blame's evidence).
 func (s *Session) verifyPiece(job verifyJob) {
 	ok := s.meta.VerifyPiece(job.piece, job.data)
 	var leaves []byte
@@ -75,8 +77,10 @@ func (s *Session) verifyPiece(job verifyJob) {
 	}
 	var writeErr error
 	if ok {
-		if writeErr = s.store.WritePiece(job.piece, job.data); writeErr != nil {
-			s.fail(writeErr)
+		// A write error stops the session (the write-behind reports it once); the core keeps
+		// the piece missing.
+		if writeErr = s.writes.hold(job.piece, job.data); errors.Is(writeErr, errWriteBehindClosed) {
+			return
 		}
 	}
 	s.event(func(c *core.Core) { c.PieceChecked(time.Now(), job.piece, job.data, ok, leaves, writeErr) })
