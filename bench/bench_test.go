@@ -114,18 +114,31 @@ func TestMedianFigures(t *testing.T) {
 	}
 }
 
+// diskOnly places runs in a fresh temporary directory, with no tmpfs for those asking for
+// memory (they fall back to it).
+func diskOnly(t *testing.T) workDirs {
+	return workDirs{disk: t.TempDir(), shm: filepath.Join(t.TempDir(), "no-shm")}
+}
+
 // A small swarm runs end to end on the real engine: every copy verified, the JSON has the
-// issue's fields, the plots are written.
+// issue's fields, the plots are written. Its primary variant asks for memory where there is no
+// tmpfs: it runs on disk, and the JSON and the table say so.
 func TestSmallScenarioEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a swarm")
 	}
 	spec := swarmSpec{Leechers: 3, Size: 1 << 20, PieceSize: 64 << 10, UploadCap: 8 << 20, FreeRiders: 1,
 		SuperSeed: true, SeederLeaves: true, Timeout: time.Minute}
-	sc := scenario{Name: "small", Reps: 1, Primary: "a", Variants: []variant{{"a", spec}, {"b", plainSeeder(spec)}}}
+	inMemory := spec
+	inMemory.Storage = storageMemory
+	sc := scenario{Name: "small", Reps: 1, Primary: "a", Variants: []variant{{"a", inMemory}, {"b", plainSeeder(spec)}}}
 	out := t.TempDir()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	res, err := runScenario(context.Background(), sc, t.TempDir(), out, true, log)
+	work := diskOnly(t)
+	if tmpfs, err := isTmpfs(work.disk); err != nil || tmpfs {
+		t.Skipf("the temporary directory is a tmpfs (%v): no run can be on disk", err)
+	}
+	res, err := runScenario(context.Background(), sc, work, out, true, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,6 +147,12 @@ func TestSmallScenarioEndToEnd(t *testing.T) {
 	}
 	if !res.AllVerified || res.Completed != 3 || res.MakespanS <= 0 {
 		t.Fatalf("figures %+v: want 3 verified copies", res.figures)
+	}
+	a, b := res.Variants[0], res.Variants[1]
+	if a.Storage != storageDisk || !strings.Contains(a.StorageNote, "memory asked for, on disk: "+work.shm+" does not exist") ||
+		b.Storage != storageDisk || b.StorageNote != "" || res.Storage != storageDisk {
+		t.Errorf("storage: a %q (%q), b %q (%q), primary %q; want both on disk, a saying why", a.Storage, a.StorageNote,
+			b.Storage, b.StorageNote, res.Storage)
 	}
 	data, err := os.ReadFile(filepath.Join(out, "small.json"))
 	if err != nil {
@@ -145,15 +164,22 @@ func TestSmallScenarioEndToEnd(t *testing.T) {
 	}
 	for _, k := range []string{"scenario", "peers", "size_bytes", "piece_size", "upload_cap_bytes_per_s", "makespan_s",
 		"t_star_s", "makespan_over_t_star", "median_s", "tail_ratio", "upload_utilization", "seeder_upload_over_f",
-		"endgame_dup_ratio", "goodput_bytes_per_s", "all_verified", "cpu_bound", "variants"} {
+		"endgame_dup_ratio", "goodput_bytes_per_s", "all_verified", "cpu_bound", "storage", "variants"} {
 		if _, ok := fields[k]; !ok {
 			t.Errorf("the JSON lacks %q", k)
 		}
+	}
+	if v := fields["variants"].([]any)[0].(map[string]any); v["storage"] != storageDisk || v["storage_note"] == nil {
+		t.Errorf("the JSON's variant a: storage %v, note %v", v["storage"], v["storage_note"])
 	}
 	for _, f := range []string{"small.md", "small-a.svg", "small-compare.svg"} {
 		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
 			t.Errorf("missing %s: %v", f, err)
 		}
+	}
+	if md, err := os.ReadFile(filepath.Join(out, "small.md")); err != nil || !strings.Contains(string(md), "| a | disk (note) | 3 |") ||
+		!strings.Contains(string(md), "| b | disk | 3 |") || !strings.Contains(string(md), "- Note on a's files: memory asked for, on disk") {
+		t.Errorf("the table does not show where the files were (%v):\n%s", err, md)
 	}
 	var series seriesFile
 	if data, err := os.ReadFile(filepath.Join(out, "small-a-series.json")); err != nil {
@@ -195,7 +221,7 @@ func TestScaleShapedScenarioEndToEnd(t *testing.T) {
 	sc := scenario{Name: scaleScenario, Reps: 1, Primary: "n4", Variants: []variant{{"n2", spec(2)}, {"n4", spec(4)}}}
 	out := t.TempDir()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	res, err := runScenario(context.Background(), sc, t.TempDir(), out, false, log)
+	res, err := runScenario(context.Background(), sc, diskOnly(t), out, false, log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,14 @@ import (
 func referenceAt() *variantResult {
 	v := &variantResult{Name: referenceVariant, Peers: 50, Repetitions: make([]repetition, 3)}
 	v.MakespanOverTStar, v.UploadUtilization, v.TailRatio, v.SeederUploadOverF, v.CPUNsPerByte = 1.03, 0.95, 1.05, 1.02, 3
-	v.MakespanS, v.TStarS, v.AllVerified = 16.8, 16.31, true
+	v.MakespanS, v.TStarS, v.AllVerified, v.Storage = 16.8, 16.31, true, storageMemory
+	return v
+}
+
+// referenceOnDiskAt is the reference-disk variant's result: 1.10 x T*, utilization 0.88, 1 run.
+func referenceOnDiskAt() *variantResult {
+	v := &variantResult{Name: referenceDiskVariant, Peers: 50, Repetitions: make([]repetition, 1), Storage: storageDisk}
+	v.MakespanOverTStar, v.MakespanS, v.UploadUtilization, v.AllVerified = 1.1, 17.94, 0.88, true
 	return v
 }
 
@@ -61,6 +68,40 @@ func TestReferenceGoalsAtTheirBounds(t *testing.T) {
 	}
 	if gs := referenceGoals(nil); gs[0].Status != statusNotMeasured || len(gs) != len(referenceChecks) {
 		t.Errorf("no reference: %+v, want every goal not measured", gs)
+	}
+}
+
+// The reference's makespan says where its files were.
+func TestReferenceGoalsSayWhereTheFilesWere(t *testing.T) {
+	if g := referenceGoals(referenceAt())[0]; !strings.Contains(g.Measured, "1.030 (16.80 s, T* 16.31 s, files in memory)") {
+		t.Errorf("in memory measured as %q", g.Measured)
+	}
+	v := referenceAt()
+	v.Storage = storageDisk
+	if g := referenceGoals(v)[0]; !strings.Contains(g.Measured, "T* 16.31 s, files on disk)") {
+		t.Errorf("on disk measured as %q", g.Measured)
+	}
+	v.Storage = "" // results from before the lab recorded it
+	if g := referenceGoals(v)[0]; !strings.Contains(g.Measured, "T* 16.31 s)") {
+		t.Errorf("unrecorded storage measured as %q", g.Measured)
+	}
+}
+
+// The reference on disk is reported, never judged: its makespan / T* and utilization.
+func TestReferenceDiskGoal(t *testing.T) {
+	g := referenceDiskGoal(referenceOnDiskAt())
+	want := goal{What: "reference on disk (variant reference-disk)", Target: "reported", Status: statusReported,
+		Measured: "makespan/T* 1.100 (17.94 s), utilization 0.880 (1 run, files on disk)"}
+	if g != want {
+		t.Errorf("goal %+v, want %+v", g, want)
+	}
+	v := referenceOnDiskAt()
+	v.AllVerified = false
+	if g := referenceDiskGoal(v); g.Status != statusReported || !strings.HasSuffix(g.Measured, "; not every copy verified)") {
+		t.Errorf("unverified: %+v, want reported and said why", g)
+	}
+	if g := referenceDiskGoal(nil); g.Status != statusNotMeasured {
+		t.Errorf("no reference-disk: %+v, want not measured", g)
 	}
 }
 
@@ -172,10 +213,22 @@ func TestWriteGoals(t *testing.T) {
 	if n := strings.Count(out, "| met |"); n != len(referenceChecks) {
 		t.Errorf("%d goals met, want the %d of the reference:\n%s", n, len(referenceChecks), out)
 	}
-	if n := strings.Count(out, "| not measured |"); n != 6 {
-		t.Errorf("%d goals not measured, want 6 (uncapped and scale):\n%s", n, out)
+	if n := strings.Count(out, "| not measured |"); n != 7 {
+		t.Errorf("%d goals not measured, want 7 (reference on disk, uncapped and scale):\n%s", n, out)
 	}
 	if !strings.Contains(out, "reference: today.") {
 		t.Errorf("the date of the results is missing:\n%s", out)
+	}
+	// With reference-disk, its line follows the reference's goals, reported.
+	results["reference"].Variants = append(results["reference"].Variants, *referenceOnDiskAt())
+	b.Reset()
+	if err := writeGoals(&b, results); err != nil {
+		t.Fatal(err)
+	}
+	out = b.String()
+	line := "| reference CPU per delivered byte (capped) | <= 3 ns/B | 3.00 ns/B (median of 3) | met |\n" +
+		"| reference on disk (variant reference-disk) | reported | makespan/T* 1.100 (17.94 s), utilization 0.880 (1 run, files on disk) | reported |\n"
+	if !strings.Contains(out, line) || strings.Count(out, "| not measured |") != 6 {
+		t.Errorf("the reference on disk is not reported after the reference's goals:\n%s", out)
 	}
 }

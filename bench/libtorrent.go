@@ -94,7 +94,9 @@ func checkLibtorrentSpec(s swarmSpec) error {
 }
 
 // runLibtorrent runs the swarm's peers as libtorrent sessions (sw's tracker and directory,
-// sw.src as the seeder's payload) and returns the same record as a MiniBit swarm's.
+// sw.src as the seeder's payload) and returns the same record as a MiniBit swarm's. The
+// directory and the payload are where the variant's storage put them (workDirs.place), in
+// memory or on disk, as for MiniBit's sessions, so that the two compare on the same storage.
 func (sw *swarm) runLibtorrent(ctx context.Context) (*runRecord, error) {
 	if err := checkLibtorrentSpec(sw.spec); err != nil {
 		return nil, err

@@ -162,7 +162,7 @@ func TestLibtorrentVariantSkippedWhenMissing(t *testing.T) {
 		t.Errorf("unavailable: %q", why)
 	}
 	sc := scenario{Name: "lt", Reps: 1, Primary: "libtorrent", Variants: []variant{{"libtorrent", spec}}}
-	res, err := runScenario(context.Background(), sc, t.TempDir(), t.TempDir(), false, discardLogger())
+	res, err := runScenario(context.Background(), sc, diskOnly(t), t.TempDir(), false, discardLogger())
 	if err != nil || len(res.Skipped) != 1 || len(res.Variants) != 0 {
 		t.Errorf("scenario: %v, skipped %q, ran %d variants", err, res.Skipped, len(res.Variants))
 	}

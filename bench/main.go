@@ -23,6 +23,7 @@ import (
 	"runtime/pprof"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -55,7 +56,7 @@ func parseFlags() options {
 	}
 	flag.StringVar(&o.scenario, "scenario", "", "run one scenario: "+strings.Join(names, ", ")+" (empty: all)")
 	flag.StringVar(&o.out, "out", "bench/results", "directory of the JSON, markdown and plots")
-	flag.StringVar(&o.work, "work", "", "directory of the swarms' files (empty: a temporary directory)")
+	flag.StringVar(&o.work, "work", "", "directory of every swarm's files, whatever storage its variant asks for (empty: a temporary directory on disk, and one under "+defaultShmDir+" for the variants in memory)")
 	flag.IntVar(&o.reps, "reps", 0, "repetitions of each variant (0: the scenario's own)")
 	flag.DurationVar(&o.timeout, "timeout", 0, "end each run after this long (0: the scenario's own)")
 	flag.StringVar(&o.variant, "variant", "", "run only this variant of the scenario (empty: all)")
@@ -129,12 +130,15 @@ func selectScenarios(o options) ([]scenario, error) {
 
 // runScenarios runs each scenario and writes its results.
 func runScenarios(o options, list []scenario, log *slog.Logger) error {
-	work, err := os.MkdirTemp(o.work, "minibit-bench-")
+	disk, err := os.MkdirTemp(o.work, "minibit-bench-")
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(work)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer os.RemoveAll(disk)
+	work := workDirs{disk: disk, shm: defaultShmDir, pinned: o.work != ""}
+	// Interrupted or terminated, the lab stops its swarm and removes its directories: those in
+	// memory would otherwise hold the machine's memory until someone deletes them.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	for _, sc := range list {
 		if o.reps > 0 {

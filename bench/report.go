@@ -51,20 +51,48 @@ func writeResult(out string, res *scenarioResult) error {
 	return os.WriteFile(filepath.Join(out, res.Scenario+".md"), []byte(b.String()), 0o644)
 }
 
-// tableHeader is the markdown table of variants: medians over the repetitions.
-const tableHeader = "| variant | N | reps | makespan s (min-max) | T* s | makespan/T* | median s | tail | upload util. | seeder up/F | dup | goodput MB/s | CPU ns/B | verified | CPU-bound (busy) |\n" +
-	"|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+// tableHeader is the markdown table of variants: medians over the repetitions. Files is where
+// the runs' files were: memory (a tmpfs) or disk.
+const tableHeader = "| variant | files | N | reps | makespan s (min-max) | T* s | makespan/T* | median s | tail | upload util. | seeder up/F | dup | goodput MB/s | CPU ns/B | verified | CPU-bound (busy) |\n" +
+	"|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
 
 func writeVariantTable(b *strings.Builder, vs []variantResult) {
 	b.WriteString(tableHeader)
 	for _, v := range vs {
-		fmt.Fprintf(b, "| %s | %d | %d | %.2f (%.2f-%.2f) | %.2f | %.3f | %.2f | %.3f | %.3f | %.3f | %.4f | %.0f | %.2f | %v | %v (%.2f) |\n",
-			v.Name, v.Peers, len(v.Repetitions), v.MakespanS, v.MakespanSpreadS[0], v.MakespanSpreadS[1], v.TStarS,
+		fmt.Fprintf(b, "| %s | %s | %d | %d | %.2f (%.2f-%.2f) | %.2f | %.3f | %.2f | %.3f | %.3f | %.3f | %.4f | %.0f | %.2f | %v | %v (%.2f) |\n",
+			v.Name, storageCell(v), v.Peers, len(v.Repetitions), v.MakespanS, v.MakespanSpreadS[0], v.MakespanSpreadS[1], v.TStarS,
 			v.MakespanOverTStar, v.MedianS, v.TailRatio, v.UploadUtilization, v.SeederUploadOverF, v.EndgameDupRatio,
 			v.GoodputBps/1e6, v.CPUNsPerByte, v.AllVerified, v.CPUBound, v.MachineBusy)
 	}
 	b.WriteString("\n")
+	writeStorageNotes(b, vs)
 	writeMemoryTable(b, vs)
+}
+
+// storageCell is the table's files column: the storage, with "(note)" when it is not what the
+// variant asked for (writeStorageNotes says why); "-" in results from before the lab recorded it.
+func storageCell(v variantResult) string {
+	switch {
+	case v.Storage == "":
+		return "-"
+	case v.StorageNote != "":
+		return v.Storage + " (note)"
+	}
+	return v.Storage
+}
+
+// writeStorageNotes says, under the table, why a variant's files were not where it asked.
+func writeStorageNotes(b *strings.Builder, vs []variantResult) {
+	noted := false
+	for _, v := range vs {
+		if v.StorageNote != "" {
+			fmt.Fprintf(b, "- Note on %s's files: %s.\n", v.Name, v.StorageNote)
+			noted = true
+		}
+	}
+	if noted {
+		b.WriteString("\n")
+	}
 }
 
 // writeMemoryTable adds, for the variants whose tracker ran as a child process (the scale

@@ -57,6 +57,9 @@ type swarmSpec struct {
 	// TrackerProcess runs the tracker as a child process, so that its memory is measured apart
 	// from the peers' (the scale scenario).
 	TrackerProcess bool
+	// Storage is where the run's files go: storageMemory (a directory under /dev/shm, when it is
+	// a tmpfs with room: storage.go) or "" and storageDisk, the lab's work directory on disk.
+	Storage string
 }
 
 // seederCap is the seeder's upload cap.

@@ -12,13 +12,17 @@ import (
 type variantResult struct {
 	Name string `json:"name"`
 	figures
-	Peers              int          `json:"peers"`
-	SizeBytes          int64        `json:"size_bytes"`
-	PieceSize          int64        `json:"piece_size"`
-	UploadCapBytesPerS int64        `json:"upload_cap_bytes_per_s"`
-	MakespanSpreadS    [2]float64   `json:"makespan_spread_s"`
-	Repetitions        []repetition `json:"repetitions"`
-	best               *runRecord   // the repetition plotted (the median makespan's)
+	Peers              int        `json:"peers"`
+	SizeBytes          int64      `json:"size_bytes"`
+	PieceSize          int64      `json:"piece_size"`
+	UploadCapBytesPerS int64      `json:"upload_cap_bytes_per_s"`
+	MakespanSpreadS    [2]float64 `json:"makespan_spread_s"`
+	// Storage is where the runs' files were (storageMemory or storageDisk); StorageNote says why,
+	// when that is not what the variant asked for.
+	Storage     string       `json:"storage"`
+	StorageNote string       `json:"storage_note,omitempty"`
+	Repetitions []repetition `json:"repetitions"`
+	best        *runRecord   // the repetition plotted (the median makespan's)
 }
 
 // repetition is one run's figures, seed, events and per-peer totals.
@@ -46,17 +50,18 @@ type scenarioResult struct {
 
 // variantFields are the primary variant's figures, flattened into the scenario's JSON.
 type variantFields struct {
-	Peers              int   `json:"peers"`
-	SizeBytes          int64 `json:"size_bytes"`
-	PieceSize          int64 `json:"piece_size"`
-	UploadCapBytesPerS int64 `json:"upload_cap_bytes_per_s"`
-	Repetitions        int   `json:"repetitions"`
+	Peers              int    `json:"peers"`
+	SizeBytes          int64  `json:"size_bytes"`
+	PieceSize          int64  `json:"piece_size"`
+	UploadCapBytesPerS int64  `json:"upload_cap_bytes_per_s"`
+	Repetitions        int    `json:"repetitions"`
+	Storage            string `json:"storage"`
 	figures
 }
 
-// runScenario runs every variant of sc Reps times.
+// runScenario runs every variant of sc Reps times, its files where work places them.
 // With series, it also writes each variant's time series (writeSeries).
-func runScenario(ctx context.Context, sc scenario, work, out string, series bool, log *slog.Logger) (*scenarioResult, error) {
+func runScenario(ctx context.Context, sc scenario, work workDirs, out string, series bool, log *slog.Logger) (*scenarioResult, error) {
 	res := &scenarioResult{Scenario: sc.Name, Description: sc.Description, Primary: sc.Name, Machine: describeMachine(),
 		Date: time.Now().UTC().Format(time.RFC3339)}
 	res.Primary = sc.Primary
@@ -77,7 +82,7 @@ func runScenario(ctx context.Context, sc scenario, work, out string, series bool
 		res.Variants = append(res.Variants, *vr)
 		if v.Name == sc.Primary {
 			res.variantFields = variantFields{Peers: vr.Peers, SizeBytes: vr.SizeBytes, PieceSize: vr.PieceSize,
-				UploadCapBytesPerS: vr.UploadCapBytesPerS, Repetitions: len(vr.Repetitions), figures: vr.figures}
+				UploadCapBytesPerS: vr.UploadCapBytesPerS, Repetitions: len(vr.Repetitions), Storage: vr.Storage, figures: vr.figures}
 		}
 		if err := plotVariant(out, sc.Name, vr); err != nil {
 			log.Warn("Plot failed", "variant", v.Name, "err", err)
@@ -112,19 +117,28 @@ func plotScenario(out, name string, vs []variantResult) error {
 	return compareVariants(out, name, vs)
 }
 
-// runVariant runs one variant reps times, each on a file generated from a different seed.
-func runVariant(ctx context.Context, v variant, reps int, work string, baseline float64, log *slog.Logger) (*variantResult, error) {
+// runVariant runs one variant reps times, each on a file generated from a different seed, its
+// files in the storage the variant asks for (workDirs.place); the directory it made for them, if
+// any, is removed at the end.
+func runVariant(ctx context.Context, v variant, reps int, work workDirs, baseline float64, log *slog.Logger) (*variantResult, error) {
+	place, err := work.place(v.Spec)
+	if err != nil {
+		return nil, err
+	}
+	defer place.release()
+	if place.note != "" {
+		log.Warn("Storage not the one asked for", "storage", place.storage, "why", place.note)
+	}
 	vr := &variantResult{Name: v.Name, Peers: v.Spec.Leechers, SizeBytes: v.Spec.Size, PieceSize: v.Spec.PieceSize,
-		UploadCapBytesPerS: v.Spec.UploadCap}
+		UploadCapBytesPerS: v.Spec.UploadCap, Storage: place.storage, StorageNote: place.note}
 	var runs []figures
 	var recs []*runRecord
 	for rep := range reps {
-		// Every copy, the source and the seeder's file: what the run will write.
-		if err := warmPageCache(work, int64(v.Spec.Leechers+2)*v.Spec.Size); err != nil {
+		if err := warmPageCache(place.dir, v.Spec.warmBytes()); err != nil {
 			return nil, err
 		}
 		seed := uint64(rep + 1)
-		src, err := makeSource(work, v.Spec.Size, v.Spec.PieceSize, seed, v.Spec.Files)
+		src, err := makeSource(place.dir, v.Spec.Size, v.Spec.PieceSize, seed, v.Spec.Files)
 		if err != nil {
 			return nil, err
 		}
@@ -132,13 +146,13 @@ func runVariant(ctx context.Context, v variant, reps int, work string, baseline 
 		if baseline > 0 {
 			expected = time.Duration(baseline * float64(time.Second))
 		}
-		rec, err := runSwarm(ctx, v.Spec, src, work, expected)
+		rec, err := runSwarm(ctx, v.Spec, src, place.dir, expected)
 		_ = os.RemoveAll(src.path)
 		if err != nil {
 			return nil, err
 		}
 		fg := computeFigures(v.Spec, src.meta.NumPieces(), rec)
-		log.Info("Run done", "rep", rep, "makespan", fg.MakespanS, "tStar", fg.TStarS, "median", fg.MedianS,
+		log.Info("Run done", "rep", rep, "storage", place.storage, "makespan", fg.MakespanS, "tStar", fg.TStarS, "median", fg.MedianS,
 			"utilization", fg.UploadUtilization, "seederF", fg.SeederUploadOverF, "dup", fg.EndgameDupRatio,
 			"verified", fg.AllVerified, "machineBusy", fg.MachineBusy, "events", rec.Events)
 		runs = append(runs, fg)

@@ -31,9 +31,19 @@ type scenario struct {
 }
 
 // referenceSpec is the reference swarm: 50 leechers and a seeder, 64 MiB in 256 KiB
-// pieces, every upload capped at 4 MiB/s.
+// pieces, every upload capped at 4 MiB/s, the files in memory: 50 copies written in 17 s to
+// this machine's one disk measure the shared disk, where each peer of a deployment writes its
+// 4 MiB/s to its own (storage.go; referenceOnDisk is the same swarm on disk).
 func referenceSpec() swarmSpec {
-	return swarmSpec{Leechers: 50, Size: 64 * mib, PieceSize: 256 * kib, UploadCap: 4 * mib, SuperSeed: true, Timeout: 3 * time.Minute}
+	return swarmSpec{Leechers: 50, Size: 64 * mib, PieceSize: 256 * kib, UploadCap: 4 * mib, SuperSeed: true,
+		Storage: storageMemory, Timeout: 3 * time.Minute}
+}
+
+// referenceOnDisk is the reference swarm with its files on disk, the lab's shared disk included.
+func referenceOnDisk() swarmSpec {
+	spec := referenceSpec()
+	spec.Storage = storageDisk
+	return spec
 }
 
 // experimentSpec is the smaller swarm of experiments 2 to 4: 25 leechers, 16 MiB in 256 KiB
@@ -49,8 +59,10 @@ func scenarios() []scenario {
 
 func reference() scenario {
 	return scenario{Name: "reference", Reps: 3, Primary: "reference",
-		Description: "N = 50 leechers and 1 seeder, 64 MiB in 256 KiB pieces (M = 256), every upload capped at 4 MiB/s, the seeder super-seeding (BEP 16); T* = 16.3 s. Also with a plain seeder, and scaled to 16 MiB in 64 KiB pieces at 1 MiB/s (same N, M and T*), and as a directory of 16 files (the pad files after each file add a few pieces); and the same swarm of libtorrent 2.0 peers, with a super-seeder and a plain one (python3-libtorrent, rate limits applied on loopback).",
-		Variants: []variant{{Name: "reference", Spec: referenceSpec()}, {Name: "plain-seeder", Spec: plainSeeder(referenceSpec())},
+		Description: "N = 50 leechers and 1 seeder, 64 MiB in 256 KiB pieces (M = 256), every upload capped at 4 MiB/s, the seeder super-seeding (BEP 16); T* = 16.3 s; the swarm's files in memory (a tmpfs: the lab's one disk taking every peer's writes is not what a deployment has). Also on disk (reference-disk), with a plain seeder, and scaled to 16 MiB in 64 KiB pieces at 1 MiB/s (same N, M and T*), and as a directory of 16 files (the pad files after each file add a few pieces); and the same swarm of libtorrent 2.0 peers, with a super-seeder and a plain one (python3-libtorrent, rate limits applied on loopback), their files in memory too.",
+		// reference-disk right after the reference, so that the two are measured back to back.
+		Variants: []variant{{Name: "reference", Spec: referenceSpec()}, {Name: referenceDiskVariant, Spec: referenceOnDisk()},
+			{Name: "plain-seeder", Spec: plainSeeder(referenceSpec())},
 			{Name: "scaled-1mib", Spec: scaledReference()}, {Name: "directory", Spec: directoryReference()},
 			{Name: "libtorrent", Spec: withLibtorrent(referenceSpec())},
 			{Name: "libtorrent-plain-seeder", Spec: withLibtorrent(plainSeeder(referenceSpec()))}}}
