@@ -79,7 +79,8 @@ func (s *Session) verifyPiece(job verifyJob) {
 	if ok {
 		// A write error stops the session (the write-behind reports it once); the core keeps
 		// the piece missing.
-		if writeErr = s.writes.hold(job.piece, job.data); errors.Is(writeErr, errWriteBehindClosed) {
+		// The write-behind keeps the piece's buffer and gives the core a spare one.
+		if job.data, writeErr = s.writes.hold(job.piece, job.data); errors.Is(writeErr, errWriteBehindClosed) {
 			return
 		}
 	}

@@ -35,7 +35,7 @@ type writeBehind struct {
 	writing bool // the writer holds a piece outside the lock
 	err     error
 	closed  bool
-	free    [][]byte // buffers of written pieces, for the next holds
+	free    [][]byte // buffers of written pieces, spares for the next holds
 }
 
 // writeBehindLimit is how many bytes of verified pieces may wait for the disk: as many as the
@@ -57,34 +57,34 @@ func newWriteBehind(st *storage, limit int64, fail func(error)) *writeBehind {
 	return w
 }
 
-// hold copies verified piece i into memory and queues its write; it waits while the held
-// pieces would pass the limit. It returns the first write error, if one happened.
-func (w *writeBehind) hold(i int, data []byte) error {
+// hold takes verified piece i's buffer and queues its write, and gives back a spare buffer of a
+// piece's capacity in exchange (a written piece's, when one is free): the core's pool keeps
+// its size and nothing is copied. It waits while the held pieces would pass the limit. On the
+// first write error, or once closed, it keeps nothing and gives data back with the error.
+func (w *writeBehind) hold(i int, data []byte) (spare []byte, err error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for w.err == nil && !w.closed && w.bytes > 0 && w.bytes+int64(len(data)) > w.limit {
 		w.changed.Wait()
 	}
 	if w.err != nil || w.closed {
-		return w.errOrClosed()
+		return data, w.errOrClosed()
 	}
-	buf := w.buffer(len(data))
-	copy(buf, data)
-	w.held[i] = buf
+	w.held[i] = data
 	w.queue = append(w.queue, i)
-	w.bytes += int64(len(buf))
+	w.bytes += int64(len(data))
 	w.changed.Broadcast()
-	return nil
+	return w.spare(), nil
 }
 
-// buffer is a buffer of n bytes: a written piece's when one is free.
-func (w *writeBehind) buffer(n int) []byte {
-	if k := len(w.free); k > 0 && cap(w.free[k-1]) >= n {
-		buf := w.free[k-1][:n]
+// spare is a buffer of a piece's capacity: a written piece's when one is free.
+func (w *writeBehind) spare() []byte {
+	if k := len(w.free); k > 0 {
+		buf := w.free[k-1]
 		w.free = w.free[:k-1]
-		return buf
+		return buf[:cap(buf)]
 	}
-	return make([]byte, n)
+	return make([]byte, w.st.meta.Info.PieceLength)
 }
 
 // readAt reads len(p) bytes of the piece space at off: from memory when they lie in a held

@@ -62,11 +62,15 @@ func TestWriteBehindServesAPieceBeforeItIsOnDisk(t *testing.T) {
 	gate := make(chan struct{})
 	w.st.file = gatedDisk{file: w.st.file, gate: gate}
 	runWriter(t, w)
-	if err := w.hold(3, pieces[3]); err != nil {
+	want := bytes.Clone(pieces[3])
+	spare, err := w.hold(3, pieces[3])
+	if err != nil {
 		t.Fatal(err)
 	}
-	want := bytes.Clone(pieces[3])
-	clear(pieces[3]) // the caller's buffer goes back to the core: the write-behind keeps a copy
+	if len(spare) != int(w.st.meta.Info.PieceLength) || &spare[0] == &pieces[3][0] {
+		t.Fatalf("spare of %d bytes (the piece's own buffer: %v), want another buffer of a piece's size", len(spare), &spare[0] == &pieces[3][0])
+	}
+	clear(spare) // the core reuses the spare at once; the held piece must not change
 	block := make([]byte, 16<<10)
 	if err := w.readAt(block, w.st.meta.PieceOffset(3)+16<<10); err != nil {
 		t.Fatal(err)
@@ -100,7 +104,7 @@ func TestWriteBehindHoldsAtMostItsLimit(t *testing.T) {
 	held := make(chan error, 1)
 	go func() {
 		for i, p := range pieces {
-			if err := w.hold(i, p); err != nil {
+			if _, err := w.hold(i, bytes.Clone(p)); err != nil {
 				held <- err
 				return
 			}
@@ -134,14 +138,14 @@ func TestWriteBehindReportsTheFirstWriteErrorOnce(t *testing.T) {
 	w, pieces := writeBehindFixture(t, 1<<20, func(error) { fails.Add(1) })
 	w.st.file = fullDisk{w.st.file}
 	runWriter(t, w)
-	if err := w.hold(0, pieces[0]); err != nil {
+	if _, err := w.hold(0, pieces[0]); err != nil {
 		t.Fatalf("hold before any write: %v", err)
 	}
 	if err := w.flush(); !errors.Is(err, ErrDiskFull) || !errors.Is(err, syscall.ENOSPC) {
 		t.Fatalf("flush: %v, want ErrDiskFull wrapping ENOSPC", err)
 	}
-	if err := w.hold(1, pieces[1]); !errors.Is(err, ErrDiskFull) {
-		t.Fatalf("hold after a failed write: %v, want ErrDiskFull", err)
+	if back, err := w.hold(1, pieces[1]); !errors.Is(err, ErrDiskFull) || &back[0] != &pieces[1][0] {
+		t.Fatalf("hold after a failed write: %v (own buffer back: %v), want ErrDiskFull and the buffer back", err, &back[0] == &pieces[1][0])
 	}
 	if n := fails.Load(); n != 1 {
 		t.Fatalf("fail called %d times, want once", n)
@@ -155,14 +159,14 @@ func TestWriteBehindWritesWhatItHoldsWhenClosed(t *testing.T) {
 	gate := make(chan struct{})
 	w.st.file = gatedDisk{file: w.st.file, gate: gate}
 	for i := range 4 {
-		if err := w.hold(i, pieces[i]); err != nil {
+		if _, err := w.hold(i, bytes.Clone(pieces[i])); err != nil {
 			t.Fatal(err)
 		}
 	}
 	var wg sync.WaitGroup
 	wg.Go(w.run)
 	w.close()
-	if err := w.hold(4, pieces[4]); !errors.Is(err, errWriteBehindClosed) {
+	if _, err := w.hold(4, pieces[4]); !errors.Is(err, errWriteBehindClosed) {
 		t.Fatalf("hold after close: %v, want errWriteBehindClosed", err)
 	}
 	close(gate)
