@@ -44,10 +44,20 @@ const (
 	statusReported    = "reported"
 )
 
-// goal is one goal: what, its target, the measured figure and its status.
+// goal is one goal: what, its target, the measured figure and its status, and where
+// docs/benchmarks.md says what limits it (shown when it is not met).
 type goal struct {
 	What, Target, Measured, Status string
+	Limit                          string
 }
+
+// Where docs/benchmarks.md says what limits a goal, with the profile or simulation behind it.
+const (
+	limitProtocol = `"Simulator vs lab" and "Second round": the simulator's figure for the same swarm, without CPU`
+	limitUtil     = `"Issue 15's goals": a swarm finishing at T* shows at most N F / ((N + 1) u T*)`
+	limitCPU      = `"Where the CPU goes": profiles (make bench BENCH_PROFILE=dir)`
+	limitScale    = `"Scale" and "Second round": the simulator at this shape (MINIBIT_SIM_SCALE=N)`
+)
 
 // goalsOf computes every goal from the results at hand, by scenario name.
 func goalsOf(results map[string]*scenarioResult) []goal {
@@ -124,18 +134,18 @@ func notMeasured(what, target string) goal {
 
 // referenceCheck is one goal of the reference variant.
 type referenceCheck struct {
-	what, target, format string
-	value                func(*variantResult) float64
-	ok                   func(x, bound float64) bool
-	bound                float64
+	what, target, format, limit string
+	value                       func(*variantResult) float64
+	ok                          func(x, bound float64) bool
+	bound                       float64
 }
 
 var referenceChecks = []referenceCheck{
-	{"reference makespan / T*", "<= 1.03", "%.3f", func(v *variantResult) float64 { return v.MakespanOverTStar }, atMost, goalReferenceOverTStar},
-	{"reference upload utilization", ">= 0.95", "%.3f", func(v *variantResult) float64 { return v.UploadUtilization }, atLeast, goalUtilization},
-	{"reference tail (last / median leecher)", "<= 1.05", "%.3f", func(v *variantResult) float64 { return v.TailRatio }, atMost, goalTail},
-	{"reference seeder upload until every piece exists", "<= 1.02 F", "%.3f F", func(v *variantResult) float64 { return v.SeederUploadOverF }, atMost, goalSeederOverF},
-	{"reference CPU per delivered byte (capped)", "<= 3 ns/B", "%.2f ns/B", func(v *variantResult) float64 { return v.CPUNsPerByte }, atMost, goalCappedNsPerByte},
+	{"reference makespan / T*", "<= 1.03", "%.3f", limitProtocol, func(v *variantResult) float64 { return v.MakespanOverTStar }, atMost, goalReferenceOverTStar},
+	{"reference upload utilization", ">= 0.95", "%.3f", limitUtil, func(v *variantResult) float64 { return v.UploadUtilization }, atLeast, goalUtilization},
+	{"reference tail (last / median leecher)", "<= 1.05", "%.3f", limitProtocol, func(v *variantResult) float64 { return v.TailRatio }, atMost, goalTail},
+	{"reference seeder upload until every piece exists", "<= 1.02 F", "%.3f F", limitProtocol, func(v *variantResult) float64 { return v.SeederUploadOverF }, atMost, goalSeederOverF},
+	{"reference CPU per delivered byte (capped)", "<= 3 ns/B", "%.2f ns/B", limitCPU, func(v *variantResult) float64 { return v.CPUNsPerByte }, atMost, goalCappedNsPerByte},
 }
 
 // referenceGoals: makespan, utilization, tail, seeder and CPU per byte of the reference variant.
@@ -152,7 +162,7 @@ func referenceGoals(v *variantResult) []goal {
 			measured += fmt.Sprintf(" (%.2f s, T* %.2f s%s)", v.MakespanS, v.TStarS, filesNote(v))
 		}
 		measured += " (" + repsNote(v) + verifiedNote(v) + ")"
-		gs = append(gs, goal{What: c.what, Target: c.target, Measured: measured, Status: judge(v, c.ok(x, c.bound))})
+		gs = append(gs, goal{What: c.what, Target: c.target, Measured: measured, Status: judge(v, c.ok(x, c.bound)), Limit: c.limit})
 	}
 	return gs
 }
@@ -194,14 +204,14 @@ func uncappedGoals(mb, lt *variantResult) []goal {
 	}
 	gs := []goal{{What: speed, Target: ">= 1.1 GB/s",
 		Measured: fmt.Sprintf("%.3f GB/s (%.2f s; %s%s)", mb.GoodputBps/1e9, mb.MakespanS, repsNote(mb), verifiedNote(mb)),
-		Status:   judge(mb, atLeast(mb.GoodputBps, goalUncappedBps))}}
+		Status:   judge(mb, atLeast(mb.GoodputBps, goalUncappedBps)), Limit: limitCPU}}
 	if lt == nil || lt.GoodputBps <= 0 {
 		gs = append(gs, notMeasured(ratio, ">= 2.3"))
 	} else {
 		r := mb.GoodputBps / lt.GoodputBps
 		gs = append(gs, goal{What: ratio, Target: ">= 2.3",
 			Measured: fmt.Sprintf("%.2f (libtorrent %.3f GB/s%s)", r, lt.GoodputBps/1e9, verifiedNote(lt)),
-			Status:   judge(mb, atLeast(r, goalOverLibtorrent) && lt.AllVerified)})
+			Status:   judge(mb, atLeast(r, goalOverLibtorrent) && lt.AllVerified), Limit: limitCPU})
 	}
 	gs = append(gs, goal{What: cpu, Target: "reported", Measured: fmt.Sprintf("%.2f ns/B", mb.CPUNsPerByte), Status: statusReported})
 	return gs
@@ -230,7 +240,7 @@ func scaleGoals(res *scenarioResult) []goal {
 	return []goal{{What: bound, Target: "<= 1.10",
 		Measured: fmt.Sprintf("%.3f (%.2f s, T* %.2f s; %s%s)", top.MakespanOverTStar, top.MakespanS, top.TStarS,
 			runsNote(top), verifiedNote(top)),
-		Status: judge(top, atMost(top.MakespanOverTStar, goalScaleOverTStar))},
+		Status: judge(top, atMost(top.MakespanOverTStar, goalScaleOverTStar)), Limit: limitScale},
 		growthGoal(growth, vs),
 		{What: memory, Target: "reported", Status: statusReported,
 			Measured: fmt.Sprintf("tracker %.1f MiB peak RSS (%.1f MiB idle); a peer %.0f KiB (the lab's live heap and stacks, %.0f MiB at the peak, %.0f MiB of them the stacks of %.0f goroutines, over N + 1 sessions)",
@@ -296,9 +306,13 @@ func writeGoals(w io.Writer, results map[string]*scenarioResult) error {
 			fmt.Fprintf(&b, "%s: %s. ", name, results[name].Date)
 		}
 	}
-	b.WriteString("\n\n| goal | target | measured | status |\n|---|---|---|---|\n")
+	b.WriteString("\n\n| goal | target | measured | status | what limits it (docs/benchmarks.md) |\n|---|---|---|---|---|\n")
 	for _, g := range goalsOf(results) {
-		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", g.What, g.Target, g.Measured, g.Status)
+		limit := " "
+		if g.Status == statusNotMet {
+			limit = " " + g.Limit + " "
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |%s|\n", g.What, g.Target, g.Measured, g.Status, limit)
 	}
 	b.WriteString("\n")
 	_, err := io.WriteString(w, b.String())
