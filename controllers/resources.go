@@ -10,9 +10,10 @@ import (
 // a node; the memory limits come from the engine's measured peaks with room to spare. No CPU
 // limit: throttling a peer slows the whole swarm and protects nothing a request does not.
 var (
-	// defaultPeerResources: a peer's piece buffers are bounded at 64 MiB; 256 MiB holds them
-	// twice over (the garbage collector's headroom) plus the runtime, well above the peak
-	// measured on a 1 GiB download (docs/benchmarks.md).
+	// defaultPeerResources: a peer's partial pieces are bounded at 64 MiB, and its verified
+	// pieces waiting for the disk (the write-behind) at as much again; 256 MiB holds both plus
+	// the runtime, with GOMEMLIMIT set from the limit so that the collector's headroom stays
+	// inside it, well above the peak measured on a 1 GiB download (docs/benchmarks.md).
 	defaultPeerResources = resourceRequirements("50m", "64Mi", "256Mi")
 	// defaultTrackerResources: the tracker holds one swarm's .torrent (at most 8 MiB) and
 	// peers (a bitfield each, at most 16 KiB for 131072 pieces, 1,100 pods at most).
