@@ -36,3 +36,12 @@ func connect(t testing.TB, c *Core, now time.Time, info PeerInfo) ConnKey {
 	}
 	return key
 }
+
+// allPieces is the Have of a core that holds every one of n pieces.
+func allPieces(n int) []bool {
+	have := make([]bool, n)
+	for i := range have {
+		have[i] = true
+	}
+	return have
+}

@@ -11,10 +11,7 @@ import (
 // A super-seeder's first message claims nothing; a plain seeder's claims everything.
 func TestSuperSeederHidesItsPieces(t *testing.T) {
 	meta := testMeta(t, 256<<10, 32<<10)
-	have := make([]bool, meta.NumPieces())
-	for i := range have {
-		have[i] = true
-	}
+	have := allPieces(meta.NumPieces())
 	seeder := func(superSeed bool) *Core {
 		c, err := New(Config{Torrent: meta, Have: have, SuperSeed: superSeed}, nil, time.Unix(1, 0))
 		if err != nil {
@@ -38,10 +35,7 @@ func TestSuperSeederHidesItsPieces(t *testing.T) {
 func superSeedingCore(t *testing.T) (*Core, time.Time) {
 	t.Helper()
 	meta := testMeta(t, 64*blockLength, blockLength)
-	have := make([]bool, meta.NumPieces())
-	for i := range have {
-		have[i] = true
-	}
+	have := allPieces(meta.NumPieces())
 	now := time.Unix(1000, 0)
 	c, err := New(Config{Torrent: meta, Have: have, SuperSeed: true, RandSeed: 1}, nil, now)
 	if err != nil {

@@ -13,10 +13,7 @@ import (
 func seedingCore(t *testing.T, maxPeerRequests int) (*Core, ConnKey, time.Time) {
 	t.Helper()
 	meta := testMeta(t, 1<<20, 64<<10)
-	have := make([]bool, meta.NumPieces())
-	for i := range have {
-		have[i] = true
-	}
+	have := allPieces(meta.NumPieces())
 	now := time.Unix(1000, 0)
 	c, err := New(Config{Torrent: meta, Have: have, MaxPeerRequests: maxPeerRequests, RandSeed: 1}, nil, now)
 	if err != nil {
