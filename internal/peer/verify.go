@@ -77,9 +77,9 @@ func (s *Session) verifyPiece(job verifyJob) {
 	}
 	var writeErr error
 	if ok {
-		// A write error stops the session (the write-behind reports it once); the core keeps
-		// the piece missing.
-		// The write-behind keeps the piece's buffer and gives the core a spare one.
+		// The write-behind keeps the piece's buffer and gives the core a spare one. A write
+		// error stops the session (the write-behind reports it once); the core keeps the piece
+		// missing.
 		if job.data, writeErr = s.writes.hold(job.piece, job.data); errors.Is(writeErr, errWriteBehindClosed) {
 			return
 		}

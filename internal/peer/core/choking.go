@@ -38,8 +38,9 @@ func (c *Core) ChokeRound(now time.Time) {
 	}
 }
 
-// unchokeIfSlotFree unchokes a newly interested peer (or a super-seeder's new leecher) at once when fewer peers than the
-// choker's slots are unchoked, rather than have it wait for the next round.
+// unchokeIfSlotFree unchokes a newly interested peer (or a super-seeder's new leecher) at once
+// when fewer peers than the choker's slots are unchoked, rather than have it wait for the next
+// round.
 func (c *Core) unchokeIfSlotFree(p *peerConn) {
 	if !p.amChoking || c.cfg.NoUpload {
 		return
